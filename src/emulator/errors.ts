@@ -1,0 +1,4 @@
+import { KosmoError } from '../errors.js';
+
+/** Bad options passed to startEmulator or a bad fault script; `code` is stable. */
+export class EmulatorError extends KosmoError {}

@@ -1,0 +1,222 @@
+/** startEmulator: a Vero Track API v2 look-alike on node:http, state in SQLite. */
+import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Params, parseBody } from './body.js';
+import {
+  type CredentialMatch,
+  findCredential,
+  matchCredential,
+  normaliseTokens,
+  withoutCredential,
+} from './credential.js';
+import { DEFAULT_DEDUP_WINDOW_MS, DedupWindow, dedupKey } from './dedup.js';
+import { ENDPOINT_METHODS, type Endpoint, endpointOf } from './endpoints.js';
+import { EmulatorError } from './errors.js';
+import { FaultQueue } from './faults.js';
+import { BodyTooLarge, readBody, sendJson } from './http.js';
+import { handleInspector, INSPECTOR_PREFIX } from './inspector.js';
+import { applyOperation } from './operations.js';
+import { EmulatorStore, type NewRequest } from './store.js';
+import type { EmulatorFault, EmulatorOptions, EmulatorState, RunningEmulator } from './types.js';
+import { validate } from './validate.js';
+
+const SUCCESS = 'Success.';
+const ALREADY_RECEIVED = 'Request already received.';
+const UNAUTHORIZED = 'Unauthorized';
+
+interface Outcome {
+  status: number;
+  message: string;
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
+  const host = options.host ?? '127.0.0.1';
+  const tokens = normaliseTokens(options.tokens);
+  const windowMs = options.dedupWindowMs ?? DEFAULT_DEDUP_WINDOW_MS;
+  if (!Number.isFinite(windowMs) || windowMs < 0) {
+    throw new EmulatorError('EMULATOR_BAD_OPTION', 'dedupWindowMs: must be a number of milliseconds >= 0.');
+  }
+  const log = options.log ?? (() => {});
+  const store = new EmulatorStore(options.dbPath);
+  const dedup = new DedupWindow(windowMs);
+  const faults = new FaultQueue();
+  const pendingSleeps = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+  let closed = false;
+
+  const state = (): EmulatorState => store.state();
+  const reset = (): void => {
+    store.clear();
+    dedup.clear();
+    faults.clear();
+  };
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const entry = {
+        timer: setTimeout(() => {
+          pendingSleeps.delete(entry);
+          resolve();
+        }, ms),
+        resolve,
+      };
+      pendingSleeps.add(entry);
+    });
+
+  const record = (
+    req: IncomingMessage,
+    pathname: string,
+    endpoint: Endpoint | null,
+    entry: Partial<NewRequest>,
+  ) => {
+    const row: NewRequest = {
+      method: req.method ?? 'GET',
+      path: pathname,
+      endpoint,
+      status: entry.status ?? null,
+      message: entry.message ?? null,
+      token: entry.token ?? null,
+      body: entry.body ?? null,
+      received_at: entry.received_at ?? new Date().toISOString(),
+    };
+    store.insertRequest(row);
+    logLine(row);
+  };
+
+  const logLine = (row: NewRequest) => {
+    const outcome = row.status === null ? 'no answer' : `${row.status} ${row.message ?? ''}`;
+    log(`${row.method} ${row.path} -> ${outcome} (token: ${row.token ?? 'none'})`);
+  };
+
+  async function handleVero(
+    req: IncomingMessage,
+    res: ServerResponse,
+    pathname: string,
+    query: URLSearchParams,
+  ) {
+    const receivedAt = new Date().toISOString();
+    const method = req.method ?? 'GET';
+    const endpoint = endpointOf(pathname);
+    const raw = await readBody(req);
+    const parsed = parseBody(raw, req.headers['content-type']);
+    const params: Params | null = parsed.ok ? parsed.params : null;
+    const credential = matchCredential(findCredential(params, query), tokens);
+    const base = {
+      token: credential.label,
+      body: params === null ? null : withoutCredential(params),
+      received_at: receivedAt,
+    };
+
+    if (endpoint === null || ENDPOINT_METHODS[endpoint] !== method) {
+      const message =
+        endpoint === null
+          ? `Not found: no Vero endpoint at ${pathname}.`
+          : `Not found: ${endpoint} takes ${ENDPOINT_METHODS[endpoint]}, not ${method}.`;
+      record(req, pathname, endpoint, { ...base, status: 404, message });
+      return sendJson(res, 404, { status: 404, message });
+    }
+
+    const fault = faults.take(endpoint, method);
+    if (fault !== null) {
+      if (fault.latencyMs !== undefined && fault.latencyMs > 0) await sleep(fault.latencyMs);
+      if (closed) return void req.socket.destroy();
+      if (fault.drop || fault.hang) {
+        record(req, pathname, endpoint, base);
+        if (fault.drop) req.socket.destroy();
+        return; // hang: never answer; close() or the client ends the socket
+      }
+      if (fault.status !== undefined)
+        return answerFault(res, fault, (o) => record(req, pathname, endpoint, { ...base, ...o }));
+    }
+
+    const outcome = answer(endpoint, parsed, params, credential);
+    record(req, pathname, endpoint, { ...base, ...outcome });
+    sendJson(res, outcome.status, { status: outcome.status, message: outcome.message });
+  }
+
+  /** Everything after routing and faults; applies the operation and the dedup memory in one go. */
+  function answer(
+    endpoint: Endpoint,
+    parsed: ReturnType<typeof parseBody>,
+    params: Params | null,
+    credential: CredentialMatch,
+  ): Outcome {
+    // Vero has been seen to answer 400 (not 401) to a bad credential with a malformed body.
+    if (!parsed.ok || params === null)
+      return { status: 400, message: parsed.ok ? 'Malformed body.' : parsed.message };
+    if (endpoint === '/heartbeat') return { status: 200, message: SUCCESS };
+    if (credential.kind !== 'accepted') return { status: 401, message: UNAUTHORIZED };
+    const checked = validate(endpoint, withoutCredential(params));
+    if (!checked.ok) return { status: 400, message: checked.message };
+    const key = dedupKey(credential.secret, endpoint, withoutCredential(params));
+    const now = Date.now();
+    if (dedup.isDuplicate(key, now)) return { status: 200, message: ALREADY_RECEIVED };
+    store.transaction(() => applyOperation(store, checked.op, new Date(now).toISOString()));
+    dedup.record(key, now);
+    return { status: 200, message: SUCCESS };
+  }
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://emulator.invalid');
+    const pathname = url.pathname;
+    const work =
+      pathname === INSPECTOR_PREFIX || pathname.startsWith(`${INSPECTOR_PREFIX}/`)
+        ? handleInspector(req, res, pathname, { state, reset, faults })
+        : handleVero(req, res, pathname, url.searchParams);
+    work.catch((error: unknown) => {
+      if (res.headersSent || res.destroyed) return;
+      if (error instanceof BodyTooLarge) {
+        sendJson(res, 413, { status: 413, message: 'Request body too large (limit 1 MiB).' });
+        return;
+      }
+      log(
+        `internal error on ${req.method} ${pathname}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      sendJson(res, 500, { status: 500, message: 'Emulator internal error.' });
+    });
+  });
+  // Benchmarks reuse connections: keep them open well past a pause between phases.
+  server.keepAliveTimeout = 30_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+
+  const port = (server.address() as AddressInfo).port;
+  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  return {
+    url: `${origin}/api/v2`,
+    origin,
+    inspectorUrl: `${origin}${INSPECTOR_PREFIX}/`,
+    port,
+    state,
+    reset,
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const entry of pendingSleeps) {
+        clearTimeout(entry.timer);
+        entry.resolve();
+      }
+      pendingSleeps.clear();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      store.close();
+    },
+  };
+}
+
+function answerFault(res: ServerResponse, fault: EmulatorFault, record: (o: Outcome) => void): void {
+  const status = fault.status as number;
+  const message = STATUS_CODES[status] ?? 'Scripted fault';
+  const headers: Record<string, string> =
+    fault.retryAfter !== undefined ? { 'retry-after': fault.retryAfter } : {};
+  record({ status, message });
+  sendJson(res, status, fault.body ?? { status, message }, headers);
+}
