@@ -1,0 +1,15 @@
+export { defaultOutboxPath } from './default-path.js';
+export { OutboxError, type OutboxErrorCode } from './errors.js';
+export { Outbox } from './outbox.js';
+export type {
+  DrainOptions,
+  DrainProgress,
+  JobOutcome,
+  OutboxErrorEntry,
+  OutboxJob,
+  OutboxJobInput,
+  OutboxOptions,
+  OutboxState,
+  OutboxStatus,
+  PurgeFilter,
+} from './types.js';

@@ -1,0 +1,489 @@
+import { randomUUID } from 'node:crypto';
+import { defaultOutboxPath } from './default-path.js';
+import { OutboxError } from './errors.js';
+import { backoffDelayMs, classifyFailure } from './failure.js';
+import { type LockOwner, newLockOwner, releaseLockOwner } from './liveness.js';
+import { OutboxStore } from './store.js';
+import type {
+  DrainOptions,
+  DrainProgress,
+  JobOutcome,
+  OutboxJob,
+  OutboxJobInput,
+  OutboxOptions,
+  OutboxState,
+  OutboxStatus,
+  PurgeFilter,
+} from './types.js';
+
+interface DrainRun {
+  delivered: number;
+  dead: number;
+  onProgress: ((progress: DrainProgress) => void) | undefined;
+  resolve: (progress: DrainProgress) => void;
+  deadline: NodeJS.Timeout | undefined;
+}
+
+interface Waiter {
+  ids: number[];
+  /** Ids not yet known to be final. */
+  remaining: Set<number>;
+  resolve: (outcomes: JobOutcome[]) => void;
+  timeout: NodeJS.Timeout | undefined;
+}
+
+/** An outcome that could not be written (e.g. disk full); written again before the next claim. */
+type UnrecordedOutcome = () => void;
+
+type LocalOutcome = 'delivered' | 'dead' | 'retry' | 'lost';
+
+const FINAL: ReadonlySet<OutboxState> = new Set(['delivered', 'dead']);
+
+/**
+ * Durable write outbox on SQLite. `enqueue` commits before it returns; a drainer delivers through the `deliver`
+ * callback with bounded concurrency, strict per-`orderingKey` order, backoff with full jitter and a dead-letter
+ * state. Delivery is at-least-once: a process killed after delivering but before recording replays the job (same
+ * `key`) on the next run.
+ *
+ * A dead job does not hold back later jobs of its ordering key: dead is final, so they proceed. `retry()` of a dead
+ * job sends it again after later jobs of its key may already have been delivered.
+ */
+export class Outbox {
+  static defaultPath(): string {
+    return defaultOutboxPath();
+  }
+
+  private readonly store: OutboxStore;
+  private readonly owner: LockOwner;
+  private readonly deliverFn: (job: OutboxJob) => Promise<unknown>;
+  private readonly concurrency: number;
+  private readonly maxAttempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly leaseMs: number;
+  private readonly pollIntervalMs: number;
+
+  private started = false;
+  private closing: Promise<void> | undefined;
+  private readonly drains = new Set<DrainRun>();
+  private readonly inFlight = new Map<number, Promise<void>>();
+  private readonly waiters = new Set<Waiter>();
+  private unrecorded: UnrecordedOutcome[] = [];
+  private pumpQueued = false;
+  private pumpTimer: NodeJS.Timeout | undefined;
+  private leaseTimer: NodeJS.Timeout | undefined;
+  private waitPollTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: OutboxOptions) {
+    if (typeof options.deliver !== 'function') {
+      throw new OutboxError(
+        'outbox_invalid_option',
+        'Outbox: `deliver` must be a function returning a promise.',
+      );
+    }
+    if (typeof options.path !== 'string' || options.path === '') {
+      throw new OutboxError(
+        'outbox_invalid_option',
+        'Outbox: `path` must be a file path (or ":memory:"); use Outbox.defaultPath() for the default.',
+      );
+    }
+    this.deliverFn = options.deliver;
+    this.concurrency = positiveInt('concurrency', options.concurrency, 8);
+    this.maxAttempts = positiveInt('maxAttempts', options.maxAttempts, 8);
+    this.baseDelayMs = positiveInt('baseDelayMs', options.baseDelayMs, 500);
+    this.maxDelayMs = positiveInt('maxDelayMs', options.maxDelayMs, 60_000);
+    this.leaseMs = positiveInt('leaseMs', options.leaseMs, 30_000);
+    this.pollIntervalMs = positiveInt('pollIntervalMs', options.pollIntervalMs, 1000);
+    this.store = new OutboxStore(options.path, options.synchronous ?? 'normal');
+    this.owner = newLockOwner();
+    if (options.autoStart) this.start();
+  }
+
+  /** Stores the job; durable (committed) when this returns. Wakes a running drainer. */
+  enqueue(input: OutboxJobInput): { id: number; key: string } {
+    this.assertOpen('enqueue');
+    for (const field of ['integration', 'fn', 'account', 'orderingKey'] as const) {
+      const value: unknown = input?.[field];
+      if (typeof value !== 'string' || value === '') {
+        throw new OutboxError('outbox_invalid_job', `enqueue: \`${field}\` must be a non-empty string.`);
+      }
+    }
+    let payload: string | undefined;
+    try {
+      payload = JSON.stringify(input.payload);
+    } catch (error) {
+      throw new OutboxError(
+        'outbox_invalid_job',
+        `enqueue: \`payload\` must be JSON-serialisable (${(error as Error).message}); pass plain data.`,
+      );
+    }
+    if (payload === undefined) {
+      throw new OutboxError('outbox_invalid_job', 'enqueue: `payload` must be a JSON value (got undefined).');
+    }
+    const key = randomUUID();
+    const id = this.store.insert({
+      key,
+      integration: input.integration,
+      fn: input.fn,
+      account: input.account,
+      orderingKey: input.orderingKey,
+      payload,
+      now: Date.now(),
+    });
+    this.wake();
+    return { id, key };
+  }
+
+  /** Delivers in the background until `stop()` or `close()`. Its timers do not keep the process alive. */
+  start(): void {
+    this.assertOpen('start');
+    this.started = true;
+    this.wake();
+  }
+
+  /** Stops the background drainer and waits for the deliveries in flight to finish and be recorded. */
+  async stop(): Promise<void> {
+    this.started = false;
+    if (!this.active) this.clearPumpTimer();
+    await Promise.all([...this.inFlight.values()]);
+  }
+
+  /**
+   * Delivers until no job is pending or sending (including jobs waiting for a backoff), or until `deadlineMs`
+   * from now. `delivered`/`dead` count outcomes reached by this process during the call; `pending` is what is left.
+   * On the deadline it returns at once; deliveries already in flight finish in the background (`close()` awaits them).
+   */
+  drain(options: DrainOptions = {}): Promise<DrainProgress> {
+    this.assertOpen('drain');
+    return new Promise((resolve) => {
+      const run: DrainRun = {
+        delivered: 0,
+        dead: 0,
+        onProgress: options.onProgress,
+        resolve,
+        deadline: undefined,
+      };
+      if (options.deadlineMs !== undefined) {
+        run.deadline = setTimeout(() => this.finishDrain(run), Math.max(0, options.deadlineMs));
+      }
+      this.drains.add(run);
+      this.wake();
+    });
+  }
+
+  /**
+   * Resolves when every id is delivered or dead, or when `timeoutMs` passes (then some are still pending/sending).
+   * It does not deliver: a drainer (`start()`/`drain()`, here or in another process) must be running. Without
+   * `timeoutMs` it waits as long as that takes.
+   */
+  async waitFor(ids: number[], options: { timeoutMs?: number } = {}): Promise<JobOutcome[]> {
+    this.assertOpen('waitFor');
+    const current = this.store.outcomes(ids);
+    const known = new Set(current.map((o) => o.id));
+    const missing = ids.filter((id) => !known.has(id));
+    if (missing.length > 0) {
+      throw new OutboxError('outbox_unknown_job', `waitFor: no outbox job with id ${missing.join(', ')}.`);
+    }
+    const remaining = new Set(current.filter((o) => !FINAL.has(o.state)).map((o) => o.id));
+    if (remaining.size === 0) return ordered(ids, current);
+    return new Promise((resolve) => {
+      const waiter: Waiter = { ids, remaining, resolve, timeout: undefined };
+      if (options.timeoutMs !== undefined) {
+        waiter.timeout = setTimeout(() => this.finishWaiter(waiter), Math.max(0, options.timeoutMs));
+      }
+      this.waiters.add(waiter);
+      this.ensureWaitPoll();
+    });
+  }
+
+  status(): OutboxStatus {
+    this.assertOpen('status');
+    const oldest = this.store.oldestActiveCreatedAt();
+    return {
+      counts: this.store.counts(),
+      oldestPendingAgeMs: oldest === null ? null : Math.max(0, Date.now() - oldest),
+      lastErrors: this.store.lastErrors(),
+    };
+  }
+
+  /**
+   * A dead job (or all dead jobs) back to pending with a fresh attempt count; a pending job waiting for its backoff
+   * becomes due now. Returns how many rows changed.
+   */
+  retry(target: number | 'dead'): number {
+    this.assertOpen('retry');
+    const now = Date.now();
+    const changed = target === 'dead' ? this.store.retryDead(now) : this.store.retryOne(target, now);
+    if (changed > 0) this.wake();
+    return changed;
+  }
+
+  /** Deletes delivered rows (optionally only those delivered at least `olderThanMs` ago). Returns how many. */
+  purge(filter: PurgeFilter): number {
+    this.assertOpen('purge');
+    if (filter?.delivered !== true) {
+      throw new OutboxError('outbox_invalid_option', 'purge: only `{ delivered: true }` is supported.');
+    }
+    return this.store.purgeDelivered(Date.now() - Math.max(0, filter.olderThanMs ?? 0));
+  }
+
+  /** Stops delivering, settles pending `drain`/`waitFor` calls with the current state, waits for in-flight work. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.started = false;
+    this.clearPumpTimer();
+    for (const run of [...this.drains]) this.finishDrain(run);
+    await Promise.all([...this.inFlight.values()]);
+    for (const waiter of [...this.waiters]) this.finishWaiter(waiter);
+    this.flushUnrecorded();
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    releaseLockOwner(this.owner);
+    this.store.close();
+  }
+
+  // --- the drainer ---
+
+  private get active(): boolean {
+    return this.closing === undefined && (this.started || this.drains.size > 0);
+  }
+
+  /** Coalesces wake-ups from a burst of enqueues or completions into one claim. */
+  private wake(): void {
+    if (!this.active || this.pumpQueued) return;
+    this.pumpQueued = true;
+    setImmediate(() => {
+      this.pumpQueued = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    this.clearPumpTimer();
+    if (!this.active) return;
+    this.flushUnrecorded();
+    const free = this.concurrency - this.inFlight.size;
+    if (free > 0) {
+      let jobs: OutboxJob[];
+      try {
+        jobs = this.store.claim(this.owner, free, Date.now(), this.leaseMs, this.maxAttempts);
+      } catch {
+        // Locked past the busy timeout by another process, or an I/O error: try again after a pause.
+        this.armPumpTimer(this.pollIntervalMs);
+        return;
+      }
+      for (const job of jobs) this.launch(job);
+    }
+    if (this.drains.size > 0) this.settleDrainsIfEmpty();
+    this.scheduleNextPump();
+  }
+
+  /**
+   * Timers only for backoffs and for work other processes may add or release; deliveries in flight wake the
+   * drainer themselves when they finish.
+   */
+  private scheduleNextPump(): void {
+    if (!this.active || this.inFlight.size >= this.concurrency) return;
+    const now = Date.now();
+    const nextDue = this.store.nextDueAt();
+    if (nextDue !== null && nextDue > now) {
+      this.armPumpTimer(Math.min(nextDue - now, this.pollIntervalMs));
+    } else if (this.inFlight.size === 0) {
+      this.armPumpTimer(this.pollIntervalMs);
+    }
+  }
+
+  private armPumpTimer(delayMs: number): void {
+    this.clearPumpTimer();
+    this.pumpTimer = setTimeout(() => {
+      this.pumpTimer = undefined;
+      this.pump();
+    }, delayMs);
+    // A background drainer alone must not keep the process alive; a drain() in progress must.
+    if (this.drains.size === 0) this.pumpTimer.unref();
+  }
+
+  private clearPumpTimer(): void {
+    if (this.pumpTimer) clearTimeout(this.pumpTimer);
+    this.pumpTimer = undefined;
+  }
+
+  private launch(job: OutboxJob): void {
+    const run = async (): Promise<void> => {
+      let outcome: LocalOutcome;
+      try {
+        const result = await this.deliverFn(job);
+        outcome = this.recordDelivered(job, result);
+      } catch (error) {
+        outcome = this.recordFailure(job, error);
+      }
+      this.inFlight.delete(job.id);
+      if (this.inFlight.size === 0 && this.leaseTimer) {
+        clearInterval(this.leaseTimer);
+        this.leaseTimer = undefined;
+      }
+      this.afterOutcome(job.id, outcome);
+      this.wake();
+    };
+    this.inFlight.set(job.id, run());
+    if (!this.leaseTimer) {
+      const every = Math.max(1, Math.floor(this.leaseMs / 3));
+      this.leaseTimer = setInterval(() => {
+        try {
+          this.store.renewLeases(this.owner, Date.now() + this.leaseMs);
+        } catch {
+          // Busy or I/O error: the next tick tries again; the lease has two more thirds to go.
+        }
+      }, every);
+      this.leaseTimer.unref();
+    }
+  }
+
+  private recordDelivered(job: OutboxJob, result: unknown): LocalOutcome {
+    const write = () => this.store.markDelivered(this.owner, job.id, serialiseResult(result), Date.now());
+    return this.record(write) ? 'delivered' : 'lost';
+  }
+
+  private recordFailure(job: OutboxJob, error: unknown): LocalOutcome {
+    const verdict = classifyFailure(error);
+    const now = Date.now();
+    const dead = !verdict.retryable || job.attempts >= this.maxAttempts;
+    const nextAttemptAt = dead
+      ? now
+      : now + backoffDelayMs(job.attempts, verdict.retryAfterMs, this.baseDelayMs, this.maxDelayMs);
+    const write = () =>
+      this.store.markFailed(
+        this.owner,
+        job.id,
+        dead ? 'dead' : 'pending',
+        verdict.message,
+        nextAttemptAt,
+        now,
+      );
+    if (!this.record(write)) return 'lost';
+    return dead ? 'dead' : 'retry';
+  }
+
+  /** Writes an outcome; if the write itself fails, keeps it to write again (the lease keeps the row ours). */
+  private record(write: () => boolean): boolean {
+    try {
+      return write();
+    } catch {
+      this.unrecorded.push(() => void write());
+      return false;
+    }
+  }
+
+  private flushUnrecorded(): void {
+    const queue = this.unrecorded;
+    this.unrecorded = [];
+    for (const write of queue) {
+      try {
+        write();
+      } catch {
+        this.unrecorded.push(write);
+      }
+    }
+  }
+
+  private afterOutcome(id: number, outcome: LocalOutcome): void {
+    if (this.drains.size > 0) {
+      const pending = this.store.activeCount();
+      for (const run of this.drains) {
+        if (outcome === 'delivered') run.delivered++;
+        if (outcome === 'dead') run.dead++;
+        if (run.onProgress) {
+          try {
+            run.onProgress({ delivered: run.delivered, dead: run.dead, pending });
+          } catch {
+            // A failing progress callback must not stop deliveries.
+          }
+        }
+      }
+      if (pending === 0) this.settleDrainsIfEmpty();
+    }
+    if (outcome === 'delivered' || outcome === 'dead') {
+      for (const waiter of this.waiters) {
+        if (waiter.remaining.delete(id) && waiter.remaining.size === 0) this.finishWaiter(waiter);
+      }
+    }
+  }
+
+  private settleDrainsIfEmpty(): void {
+    if (this.store.activeCount() > 0) return;
+    for (const run of [...this.drains]) this.finishDrain(run);
+  }
+
+  private finishDrain(run: DrainRun): void {
+    if (!this.drains.delete(run)) return;
+    if (run.deadline) clearTimeout(run.deadline);
+    const pending = this.store.activeCount();
+    if (!this.active) this.clearPumpTimer();
+    run.resolve({ delivered: run.delivered, dead: run.dead, pending });
+  }
+
+  // --- waitFor ---
+
+  /** Jobs may be finished by other processes: look now and then while someone waits. */
+  private ensureWaitPoll(): void {
+    if (this.waitPollTimer) return;
+    this.waitPollTimer = setInterval(() => {
+      for (const waiter of [...this.waiters]) {
+        const outcomes = this.store.outcomes([...waiter.remaining]);
+        for (const o of outcomes) if (FINAL.has(o.state)) waiter.remaining.delete(o.id);
+        // Rows gone since (only delivered rows are purged) are final too.
+        const present = new Set(outcomes.map((o) => o.id));
+        for (const id of [...waiter.remaining]) if (!present.has(id)) waiter.remaining.delete(id);
+        if (waiter.remaining.size === 0) this.finishWaiter(waiter);
+      }
+    }, this.pollIntervalMs);
+  }
+
+  private finishWaiter(waiter: Waiter): void {
+    if (!this.waiters.delete(waiter)) return;
+    if (waiter.timeout) clearTimeout(waiter.timeout);
+    if (this.waiters.size === 0 && this.waitPollTimer) {
+      clearInterval(this.waitPollTimer);
+      this.waitPollTimer = undefined;
+    }
+    const outcomes = this.store.outcomes(waiter.ids);
+    waiter.resolve(ordered(waiter.ids, outcomes));
+  }
+
+  private assertOpen(operation: string): void {
+    if (this.closing !== undefined) {
+      throw new OutboxError(
+        'outbox_closed',
+        `${operation}: this outbox is closed; open a new Outbox on the file.`,
+      );
+    }
+  }
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new OutboxError(
+      'outbox_invalid_option',
+      `Outbox: \`${name}\` must be a positive integer (got ${value}).`,
+    );
+  }
+  return value;
+}
+
+function serialiseResult(result: unknown): string {
+  try {
+    return JSON.stringify(result) ?? 'null';
+  } catch {
+    return 'null';
+  }
+}
+
+/** Outcomes in the order of the ids asked for; an id no longer stored was purged, which only happens once delivered. */
+function ordered(ids: number[], outcomes: JobOutcome[]): JobOutcome[] {
+  const byId = new Map(outcomes.map((o) => [o.id, o]));
+  return ids.map((id) => byId.get(id) ?? { id, state: 'delivered' });
+}
