@@ -85,3 +85,12 @@ export class VeroTimeoutError extends VeroError {
     super('vero_timeout', message, details, true);
   }
 }
+
+/** The client was set up wrongly (no credential, both credentials, bad base URL or timeout): fix the options. */
+export class VeroConfigError extends KosmoError {
+  declare readonly code: 'vero_config';
+
+  constructor(message: string) {
+    super('vero_config', message);
+  }
+}

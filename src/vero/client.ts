@@ -1,0 +1,312 @@
+/**
+ * VeroClient: one method per Track API endpoint. Each public method is validate -> build body -> send;
+ * `#send` owns the wire: credential in the JSON body, per-attempt timeout, retries, typed errors.
+ *
+ * Retries are hand-written rather than taken from ky 1.x or p-retry 7: the policy needs "stop when
+ * Retry-After exceeds the remaining budget" and errors that never hold the request (ky's HTTPError keeps the
+ * Request, whose body carries the credential). The loop below is ~60 lines and adds no dependency.
+ */
+import { VeroConfigError } from './errors.js';
+import { describeFetchFailure, errorForStatus, networkError, redact, timeoutError } from './failures.js';
+import {
+  type EditTagsInput,
+  type EditUserInput,
+  type HeartbeatResult,
+  type IdentifyInput,
+  type PreparedRequest,
+  REDACTED,
+  type ReidentifyInput,
+  type TrackEventInput,
+  type UserIdInput,
+  VERO_OPERATIONS,
+  type VeroInputs,
+  type VeroOperation,
+  type VeroResult,
+  type VeroWriteOperation,
+} from './operations.js';
+import {
+  backoffDelay,
+  isRetryableStatus,
+  parseRetryAfter,
+  type RetryOptions,
+  type RetryPolicy,
+  resolveRetryPolicy,
+} from './retry.js';
+import { BODY_BUILDERS, type WireBody } from './validate.js';
+import { DEFAULT_USER_AGENT } from './version.js';
+
+export const DEFAULT_BASE_URL = 'https://api.getvero.com/api/v2';
+export const DEFAULT_TIMEOUT_MS = 30_000;
+const DUPLICATE_MESSAGE = 'Request already received.';
+
+/** Reported after every attempt; never contains the credential. */
+export interface AttemptInfo {
+  operation: VeroOperation;
+  /** 1 for the first try. */
+  attempt: number;
+  /** HTTP status, when a response arrived. */
+  status?: number;
+  /** What went wrong, when it did (e.g. `HTTP 503: "Service Unavailable"`, `timeout after 300 ms`). */
+  error?: string;
+  /** Wait before the next attempt, when there will be one. */
+  delayMs?: number;
+}
+
+export interface VeroClientOptions {
+  /** Legacy credential, sent as `auth_token` in the JSON body. Give this or `trackingApiKey`. */
+  authToken?: string;
+  /** Newer credential, sent as `tracking_api_key` in the JSON body. */
+  trackingApiKey?: string;
+  /** API base, default `https://api.getvero.com/api/v2`; a trailing slash is fine. */
+  baseUrl?: string;
+  /** Per attempt, default 30 000. */
+  timeoutMs?: number;
+  /** Retry policy for network errors, timeouts, 429, 502, 503, 504; `false` disables retries. */
+  retry?: RetryOptions | false;
+  fetch?: typeof fetch;
+  /** `User-Agent` header, default `kosmo-vero/<version>`. */
+  userAgent?: string;
+  /** Logging hook, called after each attempt. Exceptions it throws are ignored. */
+  onAttempt?: (info: AttemptInfo) => void;
+}
+
+type Outcome =
+  | { kind: 'status'; status: number; veroMessage: string | undefined; retryAfterMs: number | undefined }
+  | { kind: 'timeout'; timeoutMs: number }
+  | { kind: 'network'; reason: string };
+
+type PrepareArgs<Op extends VeroOperation> = Op extends 'heartbeat'
+  ? [input?: undefined]
+  : [input: VeroInputs[Op]];
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Vero's `message` from a JSON body, else the (shortened) text. */
+function messageOf(text: string): string | undefined {
+  const trimmed = text.trim();
+  if (trimmed === '') return undefined;
+  if (trimmed.startsWith('{')) {
+    try {
+      const parsed = JSON.parse(trimmed) as { message?: unknown; error?: unknown };
+      if (typeof parsed.message === 'string') return parsed.message;
+      if (typeof parsed.error === 'string') return parsed.error;
+    } catch {
+      // Not JSON after all: fall through to the raw text.
+    }
+  }
+  return trimmed.length > 500 ? `${trimmed.slice(0, 500)}...` : trimmed;
+}
+
+function describeOutcome(outcome: Outcome): string {
+  if (outcome.kind === 'timeout') return `timeout after ${outcome.timeoutMs} ms`;
+  if (outcome.kind === 'network') return `network: ${outcome.reason}`;
+  return outcome.veroMessage === undefined
+    ? `HTTP ${outcome.status}`
+    : `HTTP ${outcome.status}: "${outcome.veroMessage}"`;
+}
+
+export class VeroClient {
+  readonly baseUrl: string;
+  readonly timeoutMs: number;
+  readonly retry: Readonly<RetryPolicy>;
+  /** Which credential parameter is sent; the value itself is private. */
+  readonly credentialParam: 'auth_token' | 'tracking_api_key';
+  readonly #secret: string;
+  readonly #fetch: typeof fetch;
+  readonly #headers: Record<string, string>;
+  readonly #onAttempt: ((info: AttemptInfo) => void) | undefined;
+
+  constructor(options: VeroClientOptions) {
+    const { authToken, trackingApiKey } = options;
+    const hasToken = typeof authToken === 'string' && authToken !== '';
+    const hasKey = typeof trackingApiKey === 'string' && trackingApiKey !== '';
+    if (hasToken === hasKey) {
+      throw new VeroConfigError(
+        hasToken
+          ? 'VeroClient: give exactly one credential, authToken or trackingApiKey, not both.'
+          : 'VeroClient: a credential is required: set authToken (legacy auth token) or trackingApiKey (tracking API key).',
+      );
+    }
+    this.credentialParam = hasToken ? 'auth_token' : 'tracking_api_key';
+    this.#secret = (hasToken ? authToken : trackingApiKey) as string;
+
+    const base = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+    let protocol: string;
+    try {
+      protocol = new URL(base).protocol;
+    } catch {
+      throw new VeroConfigError(`VeroClient: baseUrl is not a URL: ${JSON.stringify(base)}.`);
+    }
+    if (protocol !== 'https:' && protocol !== 'http:') {
+      throw new VeroConfigError(`VeroClient: baseUrl must be http(s), got ${JSON.stringify(base)}.`);
+    }
+    this.baseUrl = base;
+
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      throw new VeroConfigError(`VeroClient: timeoutMs must be a positive number, got ${String(timeoutMs)}.`);
+    }
+    this.timeoutMs = timeoutMs;
+    try {
+      this.retry = Object.freeze(resolveRetryPolicy(options.retry));
+    } catch (err) {
+      throw new VeroConfigError((err as Error).message);
+    }
+    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#headers = {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      'user-agent': options.userAgent ?? DEFAULT_USER_AGENT,
+    };
+    this.#onAttempt = options.onAttempt;
+  }
+
+  identify(input: IdentifyInput): Promise<VeroResult> {
+    return this.#send('identify', BODY_BUILDERS.identify(input));
+  }
+
+  editUser(input: EditUserInput): Promise<VeroResult> {
+    return this.#send('editUser', BODY_BUILDERS.editUser(input));
+  }
+
+  editTags(input: EditTagsInput): Promise<VeroResult> {
+    return this.#send('editTags', BODY_BUILDERS.editTags(input));
+  }
+
+  unsubscribe(input: UserIdInput): Promise<VeroResult> {
+    return this.#send('unsubscribe', BODY_BUILDERS.unsubscribe(input));
+  }
+
+  resubscribe(input: UserIdInput): Promise<VeroResult> {
+    return this.#send('resubscribe', BODY_BUILDERS.resubscribe(input));
+  }
+
+  reidentify(input: ReidentifyInput): Promise<VeroResult> {
+    return this.#send('reidentify', BODY_BUILDERS.reidentify(input));
+  }
+
+  deleteUser(input: UserIdInput): Promise<VeroResult> {
+    return this.#send('deleteUser', BODY_BUILDERS.deleteUser(input));
+  }
+
+  trackEvent(input: TrackEventInput): Promise<VeroResult> {
+    return this.#send('trackEvent', BODY_BUILDERS.trackEvent(input));
+  }
+
+  /** GET /heartbeat without credential or retries. Never throws: a down server is `ok: false` with a reason. */
+  async heartbeat(): Promise<HeartbeatResult> {
+    const started = performance.now();
+    const latency = () => Math.round(performance.now() - started);
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    try {
+      const res = await this.#fetch(`${this.baseUrl}${VERO_OPERATIONS.heartbeat.path}`, {
+        method: 'GET',
+        headers: {
+          accept: this.#headers.accept as string,
+          'user-agent': this.#headers['user-agent'] as string,
+        },
+        signal,
+      });
+      const text = await res.text();
+      if (res.ok) return { ok: true, status: res.status, latencyMs: latency() };
+      const said = messageOf(redact(text, this.#secret));
+      return {
+        ok: false,
+        status: res.status,
+        latencyMs: latency(),
+        error: said === undefined ? `HTTP ${res.status}` : `HTTP ${res.status}: "${said}"`,
+      };
+    } catch (err) {
+      const error = signal.aborted
+        ? `timeout after ${this.timeoutMs} ms`
+        : `network: ${describeFetchFailure(err, this.#secret)}`;
+      return { ok: false, latencyMs: latency(), error };
+    }
+  }
+
+  /**
+   * The request `operation` would send, for dry runs: same validation (throws VeroValidationError), exact
+   * body, with the credential value replaced by `'[redacted]'`.
+   */
+  prepare<Op extends VeroOperation>(operation: Op, ...[input]: PrepareArgs<Op>): PreparedRequest {
+    const endpoint = Object.hasOwn(VERO_OPERATIONS, operation) ? VERO_OPERATIONS[operation] : undefined;
+    if (endpoint === undefined) {
+      throw new TypeError(
+        `VeroClient.prepare: unknown operation ${JSON.stringify(operation)}; known: ${Object.keys(VERO_OPERATIONS).join(', ')}.`,
+      );
+    }
+    const url = `${this.baseUrl}${endpoint.path}`;
+    if (operation === 'heartbeat') {
+      return { operation, method: endpoint.method, path: endpoint.path, url, body: undefined };
+    }
+    const build = BODY_BUILDERS[operation as VeroWriteOperation] as (input: unknown) => WireBody;
+    const body = { [this.credentialParam]: REDACTED, ...build(input) };
+    return { operation, method: endpoint.method, path: endpoint.path, url, body };
+  }
+
+  async #send(operation: VeroWriteOperation, fields: WireBody): Promise<VeroResult> {
+    const { method, path } = VERO_OPERATIONS[operation];
+    const url = `${this.baseUrl}${path}`;
+    const payload = JSON.stringify({ [this.credentialParam]: this.#secret, ...fields });
+    const policy = this.retry;
+    const started = performance.now();
+
+    for (let attempt = 1; ; attempt++) {
+      // Never let one attempt run past the total budget.
+      const remaining = policy.maxTotalMs - (performance.now() - started);
+      const attemptTimeout = Math.max(1, Math.min(this.timeoutMs, Math.floor(remaining)));
+      const signal = AbortSignal.timeout(attemptTimeout);
+      let outcome: Outcome;
+      let retryable: boolean;
+      try {
+        const res = await this.#fetch(url, { method, headers: this.#headers, body: payload, signal });
+        const text = await res.text();
+        const veroMessage = messageOf(redact(text, this.#secret));
+        if (res.ok) {
+          this.#report({ operation, attempt, status: res.status });
+          const message = veroMessage ?? '';
+          return { status: res.status, message, duplicate: message === DUPLICATE_MESSAGE };
+        }
+        const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+        outcome = { kind: 'status', status: res.status, veroMessage, retryAfterMs };
+        retryable = isRetryableStatus(res.status);
+      } catch (err) {
+        // The fetch error is dropped here on purpose: only scrubbed text travels on.
+        outcome = signal.aborted
+          ? { kind: 'timeout', timeoutMs: attemptTimeout }
+          : { kind: 'network', reason: describeFetchFailure(err, this.#secret) };
+        retryable = true;
+      }
+
+      const status = outcome.kind === 'status' ? outcome.status : undefined;
+      if (retryable && attempt < policy.attempts) {
+        const delayMs =
+          (outcome.kind === 'status' ? outcome.retryAfterMs : undefined) ?? backoffDelay(policy, attempt);
+        if (performance.now() - started + delayMs <= policy.maxTotalMs) {
+          this.#report({ operation, attempt, status, error: describeOutcome(outcome), delayMs });
+          await sleep(delayMs);
+          continue;
+        }
+      }
+      this.#report({ operation, attempt, status, error: describeOutcome(outcome) });
+      throw this.#errorFor(path, outcome, attempt);
+    }
+  }
+
+  #errorFor(endpoint: string, outcome: Outcome, attempts: number): Error {
+    if (outcome.kind === 'timeout') return timeoutError(endpoint, outcome.timeoutMs, attempts);
+    if (outcome.kind === 'network') return networkError(endpoint, outcome.reason, attempts);
+    return errorForStatus(endpoint, outcome.status, outcome.veroMessage, outcome.retryAfterMs, attempts);
+  }
+
+  #report(info: AttemptInfo): void {
+    if (this.#onAttempt === undefined) return;
+    try {
+      this.#onAttempt(info);
+    } catch {
+      // A logging hook must not change the outcome of a delivery.
+    }
+  }
+}

@@ -1,0 +1,40 @@
+/** Shared pieces of the Vero client tests: a canary credential, an emulator per file, scripted faults. */
+import assert from 'node:assert/strict';
+import { type EmulatorFault, type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
+import { VeroClient, type VeroClientOptions } from '../../src/vero/index.js';
+
+export const CANARY = 'CANARY-TOKEN-7f3a9';
+
+/** Emulator that accepts only the canary, labelled 'main' in its request log. */
+export function startCanaryEmulator(): Promise<RunningEmulator> {
+  return startEmulator({ tokens: [{ token: CANARY, label: 'main' }], port: 0 });
+}
+
+export function clientFor(emu: RunningEmulator, options: Partial<VeroClientOptions> = {}): VeroClient {
+  return new VeroClient({ authToken: CANARY, baseUrl: emu.url, ...options });
+}
+
+export async function addFaults(emu: RunningEmulator, faults: EmulatorFault[]): Promise<void> {
+  const res = await fetch(`${emu.origin}/_emulator/faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ faults }),
+  });
+  assert.equal(res.status, 200, await res.text());
+}
+
+/** Requests the emulator received for one endpoint, in order. */
+export function requestsTo(emu: RunningEmulator, endpoint: string) {
+  return emu.state().requests.filter((r) => r.endpoint === endpoint);
+}
+
+/** Resolves with what the promise rejected with; fails the test when it resolved. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof Error, 'rejected with an Error');
+    return err;
+  }
+  assert.fail('expected the call to fail');
+}
