@@ -1,0 +1,129 @@
+import { didYouMean } from '../suggest.js';
+import type { Account, AccountEnvironment, Integration } from './definition.js';
+import { MissingCredentialError, UnknownAccountError } from './errors.js';
+
+export const DEFAULT_ACCOUNT = 'default';
+
+/** `AUTH_TOKEN` -> `authToken`: the config file spells environment variables in camelCase. */
+const camelCase = (variable: string): string =>
+  variable.toLowerCase().replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
+
+interface PartialAccount {
+  credential?: { kind: string; value: string };
+  settings: Record<string, string>;
+}
+
+function fromEnvironment(spec: AccountEnvironment, env: NodeJS.ProcessEnv): Map<string, PartialAccount> {
+  const variables = [
+    ...spec.credentials.map(({ variable, kind }) => ({ variable, credentialKind: kind, setting: undefined })),
+    ...Object.entries(spec.settings).map(([setting, variable]) => ({ variable, credentialKind: undefined, setting })),
+  ];
+  const found = new Map<string, PartialAccount>();
+  for (const [key, value] of Object.entries(env)) {
+    if (!value || !key.startsWith(`${spec.prefix}_`)) continue;
+    const rest = key.slice(spec.prefix.length + 1);
+    for (const { variable, credentialKind, setting } of variables) {
+      if (rest !== variable && !rest.endsWith(`_${variable}`)) continue;
+      const name = rest === variable ? DEFAULT_ACCOUNT : rest.slice(0, -variable.length - 1).toLowerCase();
+      const account = found.get(name) ?? { settings: {} };
+      found.set(name, account);
+      if (setting) account.settings[setting] = value;
+      else if (credentialKind) account.credential = preferred(spec, account.credential, credentialKind, value);
+      break;
+    }
+  }
+  return found;
+}
+
+function preferred(
+  spec: AccountEnvironment,
+  current: PartialAccount['credential'],
+  kind: string,
+  value: string,
+): { kind: string; value: string } {
+  if (!current) return { kind, value };
+  const rank = (k: string) => spec.credentials.findIndex((c) => c.kind === k);
+  return rank(kind) < rank(current.kind) ? { kind, value } : current;
+}
+
+function fromConfig(spec: AccountEnvironment, accounts: Record<string, Record<string, string>>) {
+  const found = new Map<string, PartialAccount>();
+  for (const [rawName, settings] of Object.entries(accounts)) {
+    const account: PartialAccount = { settings: {} };
+    for (const { variable, kind } of spec.credentials) {
+      const value = settings[camelCase(variable)];
+      if (value && !account.credential) account.credential = { kind, value };
+    }
+    for (const setting of Object.keys(spec.settings)) {
+      const value = settings[setting];
+      if (value) account.settings[setting] = value;
+    }
+    found.set(rawName.toLowerCase(), account);
+  }
+  return found;
+}
+
+/** The accounts of one integration, resolved once per runtime. */
+export class AccountRegistry {
+  readonly integration: string;
+  private readonly accounts: Map<string, PartialAccount>;
+  private readonly credentialVariables: string;
+  private readonly prefix: string;
+  private readonly primaryVariable: string;
+
+  constructor(
+    integration: Integration,
+    env: NodeJS.ProcessEnv,
+    configAccounts: Record<string, Record<string, string>> | undefined,
+    baseUrlOverride: string | undefined,
+  ) {
+    const spec = integration.accounts;
+    this.integration = integration.name;
+    this.prefix = spec.prefix;
+    this.primaryVariable = spec.credentials[0]?.variable ?? 'TOKEN';
+    this.credentialVariables = spec.credentials.map((c) => `${spec.prefix}_${c.variable}`).join(' or ');
+    // The config file was asked for explicitly, so its accounts win over the environment's.
+    this.accounts = new Map([...fromEnvironment(spec, env), ...fromConfig(spec, configAccounts ?? {})]);
+    if (baseUrlOverride) {
+      for (const account of this.accounts.values()) account.settings.baseUrl = baseUrlOverride;
+    }
+  }
+
+  /** Configured account names, `default` first when there is one. */
+  names(): string[] {
+    return [...this.accounts.keys()].sort((a, b) =>
+      a === DEFAULT_ACCOUNT ? -1 : b === DEFAULT_ACCOUNT ? 1 : a.localeCompare(b),
+    );
+  }
+
+  resolve(requested: string | undefined): Account {
+    const name = (requested ?? DEFAULT_ACCOUNT).toLowerCase();
+    const account = this.accounts.get(name);
+    const configured = this.names();
+    const listing = configured.length > 0 ? `configured: ${configured.join(', ')}` : 'no account is configured';
+    if (!account) {
+      const hint =
+        name === DEFAULT_ACCOUNT
+          ? ` Set ${this.credentialVariables} for the default account.`
+          : ` Set ${this.prefix}_${name.toUpperCase()}_${this.primaryVariable} to add it.`;
+      throw new UnknownAccountError(
+        `${this.integration}: unknown account "${name}" (${listing}).${didYouMean(name, configured)}${hint}`,
+      );
+    }
+    if (!account.credential) {
+      throw new MissingCredentialError(
+        `${this.integration}: account "${name}" has settings but no credential. Set ${
+          name === DEFAULT_ACCOUNT
+            ? this.credentialVariables
+            : `${this.prefix}_${name.toUpperCase()}_${this.primaryVariable}`
+        }.`,
+      );
+    }
+    return { name, credential: account.credential, settings: { ...account.settings } };
+  }
+
+  /** Every credential value, so that logs and errors can be scrubbed of them. */
+  secrets(): string[] {
+    return [...this.accounts.values()].flatMap((a) => (a.credential ? [a.credential.value] : []));
+  }
+}

@@ -1,0 +1,54 @@
+export type CallStatus = 'sent' | 'duplicate' | 'queued' | 'dry_run' | 'ok' | 'error';
+
+export interface CallRecord {
+  seq: number;
+  function_name: string;
+  account: string | null;
+  args: unknown;
+  status: CallStatus;
+  error?: { code: string; message: string };
+  duration_ms: number;
+  started_at: string;
+}
+
+const SECRET_KEY = /token|secret|password|api_?key|credential/i;
+
+/** A bounded, in-memory record of every call, with credentials removed from what is kept. */
+export class CallLog {
+  private readonly records: CallRecord[] = [];
+  private seq = 0;
+
+  constructor(
+    private readonly secrets: () => string[],
+    private readonly capacity = 1000,
+  ) {}
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  record(entry: Omit<CallRecord, 'seq'>): CallRecord {
+    const record = { ...entry, seq: ++this.seq, args: this.scrub(entry.args) };
+    this.records.push(record);
+    if (this.records.length > this.capacity) this.records.shift();
+    return record;
+  }
+
+  /** Calls recorded after `afterSeq` (all when omitted). */
+  entries(afterSeq = 0): CallRecord[] {
+    return this.records.filter((record) => record.seq > afterSeq);
+  }
+
+  private scrub(value: unknown): unknown {
+    if (typeof value === 'string') {
+      return this.secrets().some((secret) => value.includes(secret)) ? '[redacted]' : value;
+    }
+    if (Array.isArray(value)) return value.map((item) => this.scrub(item));
+    if (value && typeof value === 'object') {
+      return Object.fromEntries(
+        Object.entries(value).map(([key, item]) => [key, SECRET_KEY.test(key) ? '[redacted]' : this.scrub(item)]),
+      );
+    }
+    return value;
+  }
+}

@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+const permissionMode = z.enum(['allow', 'ask', 'deny']);
+export type PermissionMode = z.infer<typeof permissionMode>;
+
+const accountSettings = z.record(z.string(), z.string());
+
+/** The optional JSON config file (`--config`): the same settings the environment gives, and a few more. */
+export const runtimeConfigSchema = z.strictObject({
+  /** integration -> account name -> settings such as `authToken`, `trackingApiKey`, `baseUrl`, `email`. */
+  accounts: z.record(z.string(), z.record(z.string(), accountSettings)).optional(),
+  /** integration (or `*`) -> operation -> mode. */
+  permissions: z
+    .record(z.string(), z.strictObject({ read: permissionMode.optional(), write: permissionMode.optional() }))
+    .optional(),
+  delivery: z.enum(['direct', 'queued']).optional(),
+  outbox: z.string().optional(),
+});
+
+export type RuntimeConfig = z.infer<typeof runtimeConfigSchema>;
+
+export function parseRuntimeConfig(value: unknown, origin: string): RuntimeConfig {
+  const parsed = runtimeConfigSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.join('.') || '(top level)';
+  throw new ConfigError(`${origin}: ${where}: ${issue?.message ?? 'invalid'}. Fix the config file and try again.`);
+}
+
+export function readRuntimeConfig(path: string): RuntimeConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseRuntimeConfig(value, `config file ${path}`);
+}

@@ -1,0 +1,92 @@
+import type { z } from 'zod';
+
+export type Operation = 'read' | 'write';
+
+/** One configured account of an integration, as resolved from environment or config file. */
+export interface Account {
+  /** Lower-cased account name; `default` for the unnamed one. */
+  name: string;
+  credential: { kind: string; value: string };
+  /** Non-secret settings such as `baseUrl` or `email`. */
+  settings: Record<string, string>;
+}
+
+/** What a write will send: pure data, so it can be shown (dry-run) or stored (outbox) and sent later. */
+export interface WritePlan {
+  /** The integration's own operation name (for Vero: a VeroClient method). */
+  operation: string;
+  input: Record<string, unknown>;
+  /** The identifiers the write acts on, echoed in the result (e.g. `{ id: "usr_1" }`). */
+  subject: Record<string, string>;
+  /** Writes sharing this key are delivered in the order they were accepted (e.g. one user). */
+  orderingKey: string;
+}
+
+export interface SendOutcome {
+  duplicate: boolean;
+  message: string;
+}
+
+interface FunctionBase<Schema extends z.ZodType> {
+  /** Lua-facing name, e.g. `identify_user`. */
+  name: string;
+  /** One line, as in the reference docs. */
+  description: string;
+  /** A longer text for tool listings (MCP, function calling); defaults to `description`. */
+  toolDescription?: string;
+  operation: Operation;
+  schema: Schema;
+  /** Lua example, shown verbatim in the docs. */
+  example: string;
+  /** Functions that Vero supports but the published page does not list. */
+  extra?: boolean;
+  destructive?: boolean;
+  idempotent?: boolean;
+}
+
+export interface WriteFunction<Schema extends z.ZodType = z.ZodType> extends FunctionBase<Schema> {
+  operation: 'write';
+  plan(args: z.output<Schema>): WritePlan;
+}
+
+export interface ReadContext<Client> {
+  account: Account;
+  client: Client;
+}
+
+export interface ReadFunction<Schema extends z.ZodType = z.ZodType, Client = unknown> extends FunctionBase<Schema> {
+  operation: 'read';
+  read(args: z.output<Schema>, context: ReadContext<Client>): Promise<Record<string, unknown>>;
+}
+
+export type IntegrationFunction<Client = unknown> = WriteFunction | ReadFunction<z.ZodType, Client>;
+
+/** How an integration's accounts come from the environment: `<PREFIX>[_<ACCOUNT>]_<VARIABLE>`. */
+export interface AccountEnvironment {
+  prefix: string;
+  /** Credential variables in order of preference, with the kind each one is. */
+  credentials: Array<{ variable: string; kind: string }>;
+  /** Setting name -> variable, e.g. `baseUrl` -> `BASE_URL`. */
+  settings: Record<string, string>;
+}
+
+export interface Integration<Client = unknown> {
+  /** Namespace under `app.integrations`, e.g. `vero`. */
+  name: string;
+  title: string;
+  accounts: AccountEnvironment;
+  functions: Array<IntegrationFunction<Client>>;
+  createClient(account: Account): Client;
+  send(client: Client, plan: WritePlan): Promise<SendOutcome>;
+  /** The exact request a plan turns into, with the credential redacted. */
+  preview(client: Client, plan: WritePlan): unknown;
+  /** Hand-written markdown sections appended to the generated reference, in order. */
+  guide: string[];
+  /** Heading of the section listing functions beyond the published reference. */
+  extrasHeading?: string;
+}
+
+export const fullNameOf = (integration: { name: string }, fn: { name: string }): string =>
+  `${integration.name}.${fn.name}`;
+export const slugOf = (integration: { name: string }, fn: { name: string }): string =>
+  `${integration.name}_${fn.name}`;

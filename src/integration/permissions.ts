@@ -1,0 +1,49 @@
+import type { PermissionMode } from './config.js';
+import type { Operation } from './definition.js';
+import { PermissionDeniedError } from './errors.js';
+
+/** integration name (or `*` for all) -> operation -> mode. Anything unset is `allow`. */
+export type PermissionPolicy = Record<string, { read?: PermissionMode; write?: PermissionMode }>;
+
+export interface PermissionRequest {
+  fullName: string;
+  integration: string;
+  operation: Operation;
+  account: string;
+  args: unknown;
+}
+
+/** Decides an `ask`: true allows the call. */
+export type AskCallback = (request: PermissionRequest) => boolean | Promise<boolean>;
+
+export function modeFor(policy: PermissionPolicy, integration: string, operation: Operation): PermissionMode {
+  return policy[integration]?.[operation] ?? policy['*']?.[operation] ?? 'allow';
+}
+
+export async function checkPermission(
+  policy: PermissionPolicy,
+  readOnly: boolean,
+  ask: AskCallback | undefined,
+  request: PermissionRequest,
+): Promise<void> {
+  const { fullName, integration, operation } = request;
+  if (readOnly && operation === 'write') {
+    throw new PermissionDeniedError(
+      `${fullName}: denied: this run is read-only and ${fullName} changes data in ${integration}. Run without --read-only (or readOnly: false) to allow writes, or use dry-run to preview them.`,
+    );
+  }
+  const mode = modeFor(policy, integration, operation);
+  if (mode === 'allow') return;
+  const how = `set permissions.${integration}.${operation} to "allow" in the config file`;
+  if (mode === 'deny') {
+    throw new PermissionDeniedError(`${fullName}: denied by policy (${integration} ${operation}: deny); ${how}.`);
+  }
+  if (!ask) {
+    throw new PermissionDeniedError(
+      `${fullName}: needs approval (${integration} ${operation}: ask) but nobody can be asked here; ${how}, or pass an ask callback.`,
+    );
+  }
+  if (!(await ask(request))) {
+    throw new PermissionDeniedError(`${fullName}: the call was refused when approval was asked.`);
+  }
+}

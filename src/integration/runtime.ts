@@ -1,0 +1,271 @@
+import { KosmoError } from '../errors.js';
+import { builtinIntegrations } from '../integrations/index.js';
+import { didYouMean } from '../suggest.js';
+import { AccountRegistry } from './accounts.js';
+import { CallLog, type CallRecord, type CallStatus } from './call-log.js';
+import { type RuntimeConfig, readRuntimeConfig } from './config.js';
+import type { Account, Integration, IntegrationFunction, WritePlan } from './definition.js';
+import { fullNameOf, slugOf } from './definition.js';
+import { DocLibrary, type DocPage, type DocSearchHit } from './docs.js';
+import { UnknownFunctionError } from './errors.js';
+import { maskCredential } from './mask.js';
+import { type AskCallback, checkPermission, type PermissionPolicy } from './permissions.js';
+import { jsonSchemaOf, validateArguments } from './validate-arguments.js';
+
+export interface RuntimeOptions {
+  /** Where accounts come from; defaults to `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** A config object or the path of a JSON config file (see RuntimeConfig). */
+  config?: RuntimeConfig | string;
+  integrations?: Integration[];
+  /** Point every account at this API base (the emulator, in dev mode). */
+  baseUrl?: string;
+  permissions?: PermissionPolicy;
+  /** Deny every write. */
+  readOnly?: boolean;
+  /** Validate and report what would be sent, send nothing. */
+  dryRun?: boolean;
+  /** Decides calls whose permission is `ask`. */
+  ask?: AskCallback;
+}
+
+export interface CallOptions {
+  account?: string;
+  dryRun?: boolean;
+  readOnly?: boolean;
+}
+
+export interface FunctionInfo {
+  integration: string;
+  name: string;
+  fullName: string;
+  slug: string;
+  description: string;
+  toolDescription: string;
+  operation: 'read' | 'write';
+  extra: boolean;
+  destructive: boolean;
+  idempotent: boolean;
+  /** JSON Schema of the arguments. */
+  parameters: Record<string, unknown>;
+}
+
+export interface AccountInfo {
+  integration: string;
+  name: string;
+  credential_kind: string | null;
+  credential_hint: string | null;
+  base_url: string | null;
+  email: string | null;
+  error?: string;
+}
+
+interface ResolvedFunction {
+  integration: Integration;
+  fn: IntegrationFunction;
+  fullName: string;
+  jsonSchema: ReturnType<typeof jsonSchemaOf>;
+}
+
+export type CallResult = Record<string, unknown>;
+
+/** The one entry point Lua, MCP, the CLI and library users call integration functions through. */
+export class Runtime {
+  readonly docs: DocLibrary;
+  private readonly integrations: Integration[];
+  private readonly byName = new Map<string, ResolvedFunction>();
+  private readonly accountsByIntegration = new Map<string, AccountRegistry>();
+  private readonly clients = new Map<string, unknown>();
+  private readonly log: CallLog;
+  private readonly options: RuntimeOptions;
+  private readonly policy: PermissionPolicy;
+
+  constructor(options: RuntimeOptions = {}) {
+    this.options = options;
+    const config = typeof options.config === 'string' ? readRuntimeConfig(options.config) : (options.config ?? {});
+    this.integrations = options.integrations ?? builtinIntegrations;
+    this.policy = { ...config.permissions, ...options.permissions };
+    for (const integration of this.integrations) {
+      this.accountsByIntegration.set(
+        integration.name,
+        new AccountRegistry(
+          integration,
+          options.env ?? process.env,
+          config.accounts?.[integration.name],
+          options.baseUrl,
+        ),
+      );
+      for (const fn of integration.functions) {
+        const resolved = { integration, fn, fullName: fullNameOf(integration, fn), jsonSchema: jsonSchemaOf(fn.schema) };
+        for (const alias of [resolved.fullName, slugOf(integration, fn), `${integration.name}.${slugOf(integration, fn)}`]) {
+          this.byName.set(alias, resolved);
+        }
+      }
+    }
+    this.docs = new DocLibrary(this.integrations);
+    this.log = new CallLog(() => this.secrets());
+  }
+
+  functions(): FunctionInfo[] {
+    return this.integrations.flatMap((integration) =>
+      integration.functions.map((fn) => ({
+        integration: integration.name,
+        name: fn.name,
+        fullName: fullNameOf(integration, fn),
+        slug: slugOf(integration, fn),
+        description: fn.description,
+        toolDescription: fn.toolDescription ?? fn.description,
+        operation: fn.operation,
+        extra: fn.extra ?? false,
+        destructive: fn.destructive ?? false,
+        idempotent: fn.idempotent ?? false,
+        parameters: jsonSchemaOf(fn.schema),
+      })),
+    );
+  }
+
+  /** Configured account names of an integration, `default` first when configured. */
+  accountNames(integration: string): string[] {
+    return this.accountsByIntegration.get(integration)?.names() ?? [];
+  }
+
+  /** Every configured account with its credential masked. */
+  accounts(): AccountInfo[] {
+    return [...this.accountsByIntegration.values()].flatMap((registry) =>
+      registry.names().map((name) => {
+        try {
+          const account = registry.resolve(name);
+          return {
+            integration: registry.integration,
+            name,
+            credential_kind: account.credential.kind,
+            credential_hint: maskCredential(account.credential.value),
+            base_url: account.settings.baseUrl ?? null,
+            email: account.settings.email ?? null,
+          };
+        } catch (error) {
+          const info = { integration: registry.integration, name, credential_kind: null, credential_hint: null };
+          return { ...info, base_url: null, email: null, error: (error as Error).message };
+        }
+      }),
+    );
+  }
+
+  readDoc(page: string): string {
+    return this.docs.read(page);
+  }
+
+  listDocs(): DocPage[] {
+    return this.docs.list();
+  }
+
+  searchDocs(query: string): DocSearchHit[] {
+    return this.docs.search(query);
+  }
+
+  /** Calls recorded after `afterSeq` (everything kept when omitted). */
+  calls(afterSeq = 0): CallRecord[] {
+    return this.log.entries(afterSeq);
+  }
+
+  get lastCallSeq(): number {
+    return this.log.lastSeq;
+  }
+
+  /** resolve account -> validate -> permission -> dry-run -> deliver -> result. */
+  async call(name: string, args: unknown, options: CallOptions = {}): Promise<CallResult> {
+    const started = performance.now();
+    const startedAt = new Date().toISOString();
+    const resolved = this.resolveFunction(name);
+    let accountName: string | null = options.account?.toLowerCase() ?? 'default';
+    const finish = (status: CallStatus, error?: unknown) => {
+      this.log.record({
+        function_name: resolved?.fullName ?? name,
+        account: accountName,
+        args,
+        status,
+        error: error ? { code: (error as KosmoError).code ?? 'error', message: (error as Error).message } : undefined,
+        duration_ms: Math.round((performance.now() - started) * 100) / 100,
+        started_at: startedAt,
+      });
+    };
+    try {
+      const { integration, fn, fullName, jsonSchema } = resolved;
+      const account = this.accountRegistry(integration).resolve(options.account);
+      accountName = account.name;
+      const valid = validateArguments(fullName, fn.schema, jsonSchema, args);
+      await checkPermission(this.policy, options.readOnly ?? this.options.readOnly ?? false, this.options.ask, {
+        fullName,
+        integration: integration.name,
+        operation: fn.operation,
+        account: account.name,
+        args: valid,
+      });
+      const client = this.clientFor(integration, account);
+      if (fn.operation === 'read') {
+        const result = await fn.read(valid, { account, client });
+        finish('ok');
+        return result;
+      }
+      const plan = fn.plan(valid);
+      const base = { function_name: fullName, account: account.name, ...plan.subject };
+      if (options.dryRun ?? this.options.dryRun ?? false) {
+        finish('dry_run');
+        return { status: 'dry_run', ...base, request: integration.preview(client, plan) };
+      }
+      const outcome = await this.deliver(integration, client, plan);
+      const status = outcome.duplicate ? 'duplicate' : 'sent';
+      finish(status);
+      return { status, ...base, message: outcome.message };
+    } catch (error) {
+      finish('error', error);
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.clients.clear();
+  }
+
+  private deliver(integration: Integration, client: unknown, plan: WritePlan) {
+    return integration.send(client, plan);
+  }
+
+  private resolveFunction(name: string): ResolvedFunction {
+    const found = this.byName.get(name) ?? this.uniqueShortName(name);
+    if (found) return found;
+    const names = this.functions().map((fn) => fn.fullName);
+    throw new UnknownFunctionError(
+      `unknown function "${name}".${didYouMean(name, names)} Functions: ${names.join(', ')}.`,
+    );
+  }
+
+  private uniqueShortName(name: string): ResolvedFunction | undefined {
+    const matches = [...new Set(this.byName.values())].filter(({ fn }) => fn.name === name);
+    return matches.length === 1 ? matches[0] : undefined;
+  }
+
+  private accountRegistry(integration: Integration): AccountRegistry {
+    const registry = this.accountsByIntegration.get(integration.name);
+    if (!registry) throw new UnknownFunctionError(`integration "${integration.name}" is not loaded`);
+    return registry;
+  }
+
+  private clientFor(integration: Integration, account: Account): unknown {
+    const key = `${integration.name}/${account.name}`;
+    let client = this.clients.get(key);
+    if (!client) {
+      client = integration.createClient(account);
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  private secrets(): string[] {
+    return [...this.accountsByIntegration.values()].flatMap((registry) => registry.secrets());
+  }
+}
+
+export function createRuntime(options: RuntimeOptions = {}): Runtime {
+  return new Runtime(options);
+}

@@ -1,0 +1,98 @@
+import { type core, z } from 'zod';
+import { type ArgumentProblem, InvalidArgumentsError } from './errors.js';
+
+type JsonSchema = {
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  additionalProperties?: JsonSchema | boolean;
+};
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Lua has one table type, so an empty table arrives as `{}` whatever it meant: make it an array where the schema
+ * expects one (and the reverse), recursively. Everything else is left for the schema to judge.
+ */
+export function coerceLuaShapes(value: unknown, schema: JsonSchema): unknown {
+  if (schema.type === 'array') {
+    if (isPlainObject(value) && Object.keys(value).length === 0) return [];
+    if (Array.isArray(value) && schema.items) {
+      const items = schema.items;
+      return value.map((item) => coerceLuaShapes(item, items));
+    }
+    return value;
+  }
+  if (schema.type === 'object') {
+    if (Array.isArray(value) && value.length === 0) return {};
+    if (isPlainObject(value) && schema.properties) {
+      const properties = schema.properties;
+      return Object.fromEntries(
+        Object.entries(value).map(([key, item]) => {
+          const itemSchema = properties[key];
+          return [key, itemSchema ? coerceLuaShapes(item, itemSchema) : item];
+        }),
+      );
+    }
+  }
+  return value;
+}
+
+const describeValue = (value: unknown): string => {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${value}`;
+  return typeof value;
+};
+
+const typeName = (expected: string): string =>
+  expected === 'record' || expected === 'object' ? 'a table of key = value pairs' : expected;
+
+function problemOf(issue: core.$ZodIssue): ArgumentProblem {
+  const field = issue.path.map(String).join('.');
+  const input = (issue as { input?: unknown }).input;
+  switch (issue.code) {
+    case 'invalid_type':
+      return input === undefined
+        ? { field, rule: 'is required' }
+        : { field, rule: `expected ${typeName(issue.expected)}, got ${describeValue(input)}` };
+    case 'too_big':
+      return issue.origin === 'string'
+        ? { field, rule: `must be at most ${issue.maximum} characters (got ${String(input).length})` }
+        : { field, rule: `must have at most ${issue.maximum} items` };
+    case 'too_small':
+      return issue.origin === 'string'
+        ? { field, rule: Number(issue.minimum) <= 1 ? 'must not be empty' : `needs ${issue.minimum}+ characters` }
+        : { field, rule: `must list at least ${issue.minimum} item${Number(issue.minimum) === 1 ? '' : 's'}` };
+    case 'unrecognized_keys':
+      return { field: issue.keys.join(', '), rule: 'unknown field' };
+    case 'custom':
+    case 'invalid_format':
+      return { field, rule: typeof input === 'string' ? `${issue.message} ${JSON.stringify(input)}` : issue.message };
+    default:
+      return { field, rule: issue.message };
+  }
+}
+
+/** Validates `args` against `schema` once the Lua shapes are mended; throws InvalidArgumentsError naming each rule. */
+export function validateArguments<Schema extends z.ZodType>(
+  fullName: string,
+  schema: Schema,
+  jsonSchema: JsonSchema,
+  args: unknown,
+): z.output<Schema> {
+  const shaped = coerceLuaShapes(args ?? {}, jsonSchema);
+  const parsed = schema.safeParse(shaped, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map(problemOf);
+  const allowed = Object.keys(jsonSchema.properties ?? {});
+  for (const problem of problems) {
+    if (problem.rule === 'unknown field' && allowed.length > 0) problem.rule += ` (allowed: ${allowed.join(', ')})`;
+  }
+  throw new InvalidArgumentsError(fullName, problems);
+}
+
+export const jsonSchemaOf = (schema: z.ZodType): JsonSchema & Record<string, unknown> =>
+  z.toJSONSchema(schema, { io: 'input' }) as JsonSchema & Record<string, unknown>;

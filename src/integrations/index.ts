@@ -1,0 +1,5 @@
+import type { Integration } from '../integration/definition.js';
+import { vero } from './vero/index.js';
+
+/** Every integration the runtime offers by default. A new one is a folder here plus a line in this list. */
+export const builtinIntegrations: Integration[] = [vero as Integration];

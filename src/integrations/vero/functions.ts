@@ -1,0 +1,204 @@
+import type { VeroClient } from '../../vero/client.js';
+import { isValidEmail } from '../../vero/validate.js';
+import type { IntegrationFunction, ReadFunction, WriteFunction, WritePlan } from '../../integration/definition.js';
+import { describeCurrentUser } from './current-user.js';
+import {
+  addTagsSchema,
+  aliasUserSchema,
+  deleteUserSchema,
+  getCurrentUserSchema,
+  identifyUserSchema,
+  removeTagsSchema,
+  resubscribeSchema,
+  trackEventSchema,
+  unsubscribeSchema,
+  updateUserSchema,
+} from './schemas.js';
+
+const identifyUser: WriteFunction<typeof identifyUserSchema> = {
+  name: 'identify_user',
+  description: 'Identify (create or update) a user in Vero with email, name, and custom attributes.',
+  toolDescription:
+    "Identify (create or update) a user in Vero. Pass a unique user ID, email, optional name, and any custom attributes in the data object. This creates the user if they don't exist, or updates their profile if they do.",
+  operation: 'write',
+  idempotent: true,
+  schema: identifyUserSchema,
+  example: `app.integrations.vero.identify_user({
+  id = "usr_123",
+  email = "john@example.com",
+  name = "John Doe",
+  data = {
+    plan = "premium",
+    signup_date = "2025-01-15",
+    company = "Acme Inc"
+  }
+})`,
+  plan: ({ id, email, name, data }) => ({
+    operation: 'identify',
+    input: { id, email, data: name === undefined ? { ...data } : { ...data, name } },
+    subject: { id, email },
+    orderingKey: id,
+  }),
+};
+
+const trackEvent: WriteFunction<typeof trackEventSchema> = {
+  name: 'track_event',
+  description: 'Track a behavioral event for a user. Events can trigger automated email campaigns in Vero.',
+  toolDescription:
+    'Track a behavioral event for a user in Vero. Events can trigger automated email campaigns. Pass a user identity (ID or email), event name, and optional event data.',
+  operation: 'write',
+  schema: trackEventSchema,
+  example: `app.integrations.vero.track_event({
+  identity = "usr_123",
+  event_name = "Purchased",
+  data = {
+    product = "Widget",
+    price = 29.99,
+    currency = "USD"
+  }
+})`,
+  plan: ({ identity, event_name, data }): WritePlan => {
+    const byEmail = isValidEmail(identity);
+    return {
+      operation: 'trackEvent',
+      input: { identity: byEmail ? { email: identity } : { id: identity }, eventName: event_name, data: { ...data } },
+      subject: byEmail ? { email: identity, event_name } : { id: identity, event_name },
+      orderingKey: identity,
+    };
+  },
+};
+
+const updateUser: WriteFunction<typeof updateUserSchema> = {
+  name: 'update_user',
+  description: "Update a user's email address and/or custom attributes in Vero.",
+  toolDescription:
+    "Update a user's profile in Vero. Pass the user ID, an optional new email, and a data object with attributes to update.",
+  operation: 'write',
+  idempotent: true,
+  schema: updateUserSchema,
+  example: `app.integrations.vero.update_user({
+  id = "usr_123",
+  email = "john.doe@example.com",
+  data = {
+    plan = "enterprise",
+    company = "Big Corp"
+  }
+})`,
+  plan: ({ id, email, data }) => ({
+    operation: 'editUser',
+    input: { id, changes: email === undefined ? { ...data } : { ...data, email } },
+    subject: { id },
+    orderingKey: id,
+  }),
+};
+
+const subscriptionChange = (
+  name: 'unsubscribe' | 'resubscribe',
+  schema: typeof unsubscribeSchema,
+  description: string,
+  toolDescription: string,
+): WriteFunction<typeof unsubscribeSchema> => ({
+  name,
+  description,
+  toolDescription,
+  operation: 'write',
+  idempotent: true,
+  schema,
+  example: `app.integrations.vero.${name}({
+  id = "usr_123"
+})`,
+  plan: ({ id }) => ({ operation: name, input: { id }, subject: { id }, orderingKey: id }),
+});
+
+const getCurrentUser: ReadFunction<typeof getCurrentUserSchema, VeroClient> = {
+  name: 'get_current_user',
+  description:
+    'Get the profile of the currently authenticated Vero user. Useful for verifying API connectivity.',
+  toolDescription:
+    "Get the profile of the configured Vero account and check API connectivity. Vero's Track API cannot say who a credential belongs to, so the profile comes from local configuration (account name, email, base URL, a masked credential hint) plus a live heartbeat.",
+  operation: 'read',
+  idempotent: true,
+  schema: getCurrentUserSchema,
+  example: `local user = app.integrations.vero.get_current_user({})
+print("Account: " .. (user.email or "unknown"))`,
+  read: (_args, context) => describeCurrentUser(context),
+};
+
+const aliasUser: WriteFunction<typeof aliasUserSchema> = {
+  name: 'alias_user',
+  description: "Change a user's unique identifier (Vero's re-identify); attributes, tags and events are kept.",
+  operation: 'write',
+  extra: true,
+  idempotent: true,
+  schema: aliasUserSchema,
+  example: `app.integrations.vero.alias_user({
+  id = "anon_42",
+  new_id = "usr_123"
+})`,
+  plan: ({ id, new_id }) => ({
+    operation: 'reidentify',
+    input: { id, newId: new_id },
+    subject: { id, new_id },
+    orderingKey: id,
+  }),
+};
+
+const deleteUser: WriteFunction<typeof deleteUserSchema> = {
+  name: 'delete_user',
+  description: 'Delete a user and their data from Vero permanently. This cannot be undone.',
+  operation: 'write',
+  extra: true,
+  destructive: true,
+  idempotent: true,
+  schema: deleteUserSchema,
+  example: `app.integrations.vero.delete_user({
+  id = "usr_123"
+})`,
+  plan: ({ id }) => ({ operation: 'deleteUser', input: { id }, subject: { id }, orderingKey: id }),
+};
+
+const tagChange = (
+  name: 'add_tags' | 'remove_tags',
+  schema: typeof addTagsSchema,
+  description: string,
+): WriteFunction<typeof addTagsSchema> => ({
+  name,
+  description,
+  operation: 'write',
+  extra: true,
+  idempotent: true,
+  schema,
+  example: `app.integrations.vero.${name}({
+  id = "usr_123",
+  tags = { "beta", "vip" }
+})`,
+  plan: ({ id, tags }) => ({
+    operation: 'editTags',
+    input: name === 'add_tags' ? { id, add: tags } : { id, remove: tags },
+    subject: { id },
+    orderingKey: id,
+  }),
+});
+
+export const veroFunctions: Array<IntegrationFunction<VeroClient>> = [
+  identifyUser,
+  trackEvent,
+  updateUser,
+  subscriptionChange(
+    'unsubscribe',
+    unsubscribeSchema,
+    'Unsubscribe a user from all Vero email campaigns.',
+    'Unsubscribe a user from all Vero email campaigns. The user will no longer receive any email communication.',
+  ),
+  subscriptionChange(
+    'resubscribe',
+    resubscribeSchema,
+    'Resubscribe a previously unsubscribed user to Vero email campaigns.',
+    'Resubscribe a previously unsubscribed user to Vero email campaigns. The user will start receiving emails again.',
+  ),
+  getCurrentUser,
+  aliasUser,
+  deleteUser,
+  tagChange('add_tags', addTagsSchema, 'Add tags to a user in Vero (tags already present are kept once).'),
+  tagChange('remove_tags', removeTagsSchema, 'Remove tags from a user in Vero (absent tags are ignored).'),
+];

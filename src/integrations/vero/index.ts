@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import type { Account, Integration, WritePlan } from '../../integration/definition.js';
+import { VeroClient } from '../../vero/client.js';
+import type { VeroInputs, VeroWriteOperation } from '../../vero/operations.js';
+import { veroFunctions } from './functions.js';
+
+const guide = (file: string): string => readFileSync(new URL(`./guide/${file}`, import.meta.url), 'utf8').trim();
+
+function clientFor(account: Account): VeroClient {
+  const credential =
+    account.credential.kind === 'tracking_api_key'
+      ? { trackingApiKey: account.credential.value }
+      : { authToken: account.credential.value };
+  return new VeroClient({ ...credential, baseUrl: account.settings.baseUrl });
+}
+
+// A plan is produced by one of our own functions, so its operation and input match a VeroClient method.
+function send(client: VeroClient, plan: WritePlan) {
+  const operation = plan.operation as VeroWriteOperation;
+  const call = client[operation] as (input: VeroInputs[VeroWriteOperation]) => ReturnType<VeroClient['identify']>;
+  return call.call(client, plan.input as unknown as VeroInputs[VeroWriteOperation]);
+}
+
+export const vero: Integration<VeroClient> = {
+  name: 'vero',
+  title: 'Vero',
+  accounts: {
+    prefix: 'VERO',
+    credentials: [
+      { variable: 'AUTH_TOKEN', kind: 'auth_token' },
+      { variable: 'TRACKING_API_KEY', kind: 'tracking_api_key' },
+    ],
+    settings: { baseUrl: 'BASE_URL', email: 'EMAIL' },
+  },
+  functions: veroFunctions,
+  createClient: clientFor,
+  send,
+  preview: (client, plan) => client.prepare(plan.operation as VeroWriteOperation, plan.input as never),
+  guide: [guide('common-workflows.md'), guide('multi-account.md')],
+  extrasHeading: 'Beyond the Published Reference',
+};

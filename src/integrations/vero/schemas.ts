@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { isValidEmail } from '../../vero/validate.js';
+
+// Vero rejects identifiers, emails and event names of 255 characters or more.
+const MAX_LENGTH = 254;
+
+const userId = (description: string) => z.string().min(1).max(MAX_LENGTH).describe(description);
+const email = (description: string) =>
+  z.string().max(MAX_LENGTH).refine(isValidEmail, { message: 'invalid email address' }).describe(description);
+const attributes = (description: string) => z.record(z.string(), z.unknown()).describe(description);
+const tagList = (description: string) => z.array(z.string().min(1).max(MAX_LENGTH)).describe(description);
+
+export const identifyUserSchema = z.strictObject({
+  id: userId('Unique user identifier (e.g., database ID or UUID)'),
+  email: email('User email address'),
+  name: z.string().max(MAX_LENGTH).optional().describe('Display name for the user'),
+  data: attributes('Custom user attributes as key-value pairs').optional(),
+});
+
+export const trackEventSchema = z.strictObject({
+  identity: z.string().min(1).max(MAX_LENGTH).describe('User ID or email address identifying the user'),
+  event_name: z
+    .string()
+    .min(1)
+    .max(MAX_LENGTH)
+    .describe('Name of the event (e.g., "Logged in", "Purchased")'),
+  data: attributes('Event-specific data as key-value pairs').optional(),
+});
+
+export const updateUserSchema = z
+  .strictObject({
+    id: userId('Unique user identifier to update'),
+    email: email('New email address for the user').optional(),
+    data: attributes('Attributes to update as key-value pairs').optional(),
+  })
+  .refine((args) => args.email !== undefined || (args.data !== undefined && Object.keys(args.data).length > 0), {
+    message: 'give email or a non-empty data table (or both): there is nothing to update',
+  });
+
+export const unsubscribeSchema = z.strictObject({ id: userId('Unique user identifier to unsubscribe') });
+export const resubscribeSchema = z.strictObject({ id: userId('Unique user identifier to resubscribe') });
+export const getCurrentUserSchema = z.strictObject({});
+
+export const aliasUserSchema = z.strictObject({
+  id: userId('Current unique user identifier'),
+  new_id: userId('New unique user identifier; the user keeps its attributes, tags and events'),
+});
+export const deleteUserSchema = z.strictObject({ id: userId('Unique user identifier to delete permanently') });
+export const addTagsSchema = z.strictObject({
+  id: userId('Unique user identifier to tag'),
+  tags: tagList('Tags to add to the user').min(1),
+});
+export const removeTagsSchema = z.strictObject({
+  id: userId('Unique user identifier to untag'),
+  tags: tagList('Tags to remove from the user').min(1),
+});

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { renderReference } from '../../src/integration/docs.js';
+import { createRuntime } from '../../src/integration/runtime.js';
+import { vero } from '../../src/integrations/vero/index.js';
+
+// The published page's "Raw agent markdown", with its obfuscated addresses replaced by example.com ones.
+const published = readFileSync(new URL('../fixtures/published-vero-reference.md', import.meta.url), 'utf8');
+const runtime = createRuntime({ env: {} });
+const reference = runtime.readDoc('integrations.vero');
+
+describe('reference docs rendered from the function metadata', () => {
+  test('the published part equals the published page: order, parameter rows, examples, workflows', () => {
+    const extras = reference.indexOf('\n---\n\n## Beyond the Published Reference');
+    assert.ok(extras > 0, 'extra functions follow in a section of their own');
+    assert.equal(reference.slice(0, extras), published);
+  });
+
+  test('function order and parameter rows match the published page line by line', () => {
+    const headings = (text: string) => text.split('\n').filter((line) => /^## /.test(line));
+    assert.deepEqual(headings(reference).slice(0, 8), headings(published));
+    const rows = (text: string) => text.split('\n').filter((line) => line.startsWith('| `'));
+    assert.deepEqual(rows(reference).slice(0, rows(published).length), rows(published));
+  });
+
+  test('the extra functions are documented after the published ones', () => {
+    const tail = reference.slice(reference.indexOf('## Beyond the Published Reference'));
+    for (const name of ['alias_user', 'delete_user', 'add_tags', 'remove_tags']) {
+      assert.match(tail, new RegExp(`^### ${name}$`, 'm'));
+    }
+  });
+
+  test('docs/lua/vero.md is up to date (run `npm run docs` when this fails)', () => {
+    const committed = readFileSync(new URL('../../docs/lua/vero.md', import.meta.url), 'utf8');
+    assert.equal(committed, renderReference(vero));
+  });
+
+  test('one function page', () => {
+    const page = runtime.readDoc('integrations.vero.track_event');
+    assert.match(page, /^# track_event\n\nTrack a behavioral event for a user\./);
+    assert.match(page, /\| `event_name` \| string \| yes \|/);
+    assert.match(page, /Full name `vero\.track_event`; operation: write\./);
+    assert.match(runtime.readDoc('integrations.vero.get_current_user'), /## Parameters\n\nNone\./);
+  });
+
+  test('the integrations index counts functions and the read/write split', () => {
+    const index = runtime.readDoc('integrations');
+    assert.match(index, /\| `vero` \| Vero \| 10 \| 1 \| 9 \| `lua_read_doc\("integrations\.vero"\)` \|/);
+  });
+
+  test('list and search cover every page', () => {
+    const pages = runtime.listDocs().map((p) => p.page);
+    assert.deepEqual(pages.slice(0, 3), ['integrations', 'integrations.vero', 'integrations.vero.identify_user']);
+    assert.equal(pages.length, 12);
+    const hits = runtime.searchDocs('unsubscribe campaigns');
+    assert.equal(hits[0]?.page, 'integrations.vero.unsubscribe');
+    assert.ok(hits.some((hit) => hit.page === 'integrations.vero'));
+    assert.ok(hits[0]?.matches.some((line) => line.includes('Unsubscribe a user from all Vero email campaigns.')));
+    assert.deepEqual(runtime.searchDocs('zebra'), []);
+  });
+
+  test('an unknown page suggests the nearest ones', () => {
+    assert.throws(() => runtime.readDoc('integrations.vero.trak_event'), {
+      code: 'unknown_doc_page',
+      message: /^no doc page "integrations\.vero\.trak_event"\. Did you mean "integrations\.vero\.track_event"\?/,
+    });
+    assert.throws(() => runtime.readDoc('integration'), { message: /Did you mean "integrations"\?/ });
+  });
+});
