@@ -1,5 +1,6 @@
 /**
- * VeroClient: one method per Track API endpoint. Each public method is validate -> build body -> send;
+ * VeroClient: one method per Track API endpoint. Each public method is validate -> build body -> send
+ * (async, so invalid input is a rejected promise, not a synchronous throw);
  * `#send` owns the wire: credential in the JSON body, per-attempt timeout, retries, typed errors.
  *
  * Retries are hand-written rather than taken from ky 1.x or p-retry 7: the policy needs "stop when
@@ -163,35 +164,35 @@ export class VeroClient {
     this.#onAttempt = options.onAttempt;
   }
 
-  identify(input: IdentifyInput): Promise<VeroResult> {
+  async identify(input: IdentifyInput): Promise<VeroResult> {
     return this.#send('identify', BODY_BUILDERS.identify(input));
   }
 
-  editUser(input: EditUserInput): Promise<VeroResult> {
+  async editUser(input: EditUserInput): Promise<VeroResult> {
     return this.#send('editUser', BODY_BUILDERS.editUser(input));
   }
 
-  editTags(input: EditTagsInput): Promise<VeroResult> {
+  async editTags(input: EditTagsInput): Promise<VeroResult> {
     return this.#send('editTags', BODY_BUILDERS.editTags(input));
   }
 
-  unsubscribe(input: UserIdInput): Promise<VeroResult> {
+  async unsubscribe(input: UserIdInput): Promise<VeroResult> {
     return this.#send('unsubscribe', BODY_BUILDERS.unsubscribe(input));
   }
 
-  resubscribe(input: UserIdInput): Promise<VeroResult> {
+  async resubscribe(input: UserIdInput): Promise<VeroResult> {
     return this.#send('resubscribe', BODY_BUILDERS.resubscribe(input));
   }
 
-  reidentify(input: ReidentifyInput): Promise<VeroResult> {
+  async reidentify(input: ReidentifyInput): Promise<VeroResult> {
     return this.#send('reidentify', BODY_BUILDERS.reidentify(input));
   }
 
-  deleteUser(input: UserIdInput): Promise<VeroResult> {
+  async deleteUser(input: UserIdInput): Promise<VeroResult> {
     return this.#send('deleteUser', BODY_BUILDERS.deleteUser(input));
   }
 
-  trackEvent(input: TrackEventInput): Promise<VeroResult> {
+  async trackEvent(input: TrackEventInput): Promise<VeroResult> {
     return this.#send('trackEvent', BODY_BUILDERS.trackEvent(input));
   }
 

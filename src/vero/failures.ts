@@ -70,7 +70,7 @@ export function errorForStatus(
     });
   }
   return new VeroServerError(
-    `Vero ${endpoint} answered with unexpected HTTP ${status}${said}. Check the configured base URL points at the Vero Track API (v2).`,
+    `Vero ${endpoint} answered unexpectedly (HTTP ${status}${said}). Check the configured base URL points at the Vero Track API (v2).`,
     details,
   );
 }
@@ -88,7 +88,7 @@ export function describeFetchFailure(err: unknown, secret: string): string {
   // undici wraps the interesting error: TypeError('fetch failed', { cause: { code, message } }).
   for (let depth = 0; depth < 4; depth++) {
     const next = (root as { cause?: unknown } | null)?.cause;
-    if (next === undefined || next === null) break;
+    if (!(next instanceof Error)) break;
     root = next;
   }
   const code = (root as { code?: unknown } | null)?.code;
