@@ -2,7 +2,13 @@
 export { KosmoError } from './errors.js';
 export type { CallRecord, CallStatus } from './integration/call-log.js';
 export type { RuntimeConfig } from './integration/config.js';
-export type { Account, Integration, IntegrationFunction, Operation, WritePlan } from './integration/definition.js';
+export type {
+  Account,
+  Integration,
+  IntegrationFunction,
+  Operation,
+  WritePlan,
+} from './integration/definition.js';
 export type { DocPage, DocSearchHit } from './integration/docs.js';
 export {
   ConfigError,

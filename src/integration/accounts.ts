@@ -16,7 +16,11 @@ interface PartialAccount {
 function fromEnvironment(spec: AccountEnvironment, env: NodeJS.ProcessEnv): Map<string, PartialAccount> {
   const variables = [
     ...spec.credentials.map(({ variable, kind }) => ({ variable, credentialKind: kind, setting: undefined })),
-    ...Object.entries(spec.settings).map(([setting, variable]) => ({ variable, credentialKind: undefined, setting })),
+    ...Object.entries(spec.settings).map(([setting, variable]) => ({
+      variable,
+      credentialKind: undefined,
+      setting,
+    })),
   ];
   const found = new Map<string, PartialAccount>();
   for (const [key, value] of Object.entries(env)) {
@@ -28,7 +32,8 @@ function fromEnvironment(spec: AccountEnvironment, env: NodeJS.ProcessEnv): Map<
       const account = found.get(name) ?? { settings: {} };
       found.set(name, account);
       if (setting) account.settings[setting] = value;
-      else if (credentialKind) account.credential = preferred(spec, account.credential, credentialKind, value);
+      else if (credentialKind)
+        account.credential = preferred(spec, account.credential, credentialKind, value);
       break;
     }
   }
@@ -75,7 +80,7 @@ export class AccountRegistry {
     integration: Integration,
     env: NodeJS.ProcessEnv,
     configAccounts: Record<string, Record<string, string>> | undefined,
-    baseUrlOverride: string | undefined,
+    overrides: { baseUrl?: string; fallbackCredential?: string } = {},
   ) {
     const spec = integration.accounts;
     this.integration = integration.name;
@@ -84,8 +89,15 @@ export class AccountRegistry {
     this.credentialVariables = spec.credentials.map((c) => `${spec.prefix}_${c.variable}`).join(' or ');
     // The config file was asked for explicitly, so its accounts win over the environment's.
     this.accounts = new Map([...fromEnvironment(spec, env), ...fromConfig(spec, configAccounts ?? {})]);
-    if (baseUrlOverride) {
-      for (const account of this.accounts.values()) account.settings.baseUrl = baseUrlOverride;
+    const fallbackKind = spec.credentials[0]?.kind;
+    if (overrides.fallbackCredential && fallbackKind && !this.accounts.has(DEFAULT_ACCOUNT)) {
+      this.accounts.set(DEFAULT_ACCOUNT, {
+        credential: { kind: fallbackKind, value: overrides.fallbackCredential },
+        settings: {},
+      });
+    }
+    if (overrides.baseUrl) {
+      for (const account of this.accounts.values()) account.settings.baseUrl = overrides.baseUrl;
     }
   }
 
@@ -100,7 +112,8 @@ export class AccountRegistry {
     const name = (requested ?? DEFAULT_ACCOUNT).toLowerCase();
     const account = this.accounts.get(name);
     const configured = this.names();
-    const listing = configured.length > 0 ? `configured: ${configured.join(', ')}` : 'no account is configured';
+    const listing =
+      configured.length > 0 ? `configured: ${configured.join(', ')}` : 'no account is configured';
     if (!account) {
       const hint =
         name === DEFAULT_ACCOUNT

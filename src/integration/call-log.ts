@@ -46,7 +46,10 @@ export class CallLog {
     if (Array.isArray(value)) return value.map((item) => this.scrub(item));
     if (value && typeof value === 'object') {
       return Object.fromEntries(
-        Object.entries(value).map(([key, item]) => [key, SECRET_KEY.test(key) ? '[redacted]' : this.scrub(item)]),
+        Object.entries(value).map(([key, item]) => [
+          key,
+          SECRET_KEY.test(key) ? '[redacted]' : this.scrub(item),
+        ]),
       );
     }
     return value;

@@ -26,7 +26,9 @@ export function parseRuntimeConfig(value: unknown, origin: string): RuntimeConfi
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const where = issue?.path.join('.') || '(top level)';
-  throw new ConfigError(`${origin}: ${where}: ${issue?.message ?? 'invalid'}. Fix the config file and try again.`);
+  throw new ConfigError(
+    `${origin}: ${where}: ${issue?.message ?? 'invalid'}. Fix the config file and try again.`,
+  );
 }
 
 export function readRuntimeConfig(path: string): RuntimeConfig {

@@ -54,7 +54,8 @@ export interface ReadContext<Client> {
   client: Client;
 }
 
-export interface ReadFunction<Schema extends z.ZodType = z.ZodType, Client = unknown> extends FunctionBase<Schema> {
+export interface ReadFunction<Schema extends z.ZodType = z.ZodType, Client = unknown>
+  extends FunctionBase<Schema> {
   operation: 'read';
   read(args: z.output<Schema>, context: ReadContext<Client>): Promise<Record<string, unknown>>;
 }
@@ -70,6 +71,13 @@ export interface AccountEnvironment {
   settings: Record<string, string>;
 }
 
+export interface ProbeResult {
+  ok: boolean;
+  status?: number;
+  latencyMs: number;
+  error?: string;
+}
+
 export interface Integration<Client = unknown> {
   /** Namespace under `app.integrations`, e.g. `vero`. */
   name: string;
@@ -80,6 +88,10 @@ export interface Integration<Client = unknown> {
   send(client: Client, plan: WritePlan): Promise<SendOutcome>;
   /** The exact request a plan turns into, with the credential redacted. */
   preview(client: Client, plan: WritePlan): unknown;
+  /** A live connectivity check that changes nothing. */
+  probe(client: Client): Promise<ProbeResult>;
+  /** What the probe can and cannot verify, said plainly to whoever runs `accounts test`. */
+  probeNote: string;
   /** Hand-written markdown sections appended to the generated reference, in order. */
   guide: string[];
   /** Heading of the section listing functions beyond the published reference. */

@@ -36,7 +36,9 @@ export async function checkPermission(
   if (mode === 'allow') return;
   const how = `set permissions.${integration}.${operation} to "allow" in the config file`;
   if (mode === 'deny') {
-    throw new PermissionDeniedError(`${fullName}: denied by policy (${integration} ${operation}: deny); ${how}.`);
+    throw new PermissionDeniedError(
+      `${fullName}: denied by policy (${integration} ${operation}: deny); ${how}.`,
+    );
   }
   if (!ask) {
     throw new PermissionDeniedError(

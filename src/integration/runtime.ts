@@ -1,4 +1,4 @@
-import { KosmoError } from '../errors.js';
+import type { KosmoError } from '../errors.js';
 import { builtinIntegrations } from '../integrations/index.js';
 import { didYouMean } from '../suggest.js';
 import { AccountRegistry } from './accounts.js';
@@ -20,6 +20,8 @@ export interface RuntimeOptions {
   integrations?: Integration[];
   /** Point every account at this API base (the emulator, in dev mode). */
   baseUrl?: string;
+  /** Credential for the default account of integrations that have none configured (the emulator's demo token). */
+  fallbackCredential?: string;
   permissions?: PermissionPolicy;
   /** Deny every write. */
   readOnly?: boolean;
@@ -60,6 +62,18 @@ export interface AccountInfo {
   error?: string;
 }
 
+export interface AccountTest {
+  integration: string;
+  account: string;
+  base_url: string | null;
+  ok: boolean;
+  status: number | null;
+  latency_ms: number;
+  error: string | null;
+  /** What the check can and cannot verify. */
+  note: string;
+}
+
 interface ResolvedFunction {
   integration: Integration;
   fn: IntegrationFunction;
@@ -82,22 +96,30 @@ export class Runtime {
 
   constructor(options: RuntimeOptions = {}) {
     this.options = options;
-    const config = typeof options.config === 'string' ? readRuntimeConfig(options.config) : (options.config ?? {});
+    const config =
+      typeof options.config === 'string' ? readRuntimeConfig(options.config) : (options.config ?? {});
     this.integrations = options.integrations ?? builtinIntegrations;
     this.policy = { ...config.permissions, ...options.permissions };
     for (const integration of this.integrations) {
       this.accountsByIntegration.set(
         integration.name,
-        new AccountRegistry(
-          integration,
-          options.env ?? process.env,
-          config.accounts?.[integration.name],
-          options.baseUrl,
-        ),
+        new AccountRegistry(integration, options.env ?? process.env, config.accounts?.[integration.name], {
+          baseUrl: options.baseUrl,
+          fallbackCredential: options.fallbackCredential,
+        }),
       );
       for (const fn of integration.functions) {
-        const resolved = { integration, fn, fullName: fullNameOf(integration, fn), jsonSchema: jsonSchemaOf(fn.schema) };
-        for (const alias of [resolved.fullName, slugOf(integration, fn), `${integration.name}.${slugOf(integration, fn)}`]) {
+        const resolved = {
+          integration,
+          fn,
+          fullName: fullNameOf(integration, fn),
+          jsonSchema: jsonSchemaOf(fn.schema),
+        };
+        for (const alias of [
+          resolved.fullName,
+          slugOf(integration, fn),
+          `${integration.name}.${slugOf(integration, fn)}`,
+        ]) {
           this.byName.set(alias, resolved);
         }
       }
@@ -144,11 +166,40 @@ export class Runtime {
             email: account.settings.email ?? null,
           };
         } catch (error) {
-          const info = { integration: registry.integration, name, credential_kind: null, credential_hint: null };
+          const info = {
+            integration: registry.integration,
+            name,
+            credential_kind: null,
+            credential_hint: null,
+          };
           return { ...info, base_url: null, email: null, error: (error as Error).message };
         }
       }),
     );
+  }
+
+  /** Probes each configured account (or the named one) of every integration; changes nothing. */
+  async testAccounts(name?: string): Promise<AccountTest[]> {
+    const tests: AccountTest[] = [];
+    for (const integration of this.integrations) {
+      const registry = this.accountRegistry(integration);
+      const names = name ? [name] : registry.names();
+      for (const accountName of names) {
+        const account = registry.resolve(accountName);
+        const probe = await integration.probe(this.clientFor(integration, account));
+        tests.push({
+          integration: integration.name,
+          account: account.name,
+          base_url: account.settings.baseUrl ?? null,
+          ok: probe.ok,
+          status: probe.status ?? null,
+          latency_ms: Math.round(probe.latencyMs),
+          error: probe.error ?? null,
+          note: integration.probeNote,
+        });
+      }
+    }
+    return tests;
   }
 
   readDoc(page: string): string {
@@ -184,7 +235,9 @@ export class Runtime {
         account: accountName,
         args,
         status,
-        error: error ? { code: (error as KosmoError).code ?? 'error', message: (error as Error).message } : undefined,
+        error: error
+          ? { code: (error as KosmoError).code ?? 'error', message: (error as Error).message }
+          : undefined,
         duration_ms: Math.round((performance.now() - started) * 100) / 100,
         started_at: startedAt,
       });
@@ -194,13 +247,18 @@ export class Runtime {
       const account = this.accountRegistry(integration).resolve(options.account);
       accountName = account.name;
       const valid = validateArguments(fullName, fn.schema, jsonSchema, args);
-      await checkPermission(this.policy, options.readOnly ?? this.options.readOnly ?? false, this.options.ask, {
-        fullName,
-        integration: integration.name,
-        operation: fn.operation,
-        account: account.name,
-        args: valid,
-      });
+      await checkPermission(
+        this.policy,
+        options.readOnly ?? this.options.readOnly ?? false,
+        this.options.ask,
+        {
+          fullName,
+          integration: integration.name,
+          operation: fn.operation,
+          account: account.name,
+          args: valid,
+        },
+      );
       const client = this.clientFor(integration, account);
       if (fn.operation === 'read') {
         const result = await fn.read(valid, { account, client });

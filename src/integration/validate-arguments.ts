@@ -42,7 +42,8 @@ export function coerceLuaShapes(value: unknown, schema: JsonSchema): unknown {
 const describeValue = (value: unknown): string => {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
-  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'string')
+    return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${value}`;
   return typeof value;
 };
@@ -64,13 +65,22 @@ function problemOf(issue: core.$ZodIssue): ArgumentProblem {
         : { field, rule: `must have at most ${issue.maximum} items` };
     case 'too_small':
       return issue.origin === 'string'
-        ? { field, rule: Number(issue.minimum) <= 1 ? 'must not be empty' : `needs ${issue.minimum}+ characters` }
-        : { field, rule: `must list at least ${issue.minimum} item${Number(issue.minimum) === 1 ? '' : 's'}` };
+        ? {
+            field,
+            rule: Number(issue.minimum) <= 1 ? 'must not be empty' : `needs ${issue.minimum}+ characters`,
+          }
+        : {
+            field,
+            rule: `must list at least ${issue.minimum} item${Number(issue.minimum) === 1 ? '' : 's'}`,
+          };
     case 'unrecognized_keys':
       return { field: issue.keys.join(', '), rule: 'unknown field' };
     case 'custom':
     case 'invalid_format':
-      return { field, rule: typeof input === 'string' ? `${issue.message} ${JSON.stringify(input)}` : issue.message };
+      return {
+        field,
+        rule: typeof input === 'string' ? `${issue.message} ${JSON.stringify(input)}` : issue.message,
+      };
     default:
       return { field, rule: issue.message };
   }
@@ -89,7 +99,8 @@ export function validateArguments<Schema extends z.ZodType>(
   const problems = parsed.error.issues.map(problemOf);
   const allowed = Object.keys(jsonSchema.properties ?? {});
   for (const problem of problems) {
-    if (problem.rule === 'unknown field' && allowed.length > 0) problem.rule += ` (allowed: ${allowed.join(', ')})`;
+    if (problem.rule === 'unknown field' && allowed.length > 0)
+      problem.rule += ` (allowed: ${allowed.join(', ')})`;
   }
   throw new InvalidArgumentsError(fullName, problems);
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
+import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { createRuntime } from '../../src/integration/runtime.js';
 import { CANARY, CANARY_MARKETING, exposed } from '../support/canary.js';
 import { type Harness, startHarness } from '../support/runtime.js';
@@ -78,7 +78,10 @@ describe('config file accounts, tracking API keys', () => {
       path,
       JSON.stringify({ accounts: { vero: { Default: { trackingApiKey: CANARY, baseUrl: emulator.url } } } }),
     );
-    const runtime = createRuntime({ config: path, env: { VERO_AUTH_TOKEN: 'wrong', VERO_BASE_URL: 'http://x' } });
+    const runtime = createRuntime({
+      config: path,
+      env: { VERO_AUTH_TOKEN: 'wrong', VERO_BASE_URL: 'http://x' },
+    });
     const result = await runtime.call('vero.resubscribe', { id: 'u' });
     assert.equal(result.status, 'sent');
     assert.equal(emulator.state().requests[0]?.token, 'from-file');
@@ -106,7 +109,10 @@ describe('permissions and dry-run', () => {
   const write = { id: 'u1', email: 'u1@example.com' };
 
   test('deny', async () => {
-    const runtime = createRuntime({ env: { VERO_AUTH_TOKEN: CANARY, VERO_BASE_URL: h.emulator.url }, permissions: { vero: { write: 'deny' } } });
+    const runtime = createRuntime({
+      env: { VERO_AUTH_TOKEN: CANARY, VERO_BASE_URL: h.emulator.url },
+      permissions: { vero: { write: 'deny' } },
+    });
     await assert.rejects(runtime.call('vero.identify_user', write), {
       code: 'permission_denied',
       message:
@@ -152,7 +158,10 @@ describe('permissions and dry-run', () => {
   });
 
   test('read-only denies writes, per runtime and per call', async () => {
-    const runtime = createRuntime({ env: { VERO_AUTH_TOKEN: CANARY, VERO_BASE_URL: h.emulator.url }, readOnly: true });
+    const runtime = createRuntime({
+      env: { VERO_AUTH_TOKEN: CANARY, VERO_BASE_URL: h.emulator.url },
+      readOnly: true,
+    });
     await assert.rejects(runtime.call('vero.track_event', { identity: 'u', event_name: 'x' }), {
       code: 'permission_denied',
       message: /this run is read-only/,

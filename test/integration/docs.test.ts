@@ -51,19 +51,26 @@ describe('reference docs rendered from the function metadata', () => {
 
   test('list and search cover every page', () => {
     const pages = runtime.listDocs().map((p) => p.page);
-    assert.deepEqual(pages.slice(0, 3), ['integrations', 'integrations.vero', 'integrations.vero.identify_user']);
+    assert.deepEqual(pages.slice(0, 3), [
+      'integrations',
+      'integrations.vero',
+      'integrations.vero.identify_user',
+    ]);
     assert.equal(pages.length, 12);
     const hits = runtime.searchDocs('unsubscribe campaigns');
     assert.equal(hits[0]?.page, 'integrations.vero.unsubscribe');
     assert.ok(hits.some((hit) => hit.page === 'integrations.vero'));
-    assert.ok(hits[0]?.matches.some((line) => line.includes('Unsubscribe a user from all Vero email campaigns.')));
+    assert.ok(
+      hits[0]?.matches.some((line) => line.includes('Unsubscribe a user from all Vero email campaigns.')),
+    );
     assert.deepEqual(runtime.searchDocs('zebra'), []);
   });
 
   test('an unknown page suggests the nearest ones', () => {
     assert.throws(() => runtime.readDoc('integrations.vero.trak_event'), {
       code: 'unknown_doc_page',
-      message: /^no doc page "integrations\.vero\.trak_event"\. Did you mean "integrations\.vero\.track_event"\?/,
+      message:
+        /^no doc page "integrations\.vero\.trak_event"\. Did you mean "integrations\.vero\.track_event"\?/,
     });
     assert.throws(() => runtime.readDoc('integration'), { message: /Did you mean "integrations"\?/ });
   });

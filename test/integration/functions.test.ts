@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { exposed, CANARY } from '../support/canary.js';
+import { CANARY, exposed } from '../support/canary.js';
 import { type Harness, startHarness } from '../support/runtime.js';
 
 describe('every Vero function through runtime.call, against the emulator', () => {
@@ -50,18 +50,29 @@ describe('every Vero function through runtime.call, against the emulator', () =>
       event_name: 'Purchased',
       data: { product: 'Widget', price: 29.99, quantity: 2 },
     });
-    const byEmail = await h.runtime.call('vero_track_event', { identity: 'jane@example.com', event_name: 'Logged in' });
+    const byEmail = await h.runtime.call('vero_track_event', {
+      identity: 'jane@example.com',
+      event_name: 'Logged in',
+    });
     assert.equal(byEmail.email, 'jane@example.com');
     const [first, second] = h.emulator.state().events;
     assert.deepEqual(first?.identity, { id: 'usr_123' });
     assert.equal(first?.event_name, 'Purchased');
     assert.deepEqual(first?.data, { product: 'Widget', price: 29.99, quantity: 2 });
     assert.deepEqual(second?.identity, { email: 'jane@example.com' });
-    assert.equal(user('jane@example.com')?.email, 'jane@example.com', 'an email-only identity creates a user');
+    assert.equal(
+      user('jane@example.com')?.email,
+      'jane@example.com',
+      'an email-only identity creates a user',
+    );
   });
 
   test('update_user sends changes with data keys at top level and the new email', async () => {
-    await h.runtime.call('vero.identify_user', { id: 'usr_9', email: 'old@example.com', data: { plan: 'free' } });
+    await h.runtime.call('vero.identify_user', {
+      id: 'usr_9',
+      email: 'old@example.com',
+      data: { plan: 'free' },
+    });
     const result = await h.runtime.call('vero.update_user', {
       id: 'usr_9',
       email: 'new@example.com',
@@ -148,7 +159,11 @@ describe('every Vero function through runtime.call, against the emulator', () =>
 
   test('the call log records function, account, args, status and duration', async () => {
     const before = h.runtime.lastCallSeq;
-    await h.runtime.call('vero.track_event', { identity: 'usr_1', event_name: 'Opened' }, { account: 'marketing' });
+    await h.runtime.call(
+      'vero.track_event',
+      { identity: 'usr_1', event_name: 'Opened' },
+      { account: 'marketing' },
+    );
     await h.runtime.call('vero.identify_user', { id: 'bad', email: 'nope' }).catch(() => undefined);
     const records = h.runtime.calls(before);
     assert.equal(records.length, 2);

@@ -6,7 +6,11 @@ const long = 'x'.repeat(255);
 
 // Each row: function, arguments, the exact message the caller gets. None may reach the network.
 const badCalls: Array<[string, unknown, string]> = [
-  ['vero.identify_user', { id: 'u1', email: 'bob@' }, 'vero.identify_user: email: invalid email address "bob@"'],
+  [
+    'vero.identify_user',
+    { id: 'u1', email: 'bob@' },
+    'vero.identify_user: email: invalid email address "bob@"',
+  ],
   ['vero.identify_user', {}, 'vero.identify_user: id: is required; email: is required'],
   ['vero.identify_user', undefined, 'vero.identify_user: id: is required; email: is required'],
   ['vero.identify_user', { id: '', email: 'a@example.com' }, 'vero.identify_user: id: must not be empty'],
@@ -47,7 +51,11 @@ const badCalls: Array<[string, unknown, string]> = [
     { id: 'u1' },
     'vero.update_user: give email or a non-empty data table (or both): there is nothing to update',
   ],
-  ['vero.update_user', { id: 'u1', email: 'no-at-sign' }, 'vero.update_user: email: invalid email address "no-at-sign"'],
+  [
+    'vero.update_user',
+    { id: 'u1', email: 'no-at-sign' },
+    'vero.update_user: email: invalid email address "no-at-sign"',
+  ],
   ['vero.unsubscribe', {}, 'vero.unsubscribe: id: is required'],
   ['vero.resubscribe', { id: true }, 'vero.resubscribe: id: expected string, got boolean true'],
   ['vero.get_current_user', { verbose: true }, 'vero.get_current_user: verbose: unknown field'],
@@ -92,9 +100,13 @@ describe('invalid arguments: exact errors, nothing sent', () => {
     );
     const body = (sent.request as { body: { data: Record<string, unknown> } }).body;
     assert.deepEqual(body.data, { seats: 3, ratio: 0.5, empty: {} });
-    const data = await h.runtime.call('vero.identify_user', { id: 'u2', email: 'u2@example.com', data: [] }, {
-      dryRun: true,
-    });
+    const data = await h.runtime.call(
+      'vero.identify_user',
+      { id: 'u2', email: 'u2@example.com', data: [] },
+      {
+        dryRun: true,
+      },
+    );
     assert.deepEqual((data.request as { body: { data: unknown } }).body.data, {});
   });
 });

@@ -1,6 +1,11 @@
+import type {
+  IntegrationFunction,
+  ReadFunction,
+  WriteFunction,
+  WritePlan,
+} from '../../integration/definition.js';
 import type { VeroClient } from '../../vero/client.js';
 import { isValidEmail } from '../../vero/validate.js';
-import type { IntegrationFunction, ReadFunction, WriteFunction, WritePlan } from '../../integration/definition.js';
 import { describeCurrentUser } from './current-user.js';
 import {
   addTagsSchema,
@@ -61,7 +66,11 @@ const trackEvent: WriteFunction<typeof trackEventSchema> = {
     const byEmail = isValidEmail(identity);
     return {
       operation: 'trackEvent',
-      input: { identity: byEmail ? { email: identity } : { id: identity }, eventName: event_name, data: { ...data } },
+      input: {
+        identity: byEmail ? { email: identity } : { id: identity },
+        eventName: event_name,
+        data: { ...data },
+      },
       subject: byEmail ? { email: identity, event_name } : { id: identity, event_name },
       orderingKey: identity,
     };
@@ -126,7 +135,8 @@ print("Account: " .. (user.email or "unknown"))`,
 
 const aliasUser: WriteFunction<typeof aliasUserSchema> = {
   name: 'alias_user',
-  description: "Change a user's unique identifier (Vero's re-identify); attributes, tags and events are kept.",
+  description:
+    "Change a user's unique identifier (Vero's re-identify); attributes, tags and events are kept.",
   operation: 'write',
   extra: true,
   idempotent: true,

@@ -4,7 +4,8 @@ import { VeroClient } from '../../vero/client.js';
 import type { VeroInputs, VeroWriteOperation } from '../../vero/operations.js';
 import { veroFunctions } from './functions.js';
 
-const guide = (file: string): string => readFileSync(new URL(`./guide/${file}`, import.meta.url), 'utf8').trim();
+const guide = (file: string): string =>
+  readFileSync(new URL(`./guide/${file}`, import.meta.url), 'utf8').trim();
 
 function clientFor(account: Account): VeroClient {
   const credential =
@@ -17,7 +18,9 @@ function clientFor(account: Account): VeroClient {
 // A plan is produced by one of our own functions, so its operation and input match a VeroClient method.
 function send(client: VeroClient, plan: WritePlan) {
   const operation = plan.operation as VeroWriteOperation;
-  const call = client[operation] as (input: VeroInputs[VeroWriteOperation]) => ReturnType<VeroClient['identify']>;
+  const call = client[operation] as (
+    input: VeroInputs[VeroWriteOperation],
+  ) => ReturnType<VeroClient['identify']>;
   return call.call(client, plan.input as unknown as VeroInputs[VeroWriteOperation]);
 }
 
@@ -36,6 +39,9 @@ export const vero: Integration<VeroClient> = {
   createClient: clientFor,
   send,
   preview: (client, plan) => client.prepare(plan.operation as VeroWriteOperation, plan.input as never),
+  probe: (client) => client.heartbeat(),
+  probeNote:
+    'Vero has no endpoint that checks a credential without writing data: a reachable API (GET /heartbeat) does not prove the token is valid; the first real call will.',
   guide: [guide('common-workflows.md'), guide('multi-account.md')],
   extrasHeading: 'Beyond the Published Reference',
 };

@@ -33,9 +33,12 @@ export const updateUserSchema = z
     email: email('New email address for the user').optional(),
     data: attributes('Attributes to update as key-value pairs').optional(),
   })
-  .refine((args) => args.email !== undefined || (args.data !== undefined && Object.keys(args.data).length > 0), {
-    message: 'give email or a non-empty data table (or both): there is nothing to update',
-  });
+  .refine(
+    (args) => args.email !== undefined || (args.data !== undefined && Object.keys(args.data).length > 0),
+    {
+      message: 'give email or a non-empty data table (or both): there is nothing to update',
+    },
+  );
 
 export const unsubscribeSchema = z.strictObject({ id: userId('Unique user identifier to unsubscribe') });
 export const resubscribeSchema = z.strictObject({ id: userId('Unique user identifier to resubscribe') });
@@ -45,7 +48,9 @@ export const aliasUserSchema = z.strictObject({
   id: userId('Current unique user identifier'),
   new_id: userId('New unique user identifier; the user keeps its attributes, tags and events'),
 });
-export const deleteUserSchema = z.strictObject({ id: userId('Unique user identifier to delete permanently') });
+export const deleteUserSchema = z.strictObject({
+  id: userId('Unique user identifier to delete permanently'),
+});
 export const addTagsSchema = z.strictObject({
   id: userId('Unique user identifier to tag'),
   tags: tagList('Tags to add to the user').min(1),

@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import { printJson } from '../output.js';
+import { addRuntimeFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
+
+export function registerAccounts(program: Command): void {
+  const accounts = program.command('accounts').description('configured accounts (credentials are masked)');
+  addRuntimeFlags(accounts.command('list').description('list configured accounts')).action(
+    async (flags: RuntimeFlags) => {
+      const { runtime, close } = await openRuntime(flags);
+      try {
+        const list = runtime.accounts();
+        if (flags.json) printJson({ accounts: list });
+        else if (list.length === 0)
+          process.stdout.write('no account configured: set VERO_AUTH_TOKEN (see README)\n');
+        else
+          for (const a of list) {
+            const detail =
+              a.error ?? `${a.credential_kind} ${a.credential_hint}${a.email ? ` ${a.email}` : ''}`;
+            process.stdout.write(
+              `${a.integration}.${a.name}\t${detail}\t${a.base_url ?? '(default base URL)'}\n`,
+            );
+          }
+      } finally {
+        await close();
+      }
+    },
+  );
+  addRuntimeFlags(
+    accounts
+      .command('test')
+      .description('check that each account (or the named one) can reach its API; sends no data')
+      .argument('[name]', 'account name'),
+  ).action(async (name: string | undefined, flags: RuntimeFlags) => {
+    const { runtime, close } = await openRuntime(flags);
+    try {
+      const tests = await runtime.testAccounts(name);
+      const ok = tests.every((t) => t.ok);
+      if (flags.json) printJson({ ok, accounts: tests });
+      else {
+        for (const t of tests) {
+          const state = t.ok ? `reachable (${t.latency_ms} ms)` : `UNREACHABLE: ${t.error}`;
+          process.stdout.write(
+            `${t.integration}.${t.account}\t${state}\t${t.base_url ?? '(default base URL)'}\n`,
+          );
+        }
+        for (const note of new Set(tests.map((t) => t.note))) process.stdout.write(`Note: ${note}\n`);
+      }
+      process.exitCode = ok ? 0 : 1;
+    } finally {
+      await close();
+    }
+  });
+}

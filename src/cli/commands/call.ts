@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+import { EXIT_OK, errorInfo, printJson, UsageError } from '../output.js';
+import { addRuntimeFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
+
+function parseArgs(text: string | undefined): unknown {
+  if (text === undefined || text === '-') return text === '-' ? undefined : {};
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(
+      `arguments must be one JSON object, e.g. '{"id":"usr_1"}': ${(error as Error).message}`,
+    );
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function registerCall(program: Command): void {
+  addRuntimeFlags(
+    program
+      .command('call')
+      .description('call one function without Lua')
+      .argument('<function>', 'full name (vero.identify_user) or slug (vero_identify_user)')
+      .argument('[args]', "arguments as one JSON object ('-' reads them from stdin)", undefined),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  kosmo-vero call vero.identify_user '{"id":"usr_1","email":"jane@example.com"}'
+  kosmo-vero call vero.get_current_user --json
+  echo '{"id":"usr_1"}' | kosmo-vero call vero.unsubscribe - --dry-run`,
+    )
+    .action(async (name: string, argsText: string | undefined, flags: RuntimeFlags) => {
+      const args = argsText === '-' ? parseArgs((await readStdin()).trim() || '{}') : parseArgs(argsText);
+      const { runtime, close } = await openRuntime(flags);
+      try {
+        const result = await runtime.call(name, args, { account: flags.account });
+        if (flags.json) printJson({ ok: true, result, calls: runtime.calls(), error: null });
+        else printJson(result);
+        process.exitCode = EXIT_OK;
+      } catch (error) {
+        if (!flags.json) throw error;
+        printJson({ ok: false, result: null, calls: runtime.calls(), error: errorInfo(error) });
+        process.exitCode = 1;
+      } finally {
+        await close();
+      }
+    });
+}

@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { createRuntime } from '../../integration/runtime.js';
+import { printJson } from '../output.js';
+
+export function registerDocs(program: Command): void {
+  program
+    .command('docs')
+    .description('print what lua_read_doc(page) returns inside a script')
+    .argument('[page]', 'doc page', 'integrations.vero')
+    .option('--list', 'list every page')
+    .option('--search <query>', 'pages containing every word of the query')
+    .option('--json', 'print one JSON object on stdout')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  kosmo-vero docs                                # the Vero Lua reference
+  kosmo-vero docs integrations.vero.track_event  # one function
+  kosmo-vero docs --list
+  kosmo-vero docs --search unsubscribe`,
+    )
+    .action((page: string, flags: { list?: boolean; search?: string; json?: boolean }) => {
+      const runtime = createRuntime({ env: {} });
+      if (flags.list) {
+        const pages = runtime.listDocs();
+        if (flags.json) printJson({ pages });
+        else for (const { page: name, title } of pages) process.stdout.write(`${name}\t${title}\n`);
+        return;
+      }
+      if (flags.search !== undefined) {
+        const hits = runtime.searchDocs(flags.search);
+        if (flags.json) printJson({ query: flags.search, hits });
+        else {
+          for (const hit of hits)
+            process.stdout.write(`${hit.page}\t${hit.title}\n  ${hit.matches.join('\n  ')}\n`);
+          if (hits.length === 0) process.stdout.write(`no page mentions "${flags.search}"\n`);
+        }
+        return;
+      }
+      const text = runtime.readDoc(page);
+      if (flags.json) printJson({ page, text });
+      else process.stdout.write(text);
+    });
+}

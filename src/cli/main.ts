@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { CLIENT_VERSION } from '../vero/version.js';
+import { registerAccounts } from './commands/accounts.js';
+import { registerCall } from './commands/call.js';
+import { registerDocs } from './commands/docs.js';
+import { registerEmulator } from './commands/emulator.js';
+import { EXIT_USAGE, exitCodeFor, printError } from './output.js';
+
+const program = new Command('kosmo-vero')
+  .description(
+    'Run agents’ Lua scripts against Vero, call its functions, read their docs, or serve a local emulator.',
+  )
+  .version(CLIENT_VERSION)
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+program.addHelpText(
+  'after',
+  `
+Exit codes: 0 ok, 1 script or call error, 2 usage error.
+Accounts come from VERO_AUTH_TOKEN (or VERO_TRACKING_API_KEY), VERO_BASE_URL, VERO_EMAIL, and
+VERO_<NAME>_AUTH_TOKEN ... for named accounts; or a JSON file given with --config.`,
+);
+
+registerCall(program);
+registerDocs(program);
+registerEmulator(program);
+registerAccounts(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Help and version also end in a CommanderError, with exit code 0.
+    process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+  } else {
+    printError(error);
+    process.exitCode = exitCodeFor(error);
+  }
+}

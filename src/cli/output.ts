@@ -1,0 +1,31 @@
+import { KosmoError } from '../errors.js';
+
+/** Exit codes, documented in the README: 0 ok, 1 script or call error, 2 usage error. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+/** Wrong use of the command line (bad JSON arguments, conflicting flags): exit 2. */
+export class UsageError extends KosmoError {
+  constructor(message: string) {
+    super('usage', message);
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function errorInfo(error: unknown): { code: string; message: string } {
+  if (error instanceof KosmoError) return { code: error.code, message: error.message };
+  return { code: 'internal', message: error instanceof Error ? error.message : String(error) };
+}
+
+/** One clear line on stderr. */
+export function printError(error: unknown): void {
+  process.stderr.write(`kosmo-vero: ${errorInfo(error).message.replace(/\s*\n\s*/g, ' ')}\n`);
+}
+
+export function exitCodeFor(error: unknown): number {
+  return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
+}
