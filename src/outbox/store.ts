@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { OutboxError } from './errors.js';
 import { isOwnerGone, type LockOwner } from './liveness.js';
 import type { JobOutcome, OutboxErrorEntry, OutboxJob, OutboxState } from './types.js';
 
@@ -9,10 +10,12 @@ import type { JobOutcome, OutboxErrorEntry, OutboxJob, OutboxState } from './typ
  * 'sending' rows carry a lease (locked_by / locked_pid / locked_host / locked_until): a row whose holder is gone
  * (dead pid on this host) or whose lease ran out is put back to pending by the next claim.
  */
+const SCHEMA_VERSION = 1;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS outbox_jobs (
-  id              INTEGER PRIMARY KEY AUTOINCREMENT,
-  key             TEXT    NOT NULL UNIQUE,
+  id              INTEGER PRIMARY KEY AUTOINCREMENT, -- AUTOINCREMENT: ids are never reused, even after purge
+  key             TEXT    NOT NULL,                  -- uuid v4 by construction; not UNIQUE to keep enqueue cheap
   integration     TEXT    NOT NULL,
   fn              TEXT    NOT NULL,
   account         TEXT    NOT NULL,
@@ -30,9 +33,12 @@ CREATE TABLE IF NOT EXISTS outbox_jobs (
   created_at      INTEGER NOT NULL,
   updated_at      INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS outbox_jobs_state ON outbox_jobs (state, id);
-CREATE INDEX IF NOT EXISTS outbox_jobs_due ON outbox_jobs (state, next_attempt_at);
-CREATE INDEX IF NOT EXISTS outbox_jobs_ordering ON outbox_jobs (ordering_key, state, id);
+-- Partial indexes: each enqueue writes every index its row belongs to (one WAL page each), so only two cover
+-- pending rows; delivered rows, the bulk of the table, are in none.
+CREATE INDEX IF NOT EXISTS outbox_jobs_due ON outbox_jobs (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS outbox_jobs_active ON outbox_jobs (ordering_key, id)
+  WHERE state IN ('pending', 'sending');
+CREATE INDEX IF NOT EXISTS outbox_jobs_sending ON outbox_jobs (ordering_key) WHERE state = 'sending';
 `;
 
 interface JobRow {
@@ -77,7 +83,16 @@ export class OutboxStore {
     // NORMAL in WAL: a commit is in the WAL file (OS cache) before it returns, so a killed process loses nothing;
     // only power loss / OS crash may drop the last commits. FULL fsyncs every commit.
     this.db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      this.db.close();
+      throw new OutboxError(
+        'outbox_invalid_option',
+        `Outbox: ${file} was written by a newer kosmo-vero (schema ${version}); upgrade kosmo-vero to use it.`,
+      );
+    }
     this.db.exec(SCHEMA);
+    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     const db = this.db;
     this.stmts = {
       insert: db.prepare(
@@ -86,15 +101,17 @@ export class OutboxStore {
          VALUES (@key, @integration, @fn, @account, @orderingKey, @payload, 'pending', 0, @now, @now, @now)`,
       ),
       // Heads of their ordering key only: no row of the same key is sending, and none before it is pending.
+      // Due rows go oldest-due first (fresh rows: in enqueue order), read straight from outbox_jobs_due.
       claimable: db.prepare(
         `SELECT id, key, integration, fn, account, ordering_key, payload, attempts, created_at
            FROM outbox_jobs j
           WHERE j.state = 'pending' AND j.next_attempt_at <= @now
             AND NOT EXISTS (
               SELECT 1 FROM outbox_jobs o
-               WHERE o.ordering_key = j.ordering_key
-                 AND (o.state = 'sending' OR (o.state = 'pending' AND o.id < j.id)))
-          ORDER BY j.id
+               WHERE o.ordering_key = j.ordering_key AND o.state IN ('pending', 'sending') AND o.id < j.id)
+            AND NOT EXISTS (
+              SELECT 1 FROM outbox_jobs s WHERE s.ordering_key = j.ordering_key AND s.state = 'sending')
+          ORDER BY j.next_attempt_at, j.id
           LIMIT @limit`,
       ),
       markSending: db.prepare(
@@ -139,9 +156,19 @@ export class OutboxStore {
       counts: db.prepare(`SELECT state, COUNT(*) AS n FROM outbox_jobs GROUP BY state`),
       activeCount: db.prepare(`SELECT COUNT(*) AS n FROM outbox_jobs WHERE state IN ('pending', 'sending')`),
       oldestActive: db.prepare(
-        `SELECT MIN(created_at) AS t FROM outbox_jobs WHERE state IN ('pending', 'sending')`,
+        `SELECT created_at AS t FROM outbox_jobs
+          WHERE id = (SELECT MIN(id) FROM outbox_jobs WHERE state IN ('pending', 'sending'))`,
       ),
-      nextDue: db.prepare(`SELECT MIN(next_attempt_at) AS t FROM outbox_jobs WHERE state = 'pending'`),
+      // Earliest due time among heads of their key: rows queued behind another row of their key wait for that
+      // one's outcome, not for the clock.
+      nextDue: db.prepare(
+        `SELECT next_attempt_at AS t FROM outbox_jobs j
+          WHERE j.state = 'pending'
+            AND NOT EXISTS (
+              SELECT 1 FROM outbox_jobs o
+               WHERE o.ordering_key = j.ordering_key AND o.state IN ('pending', 'sending') AND o.id < j.id)
+          ORDER BY j.next_attempt_at LIMIT 1`,
+      ),
       lastErrors: db.prepare(
         `SELECT id, fn, account, last_error AS error, attempts, state, updated_at AS updatedAt
            FROM outbox_jobs WHERE last_error IS NOT NULL AND state IN ('pending', 'dead')
@@ -258,11 +285,11 @@ export class OutboxStore {
   }
 
   oldestActiveCreatedAt(): number | null {
-    return (this.stmts.oldestActive.get() as { t: number | null }).t;
+    return (this.stmts.oldestActive.get() as { t: number } | undefined)?.t ?? null;
   }
 
   nextDueAt(): number | null {
-    return (this.stmts.nextDue.get() as { t: number | null }).t;
+    return (this.stmts.nextDue.get() as { t: number } | undefined)?.t ?? null;
   }
 
   lastErrors(): OutboxErrorEntry[] {

@@ -1,0 +1,281 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { Outbox, OutboxError, type OutboxJob } from '../../src/outbox/index.js';
+import { CANARY, failure, job, tempDb } from './helpers.js';
+
+const ok = async () => ({ status: 200, message: 'Success.' });
+
+test('enqueue commits before returning: a second Outbox on the file sees the jobs', async () => {
+  const file = tempDb();
+  const first = new Outbox({ path: file, deliver: ok });
+  const a = first.enqueue(job('u1', { n: 1 }));
+  const b = first.enqueue(job('u1', { n: 2 }));
+  assert.ok(b.id > a.id);
+  assert.match(a.key, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.notEqual(a.key, b.key);
+
+  const second = new Outbox({ path: file, deliver: ok });
+  assert.deepEqual(second.status().counts, { pending: 2, sending: 0, delivered: 0, dead: 0 });
+  await first.close();
+  await second.close();
+  assert.equal(fs.existsSync(file), true);
+});
+
+test('enqueue rejects jobs that are not storable, naming the field', async () => {
+  const outbox = new Outbox({ path: tempDb(), deliver: ok });
+  assert.throws(() => outbox.enqueue({ ...job('u', {}), fn: '' }), {
+    code: 'outbox_invalid_job',
+    message: /`fn`/,
+  });
+  assert.throws(() => outbox.enqueue(job('u', undefined)), {
+    code: 'outbox_invalid_job',
+    message: /payload/,
+  });
+  assert.throws(() => outbox.enqueue(job('u', { n: 1n })), {
+    code: 'outbox_invalid_job',
+    message: /payload/,
+  });
+  assert.throws(() => new Outbox({ path: tempDb(), deliver: ok, concurrency: 0 }), OutboxError);
+  await outbox.close();
+  assert.throws(() => outbox.enqueue(job('u', {})), { code: 'outbox_closed' });
+});
+
+test('1000 enqueues stay fast (WAL, synchronous=NORMAL, prepared statements)', async () => {
+  const outbox = new Outbox({ path: tempDb(), deliver: ok });
+  outbox.enqueue(job('warm', {}));
+  const started = performance.now();
+  for (let i = 0; i < 1000; i++) outbox.enqueue(job(`u${i % 20}`, { i, name: 'Purchased item', price: 10 }));
+  const elapsed = performance.now() - started;
+  // Generous bound for slow CI machines; typically ~20-40 ms here.
+  assert.ok(elapsed < 1000, `1000 enqueues took ${elapsed.toFixed(1)} ms`);
+  assert.equal(outbox.status().counts.pending, 1001);
+  await outbox.close();
+});
+
+test('drain delivers everything and waitFor returns what deliver resolved with', async () => {
+  const seen: OutboxJob[] = [];
+  const outbox = new Outbox({
+    path: tempDb(),
+    deliver: async (j) => {
+      seen.push(j);
+      return { status: 200, message: `Success for ${(j.payload as { n: number }).n}` };
+    },
+  });
+  const ids = [1, 2, 3].map((n) => outbox.enqueue(job(`u${n}`, { n })).id);
+  const progress: number[] = [];
+  const result = await outbox.drain({ onProgress: (p) => progress.push(p.delivered) });
+  assert.deepEqual(result, { delivered: 3, dead: 0, pending: 0 });
+  assert.deepEqual(progress, [1, 2, 3]);
+  assert.equal(seen[0]?.attempts, 1);
+  assert.equal(seen[0]?.integration, 'test');
+  assert.deepEqual(
+    await outbox.waitFor(ids),
+    ids.map((id, i) => ({
+      id,
+      state: 'delivered',
+      result: { status: 200, message: `Success for ${i + 1}` },
+    })),
+  );
+  assert.deepEqual(outbox.status().counts, { pending: 0, sending: 0, delivered: 3, dead: 0 });
+  assert.equal(outbox.status().oldestPendingAgeMs, null);
+  await outbox.close();
+});
+
+test('a non-retryable failure is dead at once with its message; later jobs of the key still go', async () => {
+  const calls: number[] = [];
+  const outbox = new Outbox({
+    path: tempDb(),
+    deliver: async (j) => {
+      const n = (j.payload as { n: number }).n;
+      calls.push(n);
+      if (n === 1) throw failure('POST /events/track: HTTP 400 "email: invalid"', { retryable: false });
+      return 'fine';
+    },
+  });
+  const first = outbox.enqueue(job('u1', { n: 1 }, 'vero.track_event'));
+  const second = outbox.enqueue(job('u1', { n: 2 }));
+  const result = await outbox.drain();
+  assert.deepEqual(result, { delivered: 1, dead: 1, pending: 0 });
+  assert.deepEqual(calls, [1, 2]);
+  const [dead] = await outbox.waitFor([first.id]);
+  assert.deepEqual(dead, {
+    id: first.id,
+    state: 'dead',
+    error: 'POST /events/track: HTTP 400 "email: invalid"',
+  });
+  const status = outbox.status();
+  assert.deepEqual(status.counts, { pending: 0, sending: 0, delivered: 1, dead: 1 });
+  assert.equal(status.lastErrors.length, 1);
+  assert.deepEqual(
+    { ...status.lastErrors[0], updatedAt: 0 },
+    {
+      id: first.id,
+      fn: 'vero.track_event',
+      account: 'default',
+      error: 'POST /events/track: HTTP 400 "email: invalid"',
+      attempts: 1,
+      state: 'dead',
+      updatedAt: 0,
+    },
+  );
+  assert.equal((await outbox.waitFor([second.id]))[0]?.state, 'delivered');
+  await outbox.close();
+});
+
+test('retryable and unknown failures are retried until maxAttempts, then dead', async () => {
+  let calls = 0;
+  const outbox = new Outbox({
+    path: tempDb(),
+    maxAttempts: 3,
+    baseDelayMs: 1,
+    maxDelayMs: 5,
+    deliver: async () => {
+      calls++;
+      // First a plain Error (no `retryable`: treated as retryable), then a string, then a marked one.
+      if (calls === 1) throw new Error('socket hang up');
+      if (calls === 2) throw 'weird failure';
+      throw failure('HTTP 503', { retryable: true });
+    },
+  });
+  const { id } = outbox.enqueue(job('u1', {}));
+  assert.deepEqual(await outbox.drain(), { delivered: 0, dead: 1, pending: 0 });
+  assert.equal(calls, 3);
+  assert.deepEqual(await outbox.waitFor([id]), [{ id, state: 'dead', error: 'HTTP 503' }]);
+  assert.equal(outbox.status().lastErrors[0]?.attempts, 3);
+  await outbox.close();
+});
+
+test('backoff waits at least the retryAfterMs the failure asked for', async () => {
+  const times: number[] = [];
+  const outbox = new Outbox({
+    path: tempDb(),
+    baseDelayMs: 1,
+    maxDelayMs: 10,
+    deliver: async () => {
+      times.push(Date.now());
+      if (times.length === 1) throw failure('HTTP 429', { retryable: true, retryAfterMs: 300 });
+      return 'ok';
+    },
+  });
+  const { id } = outbox.enqueue(job('u1', {}));
+  const retrying = outbox.drain();
+  // While it waits for the backoff, the job is pending with its last error visible.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const status = outbox.status();
+  assert.equal(status.counts.pending, 1);
+  assert.equal(status.lastErrors[0]?.error, 'HTTP 429');
+  assert.ok((status.oldestPendingAgeMs ?? -1) >= 0);
+  assert.deepEqual(await retrying, { delivered: 1, dead: 0, pending: 0 });
+  assert.equal(times.length, 2);
+  assert.ok(
+    (times[1] ?? 0) - (times[0] ?? 0) >= 300,
+    `retried after ${(times[1] ?? 0) - (times[0] ?? 0)} ms`,
+  );
+  assert.deepEqual(await outbox.waitFor([id]), [{ id, state: 'delivered', error: 'HTTP 429', result: 'ok' }]);
+  await outbox.close();
+});
+
+test('drain stops at its deadline and leaves the rest pending', async () => {
+  const outbox = new Outbox({
+    path: tempDb(),
+    deliver: async () => {
+      throw failure('HTTP 503', { retryable: true, retryAfterMs: 60_000 });
+    },
+  });
+  outbox.enqueue(job('u1', {}));
+  assert.deepEqual(await outbox.drain({ deadlineMs: 200 }), { delivered: 0, dead: 0, pending: 1 });
+  const { id } = outbox.enqueue(job('u2', {}));
+  assert.deepEqual(await outbox.waitFor([id], { timeoutMs: 50 }), [{ id, state: 'pending' }]);
+  await outbox.close();
+});
+
+test('retry brings dead jobs back with fresh attempts; purge removes delivered rows', async () => {
+  let healthy = false;
+  const outbox = new Outbox({
+    path: tempDb(),
+    deliver: async () => {
+      if (!healthy) throw failure('HTTP 401 Unauthorized', { retryable: false });
+      return 'ok';
+    },
+  });
+  const a = outbox.enqueue(job('u1', {}));
+  const b = outbox.enqueue(job('u2', {}));
+  const c = outbox.enqueue(job('u3', {}));
+  await outbox.drain();
+  assert.equal(outbox.status().counts.dead, 3);
+
+  healthy = true;
+  assert.equal(outbox.retry(a.id), 1);
+  assert.equal(outbox.retry(999_999), 0);
+  assert.deepEqual(await outbox.drain(), { delivered: 1, dead: 0, pending: 0 });
+  assert.equal(outbox.retry(a.id), 0, 'a delivered job is not sent again');
+  assert.equal(outbox.retry('dead'), 2);
+  assert.deepEqual(await outbox.drain(), { delivered: 2, dead: 0, pending: 0 });
+  const outcomes = await outbox.waitFor([a.id, b.id, c.id]);
+  assert.deepEqual(
+    outcomes.map((o) => o.state),
+    ['delivered', 'delivered', 'delivered'],
+  );
+
+  assert.equal(outbox.purge({ delivered: true, olderThanMs: 60_000 }), 0);
+  assert.equal(outbox.purge({ delivered: true }), 3);
+  assert.deepEqual(outbox.status().counts, { pending: 0, sending: 0, delivered: 0, dead: 0 });
+  assert.throws(() => outbox.purge({} as never), { code: 'outbox_invalid_option' });
+  await outbox.close();
+});
+
+test('the stored error is the message only: no credential from cause, properties or stack', async () => {
+  const file = tempDb();
+  const outbox = new Outbox({
+    path: file,
+    deliver: async () => {
+      const error = failure('POST /users/track: HTTP 400 Bad Request', { retryable: false });
+      Object.assign(error, { authToken: CANARY, request: { body: { auth_token: CANARY } } });
+      error.cause = new Error(`fetch with ${CANARY}`);
+      error.stack = `Error: ${CANARY}`;
+      throw error;
+    },
+  });
+  const { id } = outbox.enqueue(job('u1', { id: 'u1' }));
+  await outbox.drain();
+  const [outcome] = await outbox.waitFor([id]);
+  assert.equal(outcome?.error, 'POST /users/track: HTTP 400 Bad Request');
+  assert.doesNotMatch(JSON.stringify(outbox.status()), new RegExp(CANARY));
+  await outbox.close();
+  for (const name of fs.readdirSync(path.dirname(file))) {
+    const bytes = fs.readFileSync(path.join(path.dirname(file), name));
+    assert.equal(bytes.includes(CANARY), false, `${name} contains the canary`);
+  }
+});
+
+test('a started drainer is woken by enqueue and keeps going until stopped', async () => {
+  const delivered: number[] = [];
+  const outbox = new Outbox({
+    path: tempDb(),
+    autoStart: true,
+    deliver: async (j) => {
+      delivered.push(j.id);
+      return null;
+    },
+  });
+  const a = outbox.enqueue(job('u1', {}));
+  assert.deepEqual(await outbox.waitFor([a.id], { timeoutMs: 5000 }), [
+    { id: a.id, state: 'delivered', result: null },
+  ]);
+  const b = outbox.enqueue(job('u1', {}));
+  assert.deepEqual(await outbox.waitFor([b.id], { timeoutMs: 5000 }), [
+    { id: b.id, state: 'delivered', result: null },
+  ]);
+  await outbox.stop();
+  const c = outbox.enqueue(job('u1', {}));
+  assert.deepEqual(await outbox.waitFor([c.id], { timeoutMs: 100 }), [{ id: c.id, state: 'pending' }]);
+  assert.deepEqual(delivered, [a.id, b.id]);
+  await assert.rejects(outbox.waitFor([123_456]), { code: 'outbox_unknown_job' });
+  await outbox.close();
+});
+
+test('defaultPath is under the user data directory', () => {
+  assert.match(Outbox.defaultPath(), /kosmo-vero[/\\]outbox\.db$/);
+});
