@@ -8,6 +8,12 @@ export const DEFAULT_ACCOUNT = 'default';
 const camelCase = (variable: string): string =>
   variable.toLowerCase().replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
 
+/** The integration's settings plus the generic ones every account may set. */
+const accountSettings = (spec: AccountEnvironment): Record<string, string> => ({
+  ...spec.settings,
+  delivery: 'DELIVERY',
+});
+
 interface PartialAccount {
   credential?: { kind: string; value: string };
   settings: Record<string, string>;
@@ -59,7 +65,7 @@ function fromConfig(spec: AccountEnvironment, accounts: Record<string, Record<st
       const value = settings[camelCase(variable)];
       if (value && !account.credential) account.credential = { kind, value };
     }
-    for (const setting of Object.keys(spec.settings)) {
+    for (const setting of Object.keys(accountSettings(spec))) {
       const value = settings[setting];
       if (value) account.settings[setting] = value;
     }

@@ -9,6 +9,8 @@ export interface CallRecord {
   error?: { code: string; message: string };
   duration_ms: number;
   started_at: string;
+  /** The outbox row of a queued write. */
+  outbox_id?: number;
 }
 
 const SECRET_KEY = /token|secret|password|api_?key|credential/i;

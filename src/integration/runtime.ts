@@ -1,5 +1,6 @@
 import type { KosmoError } from '../errors.js';
 import { builtinIntegrations } from '../integrations/index.js';
+import { Outbox, type OutboxJob } from '../outbox/index.js';
 import { didYouMean } from '../suggest.js';
 import { AccountRegistry } from './accounts.js';
 import { CallLog, type CallRecord, type CallStatus } from './call-log.js';
@@ -7,7 +8,7 @@ import { type RuntimeConfig, readRuntimeConfig } from './config.js';
 import type { Account, Integration, IntegrationFunction, WritePlan } from './definition.js';
 import { fullNameOf, slugOf } from './definition.js';
 import { DocLibrary, type DocPage, type DocSearchHit } from './docs.js';
-import { UnknownFunctionError } from './errors.js';
+import { ConfigError, UnknownFunctionError } from './errors.js';
 import { maskCredential } from './mask.js';
 import { type AskCallback, checkPermission, type PermissionPolicy } from './permissions.js';
 import { jsonSchemaOf, validateArguments } from './validate-arguments.js';
@@ -29,12 +30,19 @@ export interface RuntimeOptions {
   dryRun?: boolean;
   /** Decides calls whose permission is `ask`. */
   ask?: AskCallback;
+  /** `direct` sends each write before the call returns; `queued` commits it to the outbox and delivers in the background. */
+  delivery?: DeliveryMode;
+  /** Outbox SQLite file for queued delivery (default: env KOSMO_VERO_OUTBOX, the config file, or the user's data dir). */
+  outbox?: string;
 }
+
+export type DeliveryMode = 'direct' | 'queued';
 
 export interface CallOptions {
   account?: string;
   dryRun?: boolean;
   readOnly?: boolean;
+  delivery?: DeliveryMode;
 }
 
 export interface FunctionInfo {
@@ -93,11 +101,14 @@ export class Runtime {
   private readonly log: CallLog;
   private readonly options: RuntimeOptions;
   private readonly policy: PermissionPolicy;
+  private readonly config: RuntimeConfig;
+  private outboxInstance: Outbox | undefined;
 
   constructor(options: RuntimeOptions = {}) {
     this.options = options;
     const config =
       typeof options.config === 'string' ? readRuntimeConfig(options.config) : (options.config ?? {});
+    this.config = config;
     this.integrations = options.integrations ?? builtinIntegrations;
     this.policy = { ...config.permissions, ...options.permissions };
     for (const integration of this.integrations) {
@@ -229,8 +240,9 @@ export class Runtime {
     const startedAt = new Date().toISOString();
     const resolved = this.resolveFunction(name);
     let accountName: string | null = options.account?.toLowerCase() ?? 'default';
-    const finish = (status: CallStatus, error?: unknown) => {
+    const finish = (status: CallStatus, error?: unknown, outboxId?: number) => {
       this.log.record({
+        outbox_id: outboxId,
         function_name: resolved?.fullName ?? name,
         account: accountName,
         args,
@@ -271,7 +283,19 @@ export class Runtime {
         finish('dry_run');
         return { status: 'dry_run', ...base, request: integration.preview(client, plan) };
       }
-      const outcome = await this.deliver(integration, client, plan);
+      if (this.deliveryMode(account, options) === 'queued') {
+        const queued = this.outbox().enqueue({
+          integration: integration.name,
+          fn: fn.name,
+          account: account.name,
+          orderingKey: plan.orderingKey,
+          payload: plan,
+        });
+        this.outbox().start();
+        finish('queued', undefined, queued.id);
+        return { status: 'queued', ...base, outbox_id: queued.id, key: queued.key };
+      }
+      const outcome = await integration.send(client, plan);
       const status = outcome.duplicate ? 'duplicate' : 'sent';
       finish(status);
       return { status, ...base, message: outcome.message };
@@ -281,12 +305,60 @@ export class Runtime {
     }
   }
 
+  /** The outbox queued writes go to, opened on first use. */
+  outbox(): Outbox {
+    this.outboxInstance ??= new Outbox({
+      path: this.options.outbox ?? this.env.KOSMO_VERO_OUTBOX ?? this.config.outbox ?? Outbox.defaultPath(),
+      deliver: (job) => this.deliverQueued(job),
+    });
+    return this.outboxInstance;
+  }
+
+  /** Waits until the queued writes are delivered or dead (or the timeout passes); delivers them meanwhile. */
+  async waitForDelivery(ids: number[], timeoutMs?: number) {
+    if (ids.length === 0) return [];
+    const outbox = this.outbox();
+    outbox.start();
+    return outbox.waitFor(ids, { timeoutMs });
+  }
+
   async close(): Promise<void> {
+    await this.outboxInstance?.close();
     this.clients.clear();
   }
 
-  private deliver(integration: Integration, client: unknown, plan: WritePlan) {
-    return integration.send(client, plan);
+  private get env(): NodeJS.ProcessEnv {
+    return this.options.env ?? process.env;
+  }
+
+  private deliveryMode(account: Account, options: CallOptions): DeliveryMode {
+    const mode =
+      options.delivery ??
+      account.settings.delivery ??
+      this.options.delivery ??
+      this.config.delivery ??
+      this.env.KOSMO_VERO_DELIVERY ??
+      'direct';
+    if (mode !== 'direct' && mode !== 'queued') {
+      throw new ConfigError(
+        `delivery mode "${mode}" is not one of direct, queued (check KOSMO_VERO_DELIVERY)`,
+      );
+    }
+    return mode;
+  }
+
+  /** Sends one queued write with the account's current credential; jobs hold the account name, never a secret. */
+  private async deliverQueued(job: OutboxJob): Promise<unknown> {
+    const integration = this.integrations.find((candidate) => candidate.name === job.integration);
+    let account: Account;
+    try {
+      if (!integration) throw new UnknownFunctionError(`integration "${job.integration}" is not loaded`);
+      account = this.accountRegistry(integration).resolve(job.account);
+    } catch (error) {
+      // A configuration that cannot send this job will not fix itself by retrying.
+      throw Object.assign(error as Error, { retryable: false });
+    }
+    return integration.send(this.clientFor(integration, account), job.payload as WritePlan);
   }
 
   private resolveFunction(name: string): ResolvedFunction {

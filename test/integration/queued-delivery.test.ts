@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { Outbox } from '../../src/outbox/index.js';
+import { CANARY, exposed } from '../support/canary.js';
+import { type Harness, startHarness } from '../support/runtime.js';
+
+describe('queued delivery through the runtime', () => {
+  let h: Harness;
+  let outboxPath: string;
+  before(async () => {
+    outboxPath = join(mkdtempSync(join(tmpdir(), 'kosmo-queued-')), 'outbox.db');
+    h = await startHarness({ delivery: 'queued', outbox: outboxPath });
+  });
+  after(() => h.close());
+  beforeEach(() => h.emulator.reset());
+
+  test('a write is queued durably, then delivered in order per user', async () => {
+    const results = [];
+    for (let i = 0; i < 20; i++) {
+      results.push(
+        await h.runtime.call('vero.track_event', {
+          identity: `usr_${i % 3}`,
+          event_name: 'Step',
+          data: { i },
+        }),
+      );
+    }
+    assert.ok(results.every((r) => r.status === 'queued' && typeof r.outbox_id === 'number'));
+    const outcomes = await h.runtime.waitForDelivery(
+      results.map((r) => r.outbox_id as number),
+      10_000,
+    );
+    assert.ok(outcomes.every((o) => o.state === 'delivered'));
+    const events = h.emulator.state().events;
+    assert.equal(events.length, 20);
+    for (const user of ['usr_0', 'usr_1', 'usr_2']) {
+      const steps = events.filter((e) => e.identity.id === user).map((e) => e.data.i as number);
+      assert.deepEqual(
+        steps,
+        [...steps].sort((a, b) => a - b),
+        `events of ${user} arrive in the order accepted`,
+      );
+    }
+    assert.equal(h.runtime.calls().at(-1)?.status, 'queued');
+  });
+
+  test('the outbox file holds account names and plans, never the credential', async () => {
+    const queued = await h.runtime.call('vero.identify_user', { id: 'u1', email: 'u1@example.com' });
+    await h.runtime.waitForDelivery([queued.outbox_id as number], 10_000);
+    const reader = new Outbox({ path: outboxPath, deliver: async () => undefined });
+    try {
+      assert.ok(reader.status().counts.delivered >= 1);
+    } finally {
+      await reader.close();
+    }
+    const { readFileSync } = await import('node:fs');
+    const bytes = [outboxPath, `${outboxPath}-wal`]
+      .map((file) => {
+        try {
+          return readFileSync(file).toString('latin1');
+        } catch {
+          return '';
+        }
+      })
+      .join('');
+    assert.ok(bytes.includes('u1@example.com'), 'the write itself is in the file');
+    assert.ok(!bytes.includes(CANARY), 'the credential is not');
+  });
+
+  test('validation, permission and dry-run happen before anything is queued', async () => {
+    const before = h.runtime.outbox().status().counts;
+    await assert.rejects(h.runtime.call('vero.identify_user', { id: 'x', email: 'bad' }), {
+      code: 'invalid_arguments',
+    });
+    await assert.rejects(h.runtime.call('vero.unsubscribe', { id: 'x' }, { readOnly: true }), {
+      code: 'permission_denied',
+    });
+    const dry = await h.runtime.call('vero.unsubscribe', { id: 'x' }, { dryRun: true });
+    assert.equal(dry.status, 'dry_run');
+    const after = h.runtime.outbox().status().counts;
+    assert.equal(
+      after.pending + after.sending + after.delivered + after.dead,
+      before.pending + before.sending + before.delivered + before.dead,
+    );
+  });
+
+  test('Vero failing for a while costs nothing: 503s are retried until delivered', async () => {
+    await fetch(`${h.emulator.origin}/_emulator/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        faults: [{ endpoint: '/users/unsubscribe', status: 503, retryAfter: '0', count: 6 }],
+      }),
+    });
+    const queued = await h.runtime.call('vero.unsubscribe', { id: 'usr_flaky' });
+    const [outcome] = await h.runtime.waitForDelivery([queued.outbox_id as number], 30_000);
+    assert.equal(outcome?.state, 'delivered');
+    assert.equal(h.emulator.state().users.find((u) => u.id === 'usr_flaky')?.unsubscribed, true);
+  });
+
+  test('a permanent failure is dead-lettered with its reason, without the credential', async () => {
+    await fetch(`${h.emulator.origin}/_emulator/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ faults: [{ endpoint: '/users/resubscribe', status: 401 }] }),
+    });
+    const queued = await h.runtime.call('vero.resubscribe', { id: 'usr_x' });
+    const [outcome] = await h.runtime.waitForDelivery([queued.outbox_id as number], 10_000);
+    assert.equal(outcome?.state, 'dead');
+    assert.match(outcome?.error ?? '', /401/);
+    assert.ok(!exposed(h.runtime.outbox().status()).includes(CANARY));
+  });
+});
