@@ -5,6 +5,7 @@ import { registerAccounts } from './commands/accounts.js';
 import { registerCall } from './commands/call.js';
 import { registerDocs } from './commands/docs.js';
 import { registerEmulator } from './commands/emulator.js';
+import { registerMcp } from './commands/mcp.js';
 import { EXIT_USAGE, exitCodeFor, printError } from './output.js';
 
 const program = new Command('kosmo-vero')
@@ -26,6 +27,7 @@ registerCall(program);
 registerDocs(program);
 registerEmulator(program);
 registerAccounts(program);
+registerMcp(program);
 
 try {
   await program.parseAsync(process.argv);

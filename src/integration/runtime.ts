@@ -9,8 +9,10 @@ import type { Account, Integration, IntegrationFunction, WritePlan } from './def
 import { fullNameOf, slugOf } from './definition.js';
 import { DocLibrary, type DocPage, type DocSearchHit } from './docs.js';
 import { ConfigError, UnknownFunctionError } from './errors.js';
+import { readImportFile } from './import-file.js';
 import { maskCredential } from './mask.js';
 import { type AskCallback, checkPermission, type PermissionPolicy } from './permissions.js';
+import { type ToolDefinition, toolDefinitions } from './tool-definitions.js';
 import { jsonSchemaOf, validateArguments } from './validate-arguments.js';
 
 export interface RuntimeOptions {
@@ -37,6 +39,24 @@ export interface RuntimeOptions {
 }
 
 export type DeliveryMode = 'direct' | 'queued';
+
+export interface ImportOptions {
+  /** Integration whose import to use; default `vero`. */
+  integration?: string;
+  /** Import kind the integration declares, e.g. `users` or `events`. */
+  kind: string;
+  account?: string;
+  delivery?: DeliveryMode;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ImportSummary {
+  function_name: string;
+  rows: number;
+  accepted: number;
+  failed: Array<{ line: number; code: string; message: string }>;
+  outbox_ids: number[];
+}
 
 export interface CallOptions {
   account?: string;
@@ -155,6 +175,11 @@ export class Runtime {
         parameters: jsonSchemaOf(fn.schema),
       })),
     );
+  }
+
+  /** The same tools as the MCP server, as plain `{ name, description, parameters }` for function-calling APIs. */
+  toolDefinitions(): ToolDefinition[] {
+    return toolDefinitions(this.functions());
   }
 
   /** Configured account names of an integration, `default` first when configured. */
@@ -303,6 +328,57 @@ export class Runtime {
       finish('error', error);
       throw error;
     }
+  }
+
+  /**
+   * Calls an integration's import function for every row of a CSV or JSONL file; writes are queued unless
+   * `delivery` says otherwise. A bad row is reported with its line and skipped; it never stops the import.
+   */
+  async importFile(path: string, options: ImportOptions): Promise<ImportSummary> {
+    const integration = this.integrations.find(
+      (candidate) => candidate.name === (options.integration ?? 'vero'),
+    );
+    const spec = integration?.imports?.[options.kind];
+    if (!integration || !spec) {
+      const kinds = this.integrations.flatMap((i) =>
+        Object.keys(i.imports ?? {}).map((kind) => `${i.name} ${kind}`),
+      );
+      throw new UnknownFunctionError(`no import of "${options.kind}" (available: ${kinds.join(', ')})`);
+    }
+    const fullName = `${integration.name}.${spec.function}`;
+    const parameters = Object.keys(this.resolveFunction(fullName).jsonSchema.properties ?? {});
+    const rows = readImportFile(path, parameters, spec);
+    const summary: ImportSummary = {
+      function_name: fullName,
+      rows: rows.length,
+      accepted: 0,
+      failed: [],
+      outbox_ids: [],
+    };
+    for (const [index, row] of rows.entries()) {
+      options.onProgress?.(index, rows.length);
+      if (!row.args) {
+        summary.failed.push({
+          line: row.line,
+          code: 'invalid_row',
+          message: row.problem ?? 'unreadable row',
+        });
+        continue;
+      }
+      try {
+        const result = await this.call(fullName, row.args, {
+          account: options.account,
+          delivery: options.delivery ?? 'queued',
+        });
+        summary.accepted++;
+        if (typeof result.outbox_id === 'number') summary.outbox_ids.push(result.outbox_id);
+      } catch (error) {
+        const { code = 'error', message } = error as KosmoError;
+        summary.failed.push({ line: row.line, code, message });
+      }
+    }
+    options.onProgress?.(rows.length, rows.length);
+    return summary;
   }
 
   /** The outbox queued writes go to, opened on first use. */

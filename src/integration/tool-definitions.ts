@@ -45,7 +45,10 @@ export function toolParameters(jsonSchema: Record<string, unknown>): Record<stri
 export const MAX_TIMEOUT_MS = 300_000;
 
 export const executeLuaSchema = z.strictObject({
-  code: z.string().min(1).describe('The Lua 5.4 script to run. `print` output and the returned value come back.'),
+  code: z
+    .string()
+    .min(1)
+    .describe('The Lua 5.4 script to run. `print` output and the returned value come back.'),
   account: z
     .string()
     .min(1)

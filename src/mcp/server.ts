@@ -1,0 +1,121 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { KosmoError } from '../errors.js';
+import type { Runtime } from '../integration/runtime.js';
+import { type ToolSpec, toolSpecs } from '../integration/tool-definitions.js';
+import { jsonSchemaOf, validateArguments } from '../integration/validate-arguments.js';
+import { CLIENT_VERSION } from '../vero/version.js';
+import { listedSchema } from './listed-schema.js';
+import { errorResult, jsonResult, textResult, toolError } from './tool-result.js';
+
+export interface McpServerOptions {
+  /** Account used when a call names none (the CLI's `--account`); default: the default account. */
+  account?: string;
+  /** One line per tool call and per protocol problem; never a credential. Default: silent. */
+  log?: (line: string) => void;
+}
+
+/** What `runtime.runLua` resolves to. */
+interface LuaRun {
+  ok: boolean;
+  output: string[];
+  result: unknown;
+  calls: unknown[];
+  error: { code: string; message: string; line?: number } | null;
+}
+
+interface LuaRunner {
+  runLua(code: string, options: { account?: string; timeoutMs?: number }): Promise<LuaRun>;
+}
+
+class LuaUnavailableError extends KosmoError {
+  constructor() {
+    super('lua_unavailable', 'this build has no Lua runtime; call the integration tools directly instead');
+  }
+}
+
+const INSTRUCTIONS = [
+  'kosmo-vero reaches Vero (email marketing) through a Lua sandbox and one tool per function.',
+  'For one change, call a vero_* tool. For several steps, loops or checks, use execute_lua with',
+  'app.integrations.vero.<function>({...}); lua_read_doc("integrations.vero") is the full reference.',
+].join(' ');
+
+/** Builds the MCP server over a runtime: execute_lua, the docs tools, and one tool per integration function. */
+export function createMcpServer(runtime: Runtime, options: McpServerOptions = {}): McpServer {
+  const server = new McpServer(
+    { name: 'kosmo-vero', title: 'kosmo-vero (Vero)', version: CLIENT_VERSION },
+    { instructions: INSTRUCTIONS },
+  );
+  const log = options.log ?? (() => {});
+  for (const spec of toolSpecs(runtime.functions())) {
+    server.registerTool(
+      spec.name,
+      {
+        title: spec.title,
+        description: spec.description,
+        inputSchema: listedSchema(spec.parameters),
+        annotations: { title: spec.title, ...spec.hints },
+      },
+      async (args: unknown) => {
+        const started = performance.now();
+        let result: CallToolResult;
+        try {
+          result = await runTool(runtime, spec, args, options.account);
+        } catch (error) {
+          result = errorResult(error);
+        }
+        const ms = Math.round(performance.now() - started);
+        const outcome = result.isError ? `error ${errorCodeOf(result)}` : 'ok';
+        log(`tool ${spec.name}: ${outcome} (${ms} ms)`);
+        return result;
+      },
+    );
+  }
+  server.server.onerror = (error) => log(`protocol error: ${toolError(error).message}`);
+  return server;
+}
+
+function errorCodeOf(result: CallToolResult): string {
+  const error = (result.structuredContent as { error?: { code?: string } } | undefined)?.error;
+  return error?.code ?? 'unknown';
+}
+
+/** Validates the arguments of a built-in tool with the same messages as integration functions. */
+function builtinArgs<T>(spec: ToolSpec, args: unknown): T {
+  if (!spec.schema) return args as T;
+  return validateArguments(spec.name, spec.schema, jsonSchemaOf(spec.schema), args) as T;
+}
+
+const hasRunLua = (runtime: Runtime): runtime is Runtime & LuaRunner =>
+  typeof (runtime as Partial<LuaRunner>).runLua === 'function';
+
+async function runTool(
+  runtime: Runtime,
+  spec: ToolSpec,
+  args: unknown,
+  account: string | undefined,
+): Promise<CallToolResult> {
+  const action = spec.action;
+  switch (action.kind) {
+    case 'function':
+      return jsonResult(await runtime.call(action.fullName, args, { account }));
+    case 'read_doc':
+      return textResult(runtime.readDoc(builtinArgs<{ page: string }>(spec, args).page));
+    case 'list_docs':
+      builtinArgs(spec, args);
+      return jsonResult({ pages: runtime.listDocs() });
+    case 'search_docs': {
+      const { query } = builtinArgs<{ query: string }>(spec, args);
+      return jsonResult({ query, hits: runtime.searchDocs(query) });
+    }
+    case 'execute_lua': {
+      const input = builtinArgs<{ code: string; account?: string; timeout_ms?: number }>(spec, args);
+      if (!hasRunLua(runtime)) throw new LuaUnavailableError();
+      const run = await runtime.runLua(input.code, {
+        account: input.account ?? account,
+        timeoutMs: input.timeout_ms,
+      });
+      return jsonResult({ ...run }, !run.ok);
+    }
+  }
+}
