@@ -1,0 +1,280 @@
+/**
+ * One fresh Lua state inside a worker, driven through wasmoon's raw C API: our own allocator (memory limit), a
+ * count hook (instruction budget, soft timeout, re-raising a hit limit), three C functions the prelude captures,
+ * and length-exact string marshalling (no NUL truncation, no large strings on the wasm stack).
+ *
+ * Why raw API rather than wasmoon's value conversion: exact control over what crosses the boundary (strings only,
+ * JSON rules in Lua), no JS object is ever reachable from Lua, and no Promise machinery (it breaks in coroutines).
+ */
+import { LuaEngine, type LuaWasm } from 'wasmoon';
+import { PRELUDE_LUA } from './prelude/index.js';
+
+const LUA_OK = 0;
+const LUA_MASKCOUNT = 8;
+const LUA_TSTRING = 4;
+const LUA_MULTRET = -1;
+/** Instructions between two hook calls: the granularity of the budget, the soft timeout and limit re-raising. */
+export const HOOK_EVERY = 1000;
+
+/** The part of the emscripten module we call directly (typed here; wasmoon's d.ts leaves it loose). */
+interface EmModule {
+  HEAPU8: Uint8Array;
+  HEAPU32: Uint32Array;
+  _malloc(size: number): number;
+  _free(ptr: number): void;
+  _realloc(ptr: number, size: number): number;
+  addFunction(fn: (...args: number[]) => number | undefined, signature: string): number;
+  _lua_setallocf(L: number, fn: number, ud: number): void;
+  _lua_sethook(L: number, fn: number, mask: number, count: number): void;
+  _lua_tolstring(L: number, index: number, lenPtr: number): number;
+  _lua_pushlstring(L: number, ptr: number, len: number): number;
+  _lua_pushcclosure(L: number, fn: number, n: number): void;
+  _lua_pushnil(L: number): void;
+  _lua_pushvalue(L: number, index: number): void;
+  _lua_type(L: number, index: number): number;
+  _lua_toboolean(L: number, index: number): number;
+  _lua_gettop(L: number): number;
+  _lua_settop(L: number, index: number): void;
+}
+
+interface RawLua {
+  lua_setglobal(L: number, name: string): void;
+  lua_getfield(L: number, index: number, name: string): number;
+  lua_pcallk(L: number, nargs: number, nresults: number, msgh: number, ctx: number, k: number | null): number;
+  luaL_loadbufferx(L: number, buffer: number, size: number, name: string, mode: string): number;
+  lua_error(L: number): number;
+  lua_remove(L: number, index: number): void;
+}
+
+/** What the C functions and the hook call back into (the worker's current run). */
+export interface EngineHandlers {
+  call(kind: string, a: string | undefined, b: string | undefined, c: string | undefined, payload: LuaString | undefined): [string, string];
+  print(line: LuaString): string | null;
+  limit(): string | null;
+  /** every HOOK_EVERY instructions; a string return is raised as a Lua error */
+  hook(): string | null;
+  /** the allocator refused an allocation (over the limit, or the wasm heap could not grow) */
+  memoryRefused(): void;
+}
+
+export interface LuaString {
+  text: string;
+  bytes: number;
+}
+
+export interface Memory {
+  used: number;
+  max: number;
+  peak: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Per-worker glue: the wasm function pointers are made once and dispatch to whichever state is live. */
+export class EngineHost {
+  readonly module: EmModule;
+  readonly raw: RawLua;
+  private readonly lenPtr: number;
+  private readonly allocPtr: number;
+  private readonly hookPtr: number;
+  private readonly callPtr: number;
+  private readonly printPtr: number;
+  private readonly limitPtr: number;
+  /** the memory account of the live state (one state at a time per worker) */
+  memory: Memory = { used: 0, max: Number.POSITIVE_INFINITY, peak: 0 };
+
+  constructor(
+    readonly lua: LuaWasm,
+    private readonly handlers: EngineHandlers,
+  ) {
+    this.module = lua.module as unknown as EmModule;
+    this.raw = lua as unknown as RawLua;
+    const m = this.module;
+    this.lenPtr = m._malloc(4);
+    this.allocPtr = m.addFunction((_ud, ptr = 0, osize = 0, nsize = 0) => {
+      const mem = this.memory;
+      if (nsize === 0) {
+        if (ptr) {
+          mem.used -= osize;
+          m._free(ptr);
+        }
+        return 0;
+      }
+      const delta = ptr ? nsize - osize : nsize;
+      if (delta > 0 && mem.used + delta > mem.max) {
+        this.handlers.memoryRefused();
+        return 0;
+      }
+      const out = m._realloc(ptr, nsize);
+      if (!out) {
+        this.handlers.memoryRefused();
+        return 0;
+      }
+      mem.used += delta;
+      if (mem.used > mem.peak) mem.peak = mem.used;
+      return out;
+    }, 'iiiii');
+    this.hookPtr = m.addFunction((L = 0) => {
+      const message = this.handlers.hook();
+      if (message !== null) this.raise(L, message);
+      return undefined;
+    }, 'vii');
+    this.callPtr = m.addFunction((L = 0) => {
+      let answer: [string, string];
+      try {
+        answer = this.handlers.call(
+          this.readString(L, 1)?.text ?? '',
+          this.readString(L, 2)?.text,
+          this.readString(L, 3)?.text,
+          this.readString(L, 4)?.text,
+          this.readString(L, 5),
+        );
+      } catch (error) {
+        answer = ['error', `sandbox bridge failed: ${(error as Error).message}`];
+      }
+      this.pushString(L, answer[0]);
+      this.pushString(L, answer[1]);
+      return 2;
+    }, 'ii');
+    this.printPtr = m.addFunction((L = 0) => {
+      const line = this.readString(L, 1) ?? { text: '', bytes: 0 };
+      const limit = this.handlers.print(line);
+      if (limit === null) return 0;
+      this.pushString(L, limit);
+      return 1;
+    }, 'ii');
+    this.limitPtr = m.addFunction((L = 0) => {
+      const limit = this.handlers.limit();
+      if (limit === null) return 0;
+      this.pushString(L, limit);
+      return 1;
+    }, 'ii');
+  }
+
+  /** The Lua string at index, decoded as UTF-8 (invalid bytes become U+FFFD), or undefined if not a string. */
+  readString(L: number, index: number): LuaString | undefined {
+    const m = this.module;
+    if (m._lua_type(L, index) !== LUA_TSTRING) return undefined;
+    const ptr = m._lua_tolstring(L, index, this.lenPtr);
+    const bytes = m.HEAPU32[this.lenPtr >> 2] ?? 0;
+    return { text: decoder.decode(m.HEAPU8.subarray(ptr, ptr + bytes)), bytes };
+  }
+
+  pushString(L: number, text: string): void {
+    const m = this.module;
+    const bytes = encoder.encode(text);
+    const ptr = m._malloc(bytes.length + 1);
+    try {
+      m.HEAPU8.set(bytes, ptr);
+      m._lua_pushlstring(L, ptr, bytes.length);
+    } finally {
+      m._free(ptr);
+    }
+  }
+
+  private raise(L: number, message: string): void {
+    this.pushString(L, message);
+    this.raw.lua_error(L);
+  }
+
+  /** A fresh Lua state with the prelude run: stack [install, run]. Memory is unlimited until a run sets it. */
+  createState(): LuaState {
+    this.memory = { used: 0, max: Number.POSITIVE_INFINITY, peak: 0 };
+    const engine = new LuaEngine(this.lua, { enableProxy: false, injectObjects: false, traceAllocations: true });
+    const L = engine.global.address;
+    this.memory.used = engine.global.getMemoryUsed();
+    this.memory.peak = this.memory.used;
+    this.module._lua_setallocf(L, this.allocPtr, 0);
+    const m = this.module;
+    m._lua_pushcclosure(L, this.callPtr, 0);
+    this.raw.lua_setglobal(L, '__kv_call');
+    m._lua_pushcclosure(L, this.printPtr, 0);
+    this.raw.lua_setglobal(L, '__kv_print');
+    m._lua_pushcclosure(L, this.limitPtr, 0);
+    this.raw.lua_setglobal(L, '__kv_limit');
+    m._lua_settop(L, 0);
+    const state = new LuaState(this, engine, L);
+    const loaded = state.load(PRELUDE_LUA, '=prelude');
+    if (loaded !== null) throw new Error(`prelude does not compile: ${loaded}`);
+    const status = this.raw.lua_pcallk(L, 0, 1, 0, 0, null);
+    if (status !== LUA_OK) throw new Error(`prelude failed: ${this.readString(L, -1)?.text}`);
+    this.raw.lua_getfield(L, 1, 'install');
+    this.raw.lua_getfield(L, 1, 'run');
+    this.raw.lua_remove(L, 1);
+    return state;
+  }
+
+  startHook(L: number): void {
+    this.module._lua_sethook(L, this.hookPtr, LUA_MASKCOUNT, HOOK_EVERY);
+  }
+}
+
+export class LuaState {
+  constructor(
+    private readonly host: EngineHost,
+    private readonly engine: LuaEngine,
+    readonly L: number,
+  ) {}
+
+  /** Compiles code as a text chunk (binary chunks refused) and pushes it; returns null, or the error message. */
+  load(code: string, chunkname: string): string | null {
+    const m = this.host.module;
+    const bytes = encoder.encode(code);
+    const ptr = m._malloc(bytes.length + 1);
+    let status: number;
+    try {
+      m.HEAPU8.set(bytes, ptr);
+      status = this.host.raw.luaL_loadbufferx(this.L, ptr, bytes.length, chunkname, 't');
+    } finally {
+      m._free(ptr);
+    }
+    if (status === LUA_OK) return null;
+    const message = this.host.readString(this.L, -1)?.text ?? 'could not load the script';
+    m._lua_settop(this.L, -2);
+    return message;
+  }
+
+  /** install(namespacesJson): builds `app`. Returns null or the error. */
+  install(namespacesJson: string): string | null {
+    const m = this.host.module;
+    m._lua_pushvalue(this.L, 1);
+    this.host.pushString(this.L, namespacesJson);
+    const status = this.host.raw.lua_pcallk(this.L, 1, 0, 0, 0, null);
+    if (status === LUA_OK) return null;
+    const message = this.host.readString(this.L, -1)?.text ?? `status ${status}`;
+    m._lua_settop(this.L, 2);
+    return message;
+  }
+
+  /**
+   * Loads and runs the script through the prelude's run(chunk). Returns the pcall status and, when it is OK, the
+   * runner's answer: ok, text (JSON or error message), kind ('error' | 'result').
+   */
+  run(code: string): { loadError: string } | { status: number; ok: boolean; text: string; kind: string | undefined } {
+    const m = this.host.module;
+    const L = this.L;
+    m._lua_pushvalue(L, 2);
+    const loadError = this.load(code, '=script');
+    if (loadError !== null) {
+      m._lua_settop(L, 2);
+      return { loadError };
+    }
+    this.host.startHook(L);
+    const status = this.host.raw.lua_pcallk(L, 1, LUA_MULTRET, 0, 0, null);
+    if (status !== LUA_OK) {
+      const text = this.host.readString(L, -1)?.text ?? '';
+      m._lua_settop(L, 2);
+      return { status, ok: false, text, kind: undefined };
+    }
+    const ok = m._lua_toboolean(L, 3) !== 0;
+    const text = this.host.readString(L, 4)?.text ?? '';
+    const kind = this.host.readString(L, 5)?.text;
+    m._lua_settop(L, 2);
+    return { status, ok, text, kind };
+  }
+
+  close(): void {
+    this.engine.global.close();
+  }
+}

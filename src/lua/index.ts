@@ -1,0 +1,15 @@
+export { LuaPoolClosedError, LuaRequestError } from './errors.js';
+export { DEFAULT_LIMITS, resolveLimits } from './limits.js';
+export { LuaPool } from './pool.js';
+export type {
+  LuaCallRequest,
+  LuaErrorCode,
+  LuaHost,
+  LuaLimitCode,
+  LuaLimits,
+  LuaNamespace,
+  LuaPoolOptions,
+  LuaRunError,
+  LuaRunResult,
+  LuaRunStats,
+} from './types.js';

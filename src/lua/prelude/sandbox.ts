@@ -1,0 +1,305 @@
+/**
+ * The trusted part of every fresh Lua state, run once before any script: captures what it needs as locals, builds
+ * `app`, `json`, `dump`, `print`, the docs functions and the safe `os`, wraps pcall/xpcall/coroutine so a limit
+ * error cannot be swallowed, and removes everything that reaches outside the state.
+ *
+ * The worker registers three C functions as globals before this runs; they are captured here and the globals erased:
+ * - __kv_call(kind, a, b, c, payload) -> status ('ok' | 'error' | 'limit'), text (JSON when ok, else a message)
+ * - __kv_print(line) -> nil, or the limit message when the output limit is hit
+ * - __kv_limit() -> nil, or the message of the limit this run has hit
+ * It returns { install = function(namespaces_json), run = function(chunk) -> ok, text, kind }.
+ */
+export const HEADER_LUA = String.raw`
+local kv_call, kv_print, kv_limit = __kv_call, __kv_print, __kv_limit
+__kv_call, __kv_print, __kv_limit = nil, nil, nil
+local type, next, select, tostring, tonumber, error = type, next, select, tostring, tonumber, error
+local rawget, rawset, rawequal, setmetatable, getmetatable = rawget, rawset, rawequal, setmetatable, getmetatable
+local raw_pcall, raw_xpcall = pcall, xpcall
+local string_format, string_byte, string_find, string_gsub = string.format, string.byte, string.find, string.gsub
+local string_sub, string_match, string_gmatch, string_rep = string.sub, string.match, string.gmatch, string.rep
+local table_concat, table_sort, table_pack, table_unpack = table.concat, table.sort, table.pack, table.unpack
+local math_type, math_huge, math_floor, math_tointeger, math_min = math.type, math.huge, math.floor, math.tointeger, math.min
+local utf8_len, utf8_char = utf8.len, utf8.char
+local string_lower, math_max = string.lower, math.max
+local co_resume, co_close = coroutine.resume, coroutine.close
+`;
+
+export const SANDBOX_LUA = String.raw`
+-- A limit error must end the script: whoever catches an error re-raises it when the run has hit a limit.
+local function recheck(ok, ...)
+  if not ok then
+    local limit = kv_limit()
+    if limit then error(limit, 0) end
+  end
+  return ok, ...
+end
+
+pcall = function(f, ...) return recheck(raw_pcall(f, ...)) end
+xpcall = function(f, handler, ...) return recheck(raw_xpcall(f, handler, ...)) end
+coroutine.resume = function(co, ...) return recheck(co_resume(co, ...)) end
+coroutine.close = function(co) return recheck(co_close(co)) end
+
+local protected = setmetatable({}, { __mode = 'k' })
+_ENV.rawset = function(t, k, v)
+  if protected[t] then error('cannot rawset on ' .. tostring(t) .. ': it is read-only', 2) end
+  return rawset(t, k, v)
+end
+
+-- Runs f(...) protected; a limit error is re-raised, any other error comes back as ok=false, message.
+local function try(f, ...)
+  local ok, a = raw_pcall(f, ...)
+  if not ok then
+    local limit = kv_limit()
+    if limit then error(limit, 0) end
+    if type(a) ~= 'string' then a = tostring(a) end
+  end
+  return ok, a
+end
+
+local function encode_arg(display, value)
+  local ok, text = try(json_encode_raw, value, 'argument')
+  if not ok then error(display .. ': ' .. text, 3) end
+  return text
+end
+
+local function decode_result(display, status, text)
+  if status == 'ok' then
+    local ok, value = try(json_decode_raw, text, nil)
+    if not ok then error(display .. ': the host returned ' .. value, 3) end
+    return value
+  end
+  if status == 'limit' then error(text, 0) end
+  error(text, 3)
+end
+
+local function print_line(...)
+  local n = select('#', ...)
+  local parts = {}
+  for i = 1, n do parts[i] = tostring((select(i, ...))) end
+  local limit = kv_print(table_concat(parts, '\t'))
+  if limit then error(limit, 0) end
+end
+print = print_line
+
+-- Levenshtein distance, for "did you mean".
+local function distance(a, b)
+  local la, lb = #a, #b
+  if la == 0 then return lb end
+  if lb == 0 then return la end
+  local prev = {}
+  for j = 0, lb do prev[j] = j end
+  for i = 1, la do
+    local cur = { [0] = i }
+    local ca = string_byte(a, i)
+    for j = 1, lb do
+      local cost = ca == string_byte(b, j) and 0 or 1
+      cur[j] = math_min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[lb]
+end
+
+local function suggest(name, candidates)
+  if type(name) ~= 'string' then return nil end
+  local best, best_d
+  for i = 1, #candidates do
+    local d = distance(string_lower(name), string_lower(candidates[i]))
+    if best_d == nil or d < best_d then best, best_d = candidates[i], d end
+  end
+  if best and best_d <= math_max(2, #name // 3) then return best end
+  return nil
+end
+
+local function sorted_keys(t)
+  local out = {}
+  for k in next, t do out[#out + 1] = k end
+  table_sort(out)
+  return out
+end
+
+-- A read-only view of contents: reads go to contents, writes fail, unknown keys call missing(key).
+local function readonly(name, contents, missing)
+  local proxy = {}
+  protected[proxy] = true
+  setmetatable(proxy, {
+    __index = function(_, k)
+      local v = contents[k]
+      if v ~= nil then return v end
+      v = missing(k) -- not a tail call: missing raises at level 3, the script's line
+      return v
+    end,
+    __newindex = function(_, k) error(name .. ' is read-only (cannot set ' .. tostring(k) .. ')', 2) end,
+    __pairs = function()
+      local key
+      return function()
+        local value
+        key, value = next(contents, key)
+        return key, value
+      end
+    end,
+    __tostring = function() return name end,
+    __metatable = 'locked',
+  })
+  return proxy
+end
+
+local function key_name(k)
+  if type(k) == 'string' then return k end
+  return '[' .. tostring(k) .. ']'
+end
+
+local function make_function(integration, fn, account, display)
+  return function(...)
+    local args = ...
+    if protected[args] then
+      error(display .. ' is called with a dot, not a colon: ' .. display .. '({ ... })', 2)
+    end
+    local n = select('#', ...)
+    if n > 1 then error(display .. ' takes one table argument, got ' .. n .. ' arguments', 2) end
+    if args == nil then args = {} end
+    if type(args) ~= 'table' then
+      error(display .. ' takes one table argument, like ' .. display .. '({ ... }); got a ' .. type(args), 2)
+    end
+    local payload = encode_arg(display, args)
+    local status, text = kv_call('call', integration, fn, account, payload)
+    local result = decode_result(display, status, text)
+    return result
+  end
+end
+
+local function install(namespaces_json)
+  local namespaces = json_decode_raw(namespaces_json, nil)
+  local integrations = {}
+  for i = 1, #namespaces do
+    local ns = namespaces[i]
+    local integration = ns.integration
+    local base = 'app.integrations.' .. integration
+    local functions, names = {}, {}
+    for _, fn in next, ns.functions do functions[fn] = fn end
+    for alias, fn in next, ns.aliases do functions[alias] = fn end
+    names = sorted_keys(functions)
+    local real_names = {}
+    for _, fn in next, ns.functions do real_names[#real_names + 1] = fn end
+    table_sort(real_names)
+    local accounts = { default = true }
+    for _, a in next, ns.accounts do accounts[a] = true end
+    local account_names = sorted_keys(accounts)
+
+    local function bound(account, prefix)
+      local t = {}
+      for name, fn in next, functions do t[name] = make_function(integration, fn, account, prefix .. '.' .. name) end
+      return t
+    end
+    local function unknown_function(prefix)
+      return function(k)
+        local hint = suggest(k, names)
+        error(prefix .. '.' .. key_name(k) .. ' does not exist' .. (hint and ('; did you mean ' .. hint .. '?') or '.')
+          .. ' Functions: ' .. table_concat(real_names, ', '), 3)
+      end
+    end
+
+    local contents = bound(nil, base)
+    for account in next, accounts do
+      if contents[account] == nil then
+        local prefix = base .. '.' .. account
+        contents[account] = readonly(prefix, bound(account, prefix), unknown_function(prefix))
+      end
+    end
+    local everything = {}
+    for _, n in next, names do everything[#everything + 1] = n end
+    for _, n in next, account_names do everything[#everything + 1] = n end
+    integrations[integration] = readonly(base, contents, function(k)
+      local hint = suggest(k, everything)
+      error(base .. '.' .. key_name(k) .. ' is neither a function nor an account'
+        .. (hint and ('; did you mean ' .. hint .. '?') or '.')
+        .. ' Functions: ' .. table_concat(real_names, ', ') .. '. Accounts: ' .. table_concat(account_names, ', '), 3)
+    end)
+  end
+  local integration_names = sorted_keys(integrations)
+  local integrations_view = readonly('app.integrations', integrations, function(k)
+    local hint = suggest(k, integration_names)
+    error('app.integrations.' .. key_name(k) .. ' is not an integration'
+      .. (hint and ('; did you mean ' .. hint .. '?') or '.')
+      .. ' Integrations: ' .. table_concat(integration_names, ', '), 3)
+  end)
+  app = readonly('app', { integrations = integrations_view }, function(k)
+    error('app.' .. key_name(k) .. ' does not exist; integrations are under app.integrations', 3)
+  end)
+end
+
+lua_read_doc = function(page)
+  if type(page) ~= 'string' then error('lua_read_doc(page) takes a page name string; lua_list_docs() lists them', 2) end
+  local result = decode_result('lua_read_doc', kv_call('read_doc', page, nil, nil, nil))
+  return result
+end
+lua_list_docs = function()
+  local result = decode_result('lua_list_docs', kv_call('list_docs', nil, nil, nil, nil))
+  return result
+end
+lua_search_docs = function(query)
+  if type(query) ~= 'string' then error('lua_search_docs(query) takes a search string', 2) end
+  local result = decode_result('lua_search_docs', kv_call('search_docs', query, nil, nil, nil))
+  return result
+end
+
+json = {
+  null = json_null,
+  encode = function(value)
+    local ok, text = try(json_encode_raw, value, 'value')
+    if not ok then error('json.encode: ' .. text, 2) end
+    return text
+  end,
+  decode = function(text, options)
+    if type(text) ~= 'string' then error('json.decode takes a string, got a ' .. type(text), 2) end
+    local null_value = nil
+    if type(options) == 'table' and rawequal(options.null, json_null) then null_value = json_null end
+    local ok, value = try(json_decode_raw, text, null_value)
+    if not ok then error('json.decode: ' .. value, 2) end
+    return value
+  end,
+  array = function(t)
+    if t == nil then t = {} end
+    if type(t) ~= 'table' then error('json.array takes a table, got a ' .. type(t), 2) end
+    array_marks[t] = true
+    return t
+  end,
+}
+_ENV.dump = dump
+
+local real_os = os
+os = { time = real_os.time, date = real_os.date, clock = real_os.clock, difftime = real_os.difftime }
+io, debug, package, require, load, loadstring, dofile, loadfile, collectgarbage, warn = nil, nil, nil, nil, nil, nil, nil, nil, nil, nil
+string.dump = nil
+getmetatable('').__metatable = 'locked'
+
+local function error_text(e)
+  if type(e) == 'string' then return e end
+  if type(e) == 'number' then return tostring(e) end
+  local ok, s = raw_pcall(tostring, e)
+  if ok and type(s) == 'string' and not string_find(s, '^%a+: 0x%x+$') and not string_find(s, '^%a+: %x+$') then return s end
+  return '(error object is a ' .. type(e) .. ' value)'
+end
+
+local function run(chunk)
+  local r = table_pack(raw_pcall(chunk))
+  if not r[1] then return false, error_text(r[2]), 'error' end
+  local value
+  if r.n == 1 then return true, 'null' end
+  if r.n == 2 then
+    value = r[2]
+  else
+    value = {}
+    for i = 2, r.n do
+      local v = r[i]
+      if v == nil then v = json_null end
+      value[i - 1] = v
+    end
+  end
+  local ok, text = raw_pcall(json_encode_raw, value, 'return value')
+  if not ok then return false, error_text(text), 'result' end
+  return true, text
+end
+
+return { install = install, run = run }
+`;

@@ -1,0 +1,54 @@
+/** Messages between the pool (main thread) and a sandbox worker. Internal to src/lua. */
+import type { MessagePort } from 'node:worker_threads';
+import type { LuaLimitCode, LuaLimits, LuaRunError, LuaRunStats } from './types.js';
+
+export type BridgeKind = 'call' | 'read_doc' | 'list_docs' | 'search_docs';
+
+/** Handed to each worker at spawn: the flag it waits on and the port its answers arrive on. */
+export interface WorkerInit {
+  signal: SharedArrayBuffer;
+  answers: MessagePort;
+}
+
+/** main -> worker (parentPort): run one script on a fresh Lua state. */
+export interface RunRequest {
+  type: 'run';
+  runId: number;
+  code: string;
+  limits: LuaLimits;
+  namespacesJson: string;
+}
+
+/** worker -> main (parentPort) */
+export type WorkerEvent =
+  | { type: 'ready' }
+  | {
+      type: 'call';
+      runId: number;
+      callId: number;
+      kind: BridgeKind;
+      integration?: string;
+      fn?: string;
+      account?: string;
+      /** page for read_doc, query for search_docs */
+      text?: string;
+      /** JSON of the argument table */
+      args?: string;
+      lines: string[];
+    }
+  | { type: 'output'; runId: number; lines: string[] }
+  | { type: 'done'; runId: number; lines: string[]; outcome: RunOutcome; poisoned: boolean };
+
+export interface RunOutcome {
+  ok: boolean;
+  /** JSON text of the script's return value when ok */
+  resultJson?: string;
+  error?: LuaRunError;
+  stats: LuaRunStats;
+}
+
+/** main -> worker (answers port), followed by a store + notify on the signal. */
+export type CallAnswer =
+  | { callId: number; status: 'ok'; json: string }
+  | { callId: number; status: 'error'; message: string; code?: string }
+  | { callId: number; status: 'limit'; limit: LuaLimitCode; detail: string };

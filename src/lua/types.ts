@@ -1,0 +1,122 @@
+/**
+ * Public types of the Lua sandbox. `src/lua/` runs Lua; it knows nothing of Vero or credentials: the only way out of
+ * a script is the host callback described by `LuaHost`.
+ */
+
+/** One integration as a script sees it under `app.integrations.<integration>`. */
+export interface LuaNamespace {
+  /** e.g. 'vero' -> `app.integrations.vero` */
+  integration: string;
+  /** function names, e.g. ['identify_user', 'track_event'] */
+  functions: string[];
+  /** extra names for functions, alias -> function, e.g. { vero_identify_user: 'identify_user' } */
+  aliases: Record<string, string>;
+  /**
+   * Named accounts configured for this integration, e.g. ['marketing'], reachable as
+   * `app.integrations.vero.marketing.<fn>`. 'default' is always valid and need not be listed.
+   * A function name wins over an account of the same name.
+   */
+  accounts: string[];
+}
+
+/** What a script calls, as the host receives it. */
+export interface LuaCallRequest {
+  integration: string;
+  /** the function's real name (an alias is already resolved) */
+  fn: string;
+  /** undefined for `app.integrations.vero.fn(...)`; 'default' or the name for `.default.fn` / `.<account>.fn` */
+  account: string | undefined;
+  /** the script's argument table converted to JSON (see docs/lua/values.md); `{}` when called without one */
+  args: unknown;
+}
+
+/** The host side of a run: everything a script can reach outside its own Lua state goes through here. */
+export interface LuaHost {
+  namespaces: LuaNamespace[];
+  /**
+   * Runs on the main thread while the script waits. Resolves to a JSON-able value (becomes Lua values; undefined
+   * becomes nil) or rejects with an Error whose message becomes the Lua error message (catchable by pcall). An Error
+   * with a string `code` gives that code to the run's result if the script does not catch it.
+   */
+  call(request: LuaCallRequest): Promise<unknown>;
+  /** `lua_read_doc(page)`; throw an Error (message shown to the script) for an unknown page. */
+  readDoc(page: string): string | Promise<string>;
+  /** `lua_list_docs()` */
+  listDocs(): unknown;
+  /** `lua_search_docs(query)` */
+  searchDocs(query: string): unknown;
+}
+
+export interface LuaLimits {
+  /** wall time of a run, ms (default 30000). Past it the worker is terminated if the script does not stop itself. */
+  timeoutMs: number;
+  /** Lua VM instructions per run (default 1 billion, a few seconds of pure Lua), counted every 1000 instructions */
+  instructionLimit: number;
+  /** bytes the Lua state may allocate (default 64 MiB) */
+  memoryBytes: number;
+  /** UTF-8 bytes of printed output (default 1 MiB) */
+  outputBytes: number;
+  /** integration calls per run (default 10000); docs functions do not count */
+  maxCalls: number;
+  /** bytes of one call's arguments as JSON (default 1 MiB) */
+  maxArgBytes: number;
+  /** bytes of one call's result, and of the script's return value, as JSON (default 8 MiB) */
+  maxResultBytes: number;
+}
+
+/** Codes a run's error can carry. A host error's own `code` can also appear (see LuaHost.call). */
+export type LuaLimitCode =
+  | 'lua_timeout'
+  | 'lua_instruction_limit'
+  | 'lua_memory_limit'
+  | 'lua_output_limit'
+  | 'lua_call_limit'
+  | 'lua_arg_too_large'
+  | 'lua_result_too_large';
+
+export type LuaErrorCode =
+  | LuaLimitCode
+  /** a compile error in the script */
+  | 'lua_syntax_error'
+  /** an error the script raised or caused, not caught */
+  | 'lua_runtime_error'
+  /** the script returned something JSON cannot carry (a function, a cycle, NaN...) */
+  | 'lua_result_invalid'
+  /** the sandbox itself failed (worker crash, wasm trap); the worker was replaced */
+  | 'lua_internal_error';
+
+export interface LuaRunError {
+  code: LuaErrorCode | (string & {});
+  /** shown to people: the Lua message without its "script:N:" prefix */
+  message: string;
+  /** line in the script the error points at, when Lua gave one */
+  line?: number;
+}
+
+export interface LuaRunStats {
+  /** integration calls made (docs functions not counted) */
+  calls: number;
+  /** Lua instructions executed, to the hook's granularity (1000) */
+  instructions: number;
+  /** highest memory the Lua state held, bytes */
+  peakMemoryBytes: number;
+  /** from the worker starting the run to its end, ms */
+  durationMs: number;
+}
+
+export interface LuaRunResult {
+  ok: boolean;
+  /** one entry per print() call: its arguments tostring'd and joined with tabs */
+  output: string[];
+  /** the script's return values as JSON: null for none, the value for one, an array for several */
+  result: unknown;
+  error?: LuaRunError;
+  stats: LuaRunStats;
+}
+
+export interface LuaPoolOptions {
+  /** workers, each running one script at a time (default 2) */
+  size?: number;
+  /** defaults for every run of this pool */
+  limits?: Partial<LuaLimits>;
+}

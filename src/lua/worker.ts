@@ -1,0 +1,279 @@
+/**
+ * Sandbox worker: runs one script at a time, each on a fresh Lua state prepared ahead of time. Host calls block in
+ * Atomics.wait until the main thread stores the answer's arrival on the shared flag; the answer itself is read
+ * synchronously from a MessagePort. The main thread terminates this worker when a run outlives its time limit.
+ */
+import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { LuaFactory } from 'wasmoon';
+import { EngineHost, HOOK_EVERY, type LuaState, type LuaString } from './engine.js';
+import { LIMIT_MARK, limitMessage, markLimit } from './limits.js';
+import type { BridgeKind, CallAnswer, RunOutcome, RunRequest, WorkerEvent, WorkerInit } from './protocol.js';
+import type { LuaLimitCode, LuaLimits, LuaRunError } from './types.js';
+
+const FLUSH_EVERY_MS = 100;
+/** After a memory limit hit, room to unwind (error messages, handlers) without failing again at once. */
+const MEMORY_HEADROOM = 1024 * 1024;
+
+interface Run {
+  id: number;
+  limits: LuaLimits;
+  started: number;
+  deadline: number;
+  calls: number;
+  instructions: number;
+  outputBytes: number;
+  pending: string[];
+  lastFlush: number;
+  limit: { code: LuaLimitCode; message: string } | null;
+  /** host error message -> its code, to give an uncaught host error its code */
+  hostErrors: Map<string, string>;
+  closing: boolean;
+  headroomGiven: boolean;
+}
+
+const port = parentPort;
+if (!port) throw new Error('src/lua/worker.ts must run as a worker thread');
+const init = workerData as WorkerInit;
+const flag = new Int32Array(init.signal);
+const answers: MessagePort = init.answers;
+
+let run: Run | null = null;
+let callSeq = 0;
+let poisoned = false;
+
+function post(event: WorkerEvent): void {
+  port?.postMessage(event);
+}
+
+function hit(code: LuaLimitCode, detail?: string): string {
+  if (!run) return markLimit(code, code);
+  if (!run.limit) run.limit = { code, message: limitMessage(code, run.limits, detail) };
+  return markLimit(run.limit.code, run.limit.message);
+}
+
+function currentLimit(): string | null {
+  return run?.limit ? markLimit(run.limit.code, run.limit.message) : null;
+}
+
+function flush(r: Run): void {
+  if (r.pending.length === 0) return;
+  post({ type: 'output', runId: r.id, lines: r.pending });
+  r.pending = [];
+  r.lastFlush = Date.now();
+}
+
+function bridge(kind: string, a?: string, b?: string, c?: string, payload?: LuaString): [string, string] {
+  const r = run;
+  if (!r) return ['error', 'no run in progress'];
+  if (r.limit) return ['limit', markLimit(r.limit.code, r.limit.message)];
+  const display = `${a}.${b}`;
+  if (kind === 'call') {
+    if (r.calls >= r.limits.maxCalls) return ['limit', hit('lua_call_limit')];
+    r.calls++;
+    if ((payload?.bytes ?? 0) > r.limits.maxArgBytes) return ['limit', hit('lua_arg_too_large', display)];
+  }
+  const callId = ++callSeq;
+  Atomics.store(flag, 0, 0);
+  const lines = r.pending;
+  r.pending = [];
+  r.lastFlush = Date.now();
+  post({
+    type: 'call',
+    runId: r.id,
+    callId,
+    kind: kind as BridgeKind,
+    ...(kind === 'call' ? { integration: a, fn: b, account: c, args: payload?.text ?? '{}' } : { text: a }),
+    lines,
+  });
+  for (;;) {
+    const remaining = r.deadline - Date.now();
+    if (remaining <= 0) return ['limit', hit('lua_timeout')];
+    Atomics.wait(flag, 0, 0, remaining);
+    if (Atomics.load(flag, 0) === 0) continue;
+    let received = receiveMessageOnPort(answers);
+    while (received && (received.message as CallAnswer).callId !== callId) received = receiveMessageOnPort(answers);
+    if (!received) {
+      // A flag without our answer (a stale store): wait again.
+      Atomics.store(flag, 0, 0);
+      continue;
+    }
+    const answer = received.message as CallAnswer;
+    if (answer.status === 'ok') return ['ok', answer.json];
+    if (answer.status === 'limit') return ['limit', hit(answer.limit, answer.detail)];
+    if (answer.code) r.hostErrors.set(answer.message, answer.code);
+    return ['error', answer.message];
+  }
+}
+
+const factory = new LuaFactory();
+const lua = await factory.getLuaModule();
+const host = new EngineHost(lua, {
+  call: bridge,
+  print(line) {
+    const r = run;
+    if (!r) return null;
+    if (r.limit) return markLimit(r.limit.code, r.limit.message);
+    const size = line.bytes + 1;
+    if (r.outputBytes + size > r.limits.outputBytes) return hit('lua_output_limit');
+    r.outputBytes += size;
+    r.pending.push(line.text);
+    return null;
+  },
+  limit: currentLimit,
+  hook() {
+    const r = run;
+    if (!r) return null;
+    if (r.closing) return 'sandbox: run is over';
+    if (r.limit) return markLimit(r.limit.code, r.limit.message);
+    r.instructions += HOOK_EVERY;
+    if (r.instructions > r.limits.instructionLimit) return hit('lua_instruction_limit');
+    const now = Date.now();
+    if (now > r.deadline) return hit('lua_timeout');
+    if (now - r.lastFlush > FLUSH_EVERY_MS) flush(r);
+    return null;
+  },
+  memoryRefused() {
+    const r = run;
+    if (!r || r.closing) return;
+    hit('lua_memory_limit');
+    if (!r.headroomGiven) {
+      r.headroomGiven = true;
+      host.memory.max = Math.max(host.memory.max, host.memory.used) + MEMORY_HEADROOM;
+    }
+  },
+});
+
+let prepared: LuaState | null = null;
+
+function prepare(): void {
+  if (prepared || poisoned) return;
+  try {
+    prepared = host.createState();
+  } catch (error) {
+    poisoned = true;
+    throw error;
+  }
+}
+
+const POSITION = /^script:(\d+): /;
+
+/** Splits Lua's "script:N: " prefix off a message: the line goes apart, the text stays readable. */
+function clean(text: string): { message: string; line?: number } {
+  const match = POSITION.exec(text);
+  if (!match) return { message: text };
+  return { message: text.slice(match[0].length), line: Number(match[1]) };
+}
+
+function stripLimitMark(text: string): string {
+  if (!text.startsWith(LIMIT_MARK)) return text;
+  const end = text.indexOf('] ');
+  return end === -1 ? text : text.slice(end + 2);
+}
+
+function scriptError(r: Run, text: string): LuaRunError {
+  const { message, line } = clean(text);
+  let bare = message;
+  while (POSITION.test(bare)) bare = bare.replace(POSITION, '');
+  const code = r.hostErrors.get(bare) ?? 'lua_runtime_error';
+  return line === undefined ? { code, message } : { code, message, line };
+}
+
+function execute(request: RunRequest): { outcome: RunOutcome; lines: string[] } {
+  const started = Date.now();
+  const r: Run = {
+    id: request.runId,
+    limits: request.limits,
+    started,
+    deadline: started + request.limits.timeoutMs,
+    calls: 0,
+    instructions: 0,
+    outputBytes: 0,
+    pending: [],
+    lastFlush: started,
+    limit: null,
+    hostErrors: new Map(),
+    closing: false,
+    headroomGiven: false,
+  };
+  let state: LuaState | null = null;
+  let outcome: Omit<RunOutcome, 'stats'>;
+  try {
+    if (!prepared) prepare();
+    state = prepared;
+    prepared = null;
+    if (!state) throw new Error('no Lua state');
+    run = r;
+    host.memory.max = r.limits.memoryBytes;
+    const installError = state.install(request.namespacesJson);
+    if (installError !== null) throw new Error(`could not install namespaces: ${installError}`);
+    const answer = state.run(request.code);
+    // Set behind TypeScript's back by the hook, the allocator and the bridge during state.run().
+    const limit = r.limit as Run['limit'];
+    if (limit) {
+      outcome = { ok: false, error: { code: limit.code, message: limit.message } };
+    } else if ('loadError' in answer) {
+      const { message, line } = clean(answer.loadError);
+      outcome = {
+        ok: false,
+        error: line === undefined ? { code: 'lua_syntax_error', message } : { code: 'lua_syntax_error', message, line },
+      };
+    } else if (answer.status !== 0) {
+      outcome = { ok: false, error: { code: 'lua_internal_error', message: `sandbox runner failed: ${answer.text}` } };
+    } else if (!answer.ok) {
+      if (answer.kind === 'result') {
+        outcome = { ok: false, error: { code: 'lua_result_invalid', message: answer.text } };
+      } else {
+        outcome = { ok: false, error: scriptError(r, stripLimitMark(answer.text)) };
+      }
+    } else if (Buffer.byteLength(answer.text) > r.limits.maxResultBytes) {
+      outcome = {
+        ok: false,
+        error: { code: 'lua_result_too_large', message: limitMessage('lua_result_too_large', r.limits, 'return value') },
+      };
+    } else {
+      outcome = { ok: true, resultJson: answer.text };
+    }
+  } catch (error) {
+    // A JS exception out of wasm leaves the module in an unknown state: report, then let the pool replace us.
+    poisoned = true;
+    const limit = r.limit as Run['limit'];
+    outcome = limit
+      ? { ok: false, error: { code: limit.code, message: limit.message } }
+      : { ok: false, error: { code: 'lua_internal_error', message: `sandbox failed: ${(error as Error).message}` } };
+  } finally {
+    r.closing = true;
+    try {
+      state?.close();
+    } catch {
+      poisoned = true;
+    }
+    run = null;
+  }
+  const stats = {
+    calls: r.calls,
+    instructions: r.instructions,
+    peakMemoryBytes: host.memory.peak,
+    durationMs: Date.now() - started,
+  };
+  return { outcome: { ...outcome, stats }, lines: r.pending };
+}
+
+port.on('message', (request: RunRequest) => {
+  if (request.type !== 'run') return;
+  const { outcome, lines } = execute(request);
+  post({ type: 'done', runId: request.runId, lines, outcome, poisoned });
+  if (poisoned) {
+    process.exit(1);
+  }
+  // Ready the next fresh state while idle, so the next run starts at once.
+  setImmediate(() => {
+    try {
+      prepare();
+    } catch {
+      process.exit(1);
+    }
+  });
+});
+
+prepare();
+post({ type: 'ready' });
