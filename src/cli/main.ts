@@ -5,7 +5,9 @@ import { registerAccounts } from './commands/accounts.js';
 import { registerCall } from './commands/call.js';
 import { registerDocs } from './commands/docs.js';
 import { registerEmulator } from './commands/emulator.js';
+import { registerImport } from './commands/import.js';
 import { registerMcp } from './commands/mcp.js';
+import { registerOutbox } from './commands/outbox.js';
 import { EXIT_USAGE, exitCodeFor, printError } from './output.js';
 
 const program = new Command('kosmo-vero')
@@ -27,6 +29,8 @@ registerCall(program);
 registerDocs(program);
 registerEmulator(program);
 registerAccounts(program);
+registerOutbox(program);
+registerImport(program);
 registerMcp(program);
 
 try {

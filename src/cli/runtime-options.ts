@@ -1,9 +1,17 @@
 import type { Command } from 'commander';
 import { type RunningEmulator, startEmulator } from '../emulator/index.js';
-import { createRuntime, type Runtime, type RuntimeOptions } from '../integration/runtime.js';
+import {
+  createRuntime,
+  type DeliveryMode,
+  type Runtime,
+  type RuntimeOptions,
+} from '../integration/runtime.js';
+import { UsageError } from './output.js';
 
 export interface RuntimeFlags {
   config?: string;
+  delivery?: string;
+  outbox?: string;
   account?: string;
   dryRun?: boolean;
   readOnly?: boolean;
@@ -22,6 +30,22 @@ export function addRuntimeFlags(command: Command): Command {
     .option('--json', 'print one JSON object on stdout');
 }
 
+/** `--delivery` and `--outbox`, for commands that write (run, call, import). */
+export function addDeliveryFlags(command: Command): Command {
+  return command
+    .option(
+      '--delivery <mode>',
+      'direct (send now) or queued (commit to the outbox, deliver in the background)',
+    )
+    .option('--outbox <file>', 'outbox SQLite file for queued delivery (env KOSMO_VERO_OUTBOX)')
+    .option('--no-wait', 'queued mode: return once writes are queued; a later `outbox drain` delivers them');
+}
+
+function deliveryMode(value: string | undefined): DeliveryMode | undefined {
+  if (value === undefined || value === 'direct' || value === 'queued') return value;
+  throw new UsageError(`--delivery must be direct or queued, got "${value}"`);
+}
+
 // A credential for the embedded emulator when no account is configured: it reaches nothing but loopback.
 const EMULATOR_DEMO_TOKEN = 'emulator-demo-token';
 
@@ -37,6 +61,8 @@ export async function openRuntime(flags: RuntimeFlags, extra: RuntimeOptions = {
     config: flags.config,
     baseUrl: emulator?.url,
     fallbackCredential: emulator ? EMULATOR_DEMO_TOKEN : undefined,
+    delivery: deliveryMode(flags.delivery),
+    outbox: flags.outbox,
     readOnly: flags.readOnly,
     dryRun: flags.dryRun,
     ...extra,

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { ImportSpec } from './import-file.js';
 
 export type Operation = 'read' | 'write';
 
@@ -88,6 +89,8 @@ export interface Integration<Client = unknown> {
   send(client: Client, plan: WritePlan): Promise<SendOutcome>;
   /** The exact request a plan turns into, with the credential redacted. */
   preview(client: Client, plan: WritePlan): unknown;
+  /** Bulk imports `kosmo-vero import` offers, by kind (e.g. `users`, `events`). */
+  imports?: Record<string, ImportSpec>;
   /** A live connectivity check that changes nothing. */
   probe(client: Client): Promise<ProbeResult>;
   /** What the probe can and cannot verify, said plainly to whoever runs `accounts test`. */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { EXIT_OK, errorInfo, printJson, UsageError } from '../output.js';
-import { addRuntimeFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
+import { addDeliveryFlags, addRuntimeFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
 
 function parseArgs(text: string | undefined): unknown {
   if (text === undefined || text === '-') return text === '-' ? undefined : {};
@@ -20,12 +20,14 @@ async function readStdin(): Promise<string> {
 }
 
 export function registerCall(program: Command): void {
-  addRuntimeFlags(
-    program
-      .command('call')
-      .description('call one function without Lua')
-      .argument('<function>', 'full name (vero.identify_user) or slug (vero_identify_user)')
-      .argument('[args]', "arguments as one JSON object ('-' reads them from stdin)", undefined),
+  addDeliveryFlags(
+    addRuntimeFlags(
+      program
+        .command('call')
+        .description('call one function without Lua')
+        .argument('<function>', 'full name (vero.identify_user) or slug (vero_identify_user)')
+        .argument('[args]', "arguments as one JSON object ('-' reads them from stdin)", undefined),
+    ),
   )
     .addHelpText(
       'after',
@@ -35,11 +37,15 @@ Examples:
   kosmo-vero call vero.get_current_user --json
   echo '{"id":"usr_1"}' | kosmo-vero call vero.unsubscribe - --dry-run`,
     )
-    .action(async (name: string, argsText: string | undefined, flags: RuntimeFlags) => {
+    .action(async (name: string, argsText: string | undefined, flags: RuntimeFlags & { wait: boolean }) => {
       const args = argsText === '-' ? parseArgs((await readStdin()).trim() || '{}') : parseArgs(argsText);
       const { runtime, close } = await openRuntime(flags);
       try {
-        const result = await runtime.call(name, args, { account: flags.account });
+        let result = await runtime.call(name, args, { account: flags.account });
+        if (result.status === 'queued' && flags.wait) {
+          const [outcome] = await runtime.waitForDelivery([result.outbox_id as number]);
+          result = { ...result, delivery: outcome };
+        }
         if (flags.json) printJson({ ok: true, result, calls: runtime.calls(), error: null });
         else printJson(result);
         process.exitCode = EXIT_OK;

@@ -39,6 +39,10 @@ export const vero: Integration<VeroClient> = {
   createClient: clientFor,
   send,
   preview: (client, plan) => client.prepare(plan.operation as VeroWriteOperation, plan.input as never),
+  imports: {
+    users: { function: 'identify_user', dataField: 'data' },
+    events: { function: 'track_event', dataField: 'data' },
+  },
   probe: (client) => client.heartbeat(),
   probeNote:
     'Vero has no endpoint that checks a credential without writing data: a reachable API (GET /heartbeat) does not prove the token is valid; the first real call will.',

@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { printJson } from '../output.js';
+import { bar, progressLine } from '../progress.js';
+import { addDeliveryFlags, addRuntimeFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
+
+interface ImportFlags extends RuntimeFlags {
+  events?: boolean;
+  wait: boolean;
+}
+
+export function registerImport(program: Command): void {
+  addDeliveryFlags(
+    addRuntimeFlags(
+      program
+        .command('import')
+        .description('bulk identify users (or track events) from a CSV or JSONL file, through the outbox')
+        .argument('<file>', '.csv with a header row, or .jsonl with one object per line')
+        .option(
+          '--events',
+          'rows are events (identity, event_name, ...) instead of users (id, email, name, ...)',
+        ),
+    ),
+  )
+    .addHelpText(
+      'after',
+      `
+Columns that are not parameters (id, email, name / identity, event_name) become data attributes; CSV values stay
+strings. Invalid rows are reported with their line number and skipped.
+
+Examples:
+  kosmo-vero import users.csv
+  kosmo-vero import events.jsonl --events --account marketing
+  kosmo-vero import users.csv --no-wait && kosmo-vero outbox drain`,
+    )
+    .action(async (file: string, flags: ImportFlags) => {
+      const { runtime, close } = await openRuntime(flags);
+      try {
+        const progress = progressLine();
+        const summary = await runtime.importFile(file, {
+          kind: flags.events ? 'events' : 'users',
+          account: flags.account,
+          delivery: flags.delivery === 'direct' ? 'direct' : 'queued',
+          onProgress: (done, total) => progress.update(`queueing ${bar(done, total)}`),
+        });
+        progress.done();
+        const outcomes = flags.wait ? await runtime.waitForDelivery(summary.outbox_ids) : [];
+        const delivered = outcomes.filter((o) => o.state === 'delivered').length;
+        const dead = outcomes.filter((o) => o.state === 'dead').length;
+        const report = { ...summary, delivered, dead, waited: flags.wait };
+        if (flags.json) printJson(report);
+        else {
+          for (const f of summary.failed) process.stderr.write(`line ${f.line}: ${f.message}\n`);
+          process.stdout.write(
+            `${summary.rows} rows: ${summary.accepted} accepted, ${summary.failed.length} skipped` +
+              (flags.wait
+                ? `; delivered ${delivered}, dead ${dead}\n`
+                : '; run `kosmo-vero outbox drain` to deliver\n'),
+          );
+        }
+        process.exitCode = summary.failed.length > 0 || dead > 0 ? 1 : 0;
+      } finally {
+        await close();
+      }
+    });
+}
