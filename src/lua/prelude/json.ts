@@ -42,19 +42,28 @@ local MAX_DEPTH = 200
 local escapes = { ['"'] = '\\"', ['\\'] = '\\\\', ['\b'] = '\\b', ['\f'] = '\\f', ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t' }
 local function escape_char(c) return escapes[c] or string_format('\\u%04x', string_byte(c)) end
 
-local function child_path(path, k)
-  if type(k) == 'string' then
-    if string_find(k, '^[%a_][%w_]*$') then return path .. '.' .. k end
-    return path .. '[' .. string_format('%q', k) .. ']'
+-- The key path of the value being encoded: keys[2..depth] under the root name keys[1]. Only turned into text
+-- for an error message, so encoding a valid value allocates no paths.
+local keys, out, n = {}, nil, 0
+
+local function path_text(depth)
+  local parts = { keys[1] }
+  for i = 2, depth do
+    local k = keys[i]
+    if type(k) == 'string' then
+      parts[i] = string_find(k, '^[%a_][%w_]*$') and ('.' .. k) or ('[' .. string_format('%q', k) .. ']')
+    else
+      parts[i] = '[' .. tostring(k) .. ']'
+    end
   end
-  return path .. '[' .. tostring(k) .. ']'
+  return table_concat(parts)
 end
 
-local function fail(path, msg) error(path .. ': ' .. msg, 0) end
+local function fail(depth, msg) error(path_text(depth) .. ': ' .. msg, 0) end
 
-local function format_float(x, path)
-  if x ~= x then fail(path, 'NaN cannot be converted to JSON') end
-  if x == math_huge or x == -math_huge then fail(path, 'infinity cannot be converted to JSON') end
+local function format_float(x, depth)
+  if x ~= x then fail(depth, 'NaN cannot be converted to JSON') end
+  if x == math_huge or x == -math_huge then fail(depth, 'infinity cannot be converted to JSON') end
   if x == math_floor(x) and x > -1e15 and x < 1e15 then
     if x == 0 and 1 / x < 0 then return '-0.0' end
     return string_format('%.1f', x)
@@ -64,12 +73,20 @@ local function format_float(x, path)
   return s
 end
 
+local function encode_string(v, depth)
+  local ok, bad = utf8_len(v)
+  if not ok then fail(depth, 'string is not valid UTF-8 (bad byte at position ' .. bad .. ')') end
+  if string_find(v, '[%c"\\]') then v = string_gsub(v, '[%c"\\]', escape_char) end
+  n = n + 1
+  out[n] = '"' .. v .. '"'
+end
+
 local encode_value
 
-local function encode_table(t, path, depth, seen, out)
-  if t == json_null then out[#out + 1] = 'null' return end
-  if seen[t] then fail(path, 'table contains itself (a cycle); JSON cannot represent cycles') end
-  if depth > MAX_DEPTH then fail(path, 'nested more than ' .. MAX_DEPTH .. ' levels deep') end
+local function encode_table(t, depth, seen)
+  if t == json_null then n = n + 1 out[n] = 'null' return end
+  if seen[t] then fail(depth, 'table contains itself (a cycle); JSON cannot represent cycles') end
+  if depth > MAX_DEPTH then fail(depth, 'nested more than ' .. MAX_DEPTH .. ' levels deep') end
   seen[t] = true
   local count, max_index, sequence = 0, 0, true
   local k = next(t)
@@ -82,78 +99,95 @@ local function encode_table(t, path, depth, seen, out)
       sequence = false
     else
       local what = mt == 'float' and 'a float key (' .. tostring(k) .. ')' or 'a ' .. type(k) .. ' key'
-      fail(path, what .. ' cannot be a JSON object key; use string keys, or integer keys 1..n for an array')
+      fail(depth, what .. ' cannot be a JSON object key; use string keys, or integer keys 1..n for an array')
     end
     k = next(t, k)
   end
+  local inner = depth + 1
   if count == 0 then
-    out[#out + 1] = array_marks[t] and '[]' or '{}'
+    n = n + 1
+    out[n] = array_marks[t] and '[]' or '{}'
   elseif sequence and max_index == count then
-    out[#out + 1] = '['
+    n = n + 1
+    out[n] = '['
     for i = 1, count do
-      if i > 1 then out[#out + 1] = ',' end
-      encode_value(rawget(t, i), path .. '[' .. i .. ']', depth + 1, seen, out)
+      if i > 1 then n = n + 1 out[n] = ',' end
+      keys[inner] = i
+      encode_value(rawget(t, i), inner, seen)
     end
-    out[#out + 1] = ']'
+    n = n + 1
+    out[n] = ']'
   else
     local names, by_name = {}, {}
     k = next(t)
+    local i = 0
     while k ~= nil do
-      local name = type(k) == 'string' and k or string_format('%d', k)
-      if by_name[name] ~= nil then
-        fail(path, 'key ' .. name .. ' appears both as a number and as a string')
+      local name = k
+      if type(k) ~= 'string' then
+        name = string_format('%d', k)
+        if rawget(t, name) ~= nil then fail(depth, 'key ' .. name .. ' appears both as a number and as a string') end
       end
       by_name[name] = k
-      names[#names + 1] = name
+      i = i + 1
+      names[i] = name
       k = next(t, k)
     end
-    table_sort(names)
-    out[#out + 1] = '{'
-    for i = 1, #names do
-      local name = names[i]
-      if i > 1 then out[#out + 1] = ',' end
+    if i > 1 then table_sort(names) end
+    n = n + 1
+    out[n] = '{'
+    for j = 1, i do
+      local name = names[j]
+      if j > 1 then n = n + 1 out[n] = ',' end
       local key = by_name[name]
-      encode_value(name, child_path(path, key) .. ' (key)', depth + 1, seen, out)
-      out[#out + 1] = ':'
-      encode_value(rawget(t, key), child_path(path, key), depth + 1, seen, out)
+      keys[inner] = key
+      encode_string(name, inner)
+      n = n + 1
+      out[n] = ':'
+      encode_value(rawget(t, key), inner, seen)
     end
-    out[#out + 1] = '}'
+    n = n + 1
+    out[n] = '}'
   end
   seen[t] = nil
 end
 
-encode_value = function(v, path, depth, seen, out)
+encode_value = function(v, depth, seen)
   local t = type(v)
   if t == 'string' then
-    local ok, bad = utf8_len(v)
-    if not ok then fail(path, 'string is not valid UTF-8 (bad byte at position ' .. bad .. ')') end
-    if string_find(v, '[%c"\\]') then v = string_gsub(v, '[%c"\\]', escape_char) end
-    out[#out + 1] = '"' .. v .. '"'
+    encode_string(v, depth)
   elseif t == 'number' then
     if math_type(v) == 'integer' then
       if v > MAX_SAFE or v < -MAX_SAFE then
-        fail(path, 'integer ' .. string_format('%d', v) .. ' is beyond +-2^53, which JSON numbers cannot carry exactly; pass it as a string')
+        fail(depth, 'integer ' .. string_format('%d', v) .. ' is beyond +-2^53, which JSON numbers cannot carry exactly; pass it as a string')
       end
-      out[#out + 1] = string_format('%d', v)
+      n = n + 1
+      out[n] = v -- table.concat writes integers in decimal
     else
-      out[#out + 1] = format_float(v, path)
+      n = n + 1
+      out[n] = format_float(v, depth)
     end
   elseif t == 'boolean' then
-    out[#out + 1] = v and 'true' or 'false'
+    n = n + 1
+    out[n] = v and 'true' or 'false'
   elseif t == 'nil' then
-    out[#out + 1] = 'null'
+    n = n + 1
+    out[n] = 'null'
   elseif t == 'table' then
-    encode_table(v, path, depth, seen, out)
+    encode_table(v, depth, seen)
   else
-    fail(path, 'a ' .. t .. ' cannot be converted to JSON')
+    fail(depth, 'a ' .. t .. ' cannot be converted to JSON')
   end
 end
 
--- Raises "path: message" with no position; callers add their own context and position.
-local function json_encode_raw(v, path)
-  local out = {}
-  encode_value(v, path or 'value', 1, {}, out)
-  return table_concat(out)
+-- Raises "path: message" with no position; callers add their own context and position. Not re-entrant (no user
+-- code runs while encoding: metatables are ignored).
+local function json_encode_raw(v, root)
+  out, n = {}, 0
+  keys[1] = root or 'value'
+  encode_value(v, 1, {})
+  local text = table_concat(out, '', 1, n)
+  out = nil
+  return text
 end
 
 local unescapes = { [34] = '"', [92] = '\\', [47] = '/', [98] = '\b', [102] = '\f', [110] = '\n', [114] = '\r', [116] = '\t' }
