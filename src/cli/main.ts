@@ -8,6 +8,7 @@ import { registerEmulator } from './commands/emulator.js';
 import { registerImport } from './commands/import.js';
 import { registerMcp } from './commands/mcp.js';
 import { registerOutbox } from './commands/outbox.js';
+import { registerRun } from './commands/run.js';
 import { EXIT_USAGE, exitCodeFor, printError } from './output.js';
 
 const program = new Command('kosmo-vero')
@@ -25,6 +26,7 @@ Accounts come from VERO_AUTH_TOKEN (or VERO_TRACKING_API_KEY), VERO_BASE_URL, VE
 VERO_<NAME>_AUTH_TOKEN ... for named accounts; or a JSON file given with --config.`,
 );
 
+registerRun(program);
 registerCall(program);
 registerDocs(program);
 registerEmulator(program);

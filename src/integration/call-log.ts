@@ -43,7 +43,9 @@ export class CallLog {
 
   private scrub(value: unknown): unknown {
     if (typeof value === 'string') {
-      return this.secrets().some((secret) => value.includes(secret)) ? '[redacted]' : value;
+      // A short secret would match ordinary text by chance; it is only scrubbed where it is the whole value.
+      const leaks = (secret: string) => (secret.length >= 8 ? value.includes(secret) : value === secret);
+      return this.secrets().some(leaks) ? '[redacted]' : value;
     }
     if (Array.isArray(value)) return value.map((item) => this.scrub(item));
     if (value && typeof value === 'object') {

@@ -1,5 +1,12 @@
 import type { KosmoError } from '../errors.js';
 import { builtinIntegrations } from '../integrations/index.js';
+import {
+  type LuaLimits,
+  LuaPool,
+  type LuaPoolOptions,
+  type LuaRunError,
+  type LuaRunStats,
+} from '../lua/index.js';
 import { Outbox, type OutboxJob } from '../outbox/index.js';
 import { didYouMean } from '../suggest.js';
 import { AccountRegistry } from './accounts.js';
@@ -10,6 +17,7 @@ import { fullNameOf, slugOf } from './definition.js';
 import { DocLibrary, type DocPage, type DocSearchHit } from './docs.js';
 import { ConfigError, UnknownFunctionError } from './errors.js';
 import { readImportFile } from './import-file.js';
+import { luaHostFor } from './lua-host.js';
 import { maskCredential } from './mask.js';
 import { type AskCallback, checkPermission, type PermissionPolicy } from './permissions.js';
 import { type ToolDefinition, toolDefinitions } from './tool-definitions.js';
@@ -32,6 +40,8 @@ export interface RuntimeOptions {
   dryRun?: boolean;
   /** Decides calls whose permission is `ask`. */
   ask?: AskCallback;
+  /** Lua sandbox: worker count and default limits for every run. */
+  lua?: LuaPoolOptions;
   /** `direct` sends each write before the call returns; `queued` commits it to the outbox and delivers in the background. */
   delivery?: DeliveryMode;
   /** Outbox SQLite file for queued delivery (default: env KOSMO_VERO_OUTBOX, the config file, or the user's data dir). */
@@ -63,6 +73,20 @@ export interface CallOptions {
   dryRun?: boolean;
   readOnly?: boolean;
   delivery?: DeliveryMode;
+  /** Receives this call's log record (a Lua run collects its own calls this way). */
+  trace?: (record: CallRecord) => void;
+}
+
+export interface RunLuaOptions extends Omit<CallOptions, 'trace'>, Partial<LuaLimits> {}
+
+/** What a script run gives back: printed lines, return values as JSON, the calls it made, and its error. */
+export interface LuaScriptResult {
+  ok: boolean;
+  output: string[];
+  result: unknown;
+  calls: CallRecord[];
+  error: LuaRunError | null;
+  stats: LuaRunStats;
 }
 
 export interface FunctionInfo {
@@ -123,6 +147,7 @@ export class Runtime {
   private readonly policy: PermissionPolicy;
   private readonly config: RuntimeConfig;
   private outboxInstance: Outbox | undefined;
+  private luaPool: LuaPool | undefined;
 
   constructor(options: RuntimeOptions = {}) {
     this.options = options;
@@ -266,7 +291,7 @@ export class Runtime {
     const resolved = this.resolveFunction(name);
     let accountName: string | null = options.account?.toLowerCase() ?? 'default';
     const finish = (status: CallStatus, error?: unknown, outboxId?: number) => {
-      this.log.record({
+      const record = this.log.record({
         outbox_id: outboxId,
         function_name: resolved?.fullName ?? name,
         account: accountName,
@@ -278,6 +303,7 @@ export class Runtime {
         duration_ms: Math.round((performance.now() - started) * 100) / 100,
         started_at: startedAt,
       });
+      options.trace?.(record);
     };
     try {
       const { integration, fn, fullName, jsonSchema } = resolved;
@@ -398,7 +424,25 @@ export class Runtime {
     return outbox.waitFor(ids, { timeoutMs });
   }
 
+  /** Runs a Lua script in the sandbox; its `app.integrations.*` calls go through `call` with these options. */
+  async runLua(code: string, options: RunLuaOptions = {}): Promise<LuaScriptResult> {
+    const { account, dryRun, readOnly, delivery, ...limits } = options;
+    this.luaPool ??= new LuaPool(this.options.lua);
+    const calls: CallRecord[] = [];
+    const host = luaHostFor(this, { account, dryRun, readOnly, delivery }, calls);
+    const run = await this.luaPool.run(code, host, limits);
+    return {
+      ok: run.ok,
+      output: run.output,
+      result: run.result,
+      calls,
+      error: run.error ?? null,
+      stats: run.stats,
+    };
+  }
+
   async close(): Promise<void> {
+    await this.luaPool?.close();
     await this.outboxInstance?.close();
     this.clients.clear();
   }
