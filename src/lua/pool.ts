@@ -12,6 +12,8 @@ import type { LuaHost, LuaLimits, LuaNamespace, LuaPoolOptions, LuaRunError, Lua
 
 /** Past timeoutMs, how long the worker gets to stop by itself before it is terminated. */
 const KILL_GRACE_MS = 500;
+/** After a run's result, how long the worker may take to close that state and ready the next before it is replaced. */
+const CLOSE_GRACE_MS = 1000;
 /** Workers that die before ever becoming ready, in a row, before queued runs are failed instead of retried. */
 const MAX_START_FAILURES = 3;
 
@@ -47,9 +49,12 @@ interface Slot {
   flag: Int32Array;
   answers: MessagePort;
   ready: boolean;
+  everReady: boolean;
   dead: boolean;
   job: Job | null;
   lastError?: Error;
+  /** set between a run's result and the worker's next 'ready' */
+  closeTimer?: NodeJS.Timeout;
 }
 
 function message(error: unknown): string {
@@ -163,7 +168,7 @@ export class LuaPool {
       stderr: false,
     });
     worker.unref();
-    const slot: Slot = { worker, flag: new Int32Array(signal), answers: port1, ready: false, dead: false, job: null };
+    const slot: Slot = { worker, flag: new Int32Array(signal), answers: port1, ready: false, everReady: false, dead: false, job: null };
     worker.on('message', (event: WorkerEvent) => this.onEvent(slot, event));
     worker.on('error', (error) => {
       slot.lastError = error;
@@ -175,15 +180,24 @@ export class LuaPool {
   private dispatch(): void {
     while (this.queue.length > 0) {
       const slot = this.slots.find((s) => s.ready && !s.dead && !s.job);
-      if (!slot) return;
+      if (!slot) break;
       const job = this.queue.shift() as Job;
       this.start(slot, job);
+    }
+    this.updateRefs();
+  }
+
+  /** Workers keep the process alive only while there is work: a run in progress or waiting for a worker. */
+  private updateRefs(): void {
+    const waiting = this.queue.length > 0;
+    for (const slot of this.slots) {
+      if (slot.job || waiting) slot.worker.ref();
+      else slot.worker.unref();
     }
   }
 
   private start(slot: Slot, job: Job): void {
     slot.job = job;
-    slot.worker.ref();
     const request: RunRequest = {
       type: 'run',
       runId: job.runId,
@@ -199,10 +213,8 @@ export class LuaPool {
     if (job.finished) return;
     job.finished = true;
     clearTimeout(job.killTimer);
-    if (slot.job === job) {
-      slot.job = null;
-      slot.worker.unref();
-    }
+    if (slot.job === job) slot.job = null;
+    this.updateRefs();
     const output = lines.length > 0 ? job.output.concat(lines) : job.output;
     job.resolve({ ...result, output });
   }
@@ -228,7 +240,9 @@ export class LuaPool {
   private onEvent(slot: Slot, event: WorkerEvent): void {
     switch (event.type) {
       case 'ready':
+        clearTimeout(slot.closeTimer);
         slot.ready = true;
+        slot.everReady = true;
         this.startFailures = 0;
         this.dispatch();
         return;
@@ -247,6 +261,13 @@ export class LuaPool {
       case 'done': {
         const job = slot.job;
         if (event.poisoned) slot.dead = true;
+        // Busy until the worker has closed this state and readied the next one.
+        slot.ready = false;
+        slot.closeTimer = setTimeout(() => {
+          slot.dead = true;
+          void slot.worker.terminate();
+        }, CLOSE_GRACE_MS);
+        slot.closeTimer.unref();
         if (job && job.runId === event.runId) {
           const { outcome } = event;
           const result: Omit<LuaRunResult, 'output'> = {
@@ -321,10 +342,11 @@ export class LuaPool {
   }
 
   private onExit(slot: Slot, code: number): void {
+    clearTimeout(slot.closeTimer);
     const index = this.slots.indexOf(slot);
     if (index === -1) return; // closed
     this.slots.splice(index, 1);
-    const neverReady = !slot.ready;
+    const neverReady = !slot.everReady;
     if (slot.job && !slot.job.finished) {
       const detail = slot.lastError ? `: ${slot.lastError.message}` : ` (exit code ${code})`;
       this.finish(slot, slot.job, this.failure({ code: 'lua_internal_error', message: `sandbox worker stopped${detail}` }));

@@ -178,7 +178,7 @@ function scriptError(r: Run, text: string): LuaRunError {
   return line === undefined ? { code, message } : { code, message, line };
 }
 
-function execute(request: RunRequest): { outcome: RunOutcome; lines: string[] } {
+function execute(request: RunRequest): { outcome: RunOutcome; lines: string[]; state: LuaState | null } {
   const started = Date.now();
   const r: Run = {
     id: request.runId,
@@ -242,12 +242,6 @@ function execute(request: RunRequest): { outcome: RunOutcome; lines: string[] } 
       : { ok: false, error: { code: 'lua_internal_error', message: `sandbox failed: ${(error as Error).message}` } };
   } finally {
     r.closing = true;
-    try {
-      state?.close();
-    } catch {
-      poisoned = true;
-    }
-    run = null;
   }
   const stats = {
     calls: r.calls,
@@ -255,24 +249,36 @@ function execute(request: RunRequest): { outcome: RunOutcome; lines: string[] } 
     peakMemoryBytes: host.memory.peak,
     durationMs: Date.now() - started,
   };
-  return { outcome: { ...outcome, stats }, lines: r.pending };
+  return { outcome: { ...outcome, stats }, lines: r.pending, state };
+}
+
+/**
+ * Closing a state runs the script's __gc finalizers, which Lua runs with hooks off: a finalizer that loops forever
+ * cannot be stopped from here. So the result goes out first, and the pool terminates this worker if 'ready' does
+ * not follow soon after.
+ */
+function closeState(state: LuaState | null): void {
+  try {
+    state?.close();
+  } catch {
+    poisoned = true;
+  }
+  run = null;
 }
 
 port.on('message', (request: RunRequest) => {
   if (request.type !== 'run') return;
-  const { outcome, lines } = execute(request);
+  const { outcome, lines, state } = execute(request);
   post({ type: 'done', runId: request.runId, lines, outcome, poisoned });
-  if (poisoned) {
+  if (poisoned) process.exit(1);
+  closeState(state);
+  if (poisoned) process.exit(1);
+  try {
+    prepare();
+  } catch {
     process.exit(1);
   }
-  // Ready the next fresh state while idle, so the next run starts at once.
-  setImmediate(() => {
-    try {
-      prepare();
-    } catch {
-      process.exit(1);
-    }
-  });
+  post({ type: 'ready' });
 });
 
 prepare();

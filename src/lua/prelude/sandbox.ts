@@ -35,7 +35,15 @@ local function recheck(ok, ...)
 end
 
 pcall = function(f, ...) return recheck(raw_pcall(f, ...)) end
-xpcall = function(f, handler, ...) return recheck(raw_xpcall(f, handler, ...)) end
+-- A message handler runs before the stack unwinds; for an error raised by the hook, Lua runs it with hooks off, so
+-- it must never see a limit error (it could loop forever unchecked): the limit error goes straight through.
+xpcall = function(f, handler, ...)
+  local function guarded(e)
+    if kv_limit() then return e end
+    return handler(e)
+  end
+  return recheck(raw_xpcall(f, guarded, ...))
+end
 coroutine.resume = function(co, ...) return recheck(co_resume(co, ...)) end
 coroutine.close = function(co) return recheck(co_close(co)) end
 
