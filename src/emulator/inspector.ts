@@ -1,9 +1,10 @@
-/** The /_emulator/ routes: state, reset and fault scripting for tests and people. Not part of Vero. */
+/** The /_emulator/ routes: the inspector page, its paged view, state, reset and fault scripting. Not part of Vero. */
+import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EmulatorError } from './errors.js';
 import { type FaultQueue, parseFaults } from './faults.js';
-import { readBody, sendHtml, sendJson } from './http.js';
-import type { EmulatorState } from './types.js';
+import { readBody, sendJson } from './http.js';
+import type { EmulatorEvent, EmulatorRequest, EmulatorState, EmulatorUser } from './types.js';
 
 export const INSPECTOR_PREFIX = '/_emulator';
 
@@ -11,23 +12,158 @@ export interface InspectorDeps {
   state(): EmulatorState;
   reset(): void;
   faults: FaultQueue;
+  /** Changes whenever the state does. */
+  revision(): number;
+  /** Changes on every reset. */
+  resets(): number;
+}
+
+/** One page of a newest-first list. */
+export interface ViewPage<T> {
+  total: number;
+  offset: number;
+  limit: number;
+  rows: T[];
+}
+
+/** GET /_emulator/view: what the inspector page shows, a page of each list instead of everything. */
+export interface InspectorView {
+  revision: number;
+  totals: { users: number; events: number; requests: number };
+  users: ViewPage<EmulatorUser>;
+  /** `user` is the filter applied: a user id or email, null for all events. */
+  events: ViewPage<EmulatorEvent> & { user: string | null };
+  requests: ViewPage<EmulatorRequest>;
+}
+
+export const VIEW_DEFAULT_LIMIT = 50;
+export const VIEW_MAX_LIMIT = 500;
+
+/** Static files of the page; read from disk beside this module (dist/ gets them from scripts/copy-assets.mjs). */
+const ASSETS: Record<string, { file: string; type: string }> = {
+  'GET /_emulator': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  'GET /_emulator/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  'GET /_emulator/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+};
+
+const PAGE_DIR = new URL('./page/', import.meta.url);
+
+// The page renders attacker-controlled ids and event data; a strict policy backs up its textContent-only rendering.
+const ASSET_HEADERS = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+};
+
+class ViewQueryError extends EmulatorError {
+  constructor(message: string) {
+    super('EMULATOR_BAD_QUERY', message);
+  }
+}
+
+export interface Inspector {
+  deps: InspectorDeps;
+  view(query: URLSearchParams): InspectorView | { revision: number; unchanged: true };
+  asset(file: string): Promise<Buffer>;
+}
+
+export function createInspector(deps: InspectorDeps): Inspector {
+  // Newest-first copies of the state, rebuilt only when the revision moves: polling an idle emulator costs nothing.
+  // While writes pour in (a benchmark), a rebuild waits ~10x its own cost, so an open page takes at most ~10% of
+  // the event loop; a reset always rebuilds.
+  let cached: Snapshot = { revision: -1, resets: -1, builtAt: 0, buildMs: 0, users: [], events: [], requests: [] };
+  const assets = new Map<string, Buffer>();
+
+  const snapshot = (): Snapshot => {
+    const revision = deps.revision();
+    if (cached.revision === revision) return cached;
+    const now = performance.now();
+    const fresh = cached.resets === deps.resets() && now - cached.builtAt < Math.min(5000, cached.buildMs * 10);
+    if (fresh) return cached;
+    const state = deps.state();
+    cached = {
+      revision,
+      resets: deps.resets(),
+      builtAt: now,
+      buildMs: performance.now() - now,
+      users: state.users.reverse(),
+      events: state.events.reverse(),
+      requests: state.requests.reverse(),
+    };
+    return cached;
+  };
+
+  return {
+    deps,
+    view(query) {
+      const snap = snapshot();
+      const since = query.get('since');
+      if (since !== null && since !== '' && Number(since) === snap.revision) {
+        return { revision: snap.revision, unchanged: true };
+      }
+      const user = query.get('user')?.trim() || null;
+      const events = user === null ? snap.events : snap.events.filter(eventMatcher(user, snap.users));
+      return {
+        revision: snap.revision,
+        totals: { users: snap.users.length, events: snap.events.length, requests: snap.requests.length },
+        users: pageOf(snap.users, query, 'users'),
+        events: { ...pageOf(events, query, 'events'), user },
+        requests: pageOf(snap.requests, query, 'requests'),
+      };
+    },
+    async asset(file) {
+      let body = assets.get(file);
+      if (body === undefined) {
+        body = await readFile(new URL(file, PAGE_DIR));
+        assets.set(file, body);
+      }
+      return body;
+    },
+  };
+}
+
+interface Snapshot {
+  revision: number;
+  resets: number;
+  /** performance.now() when built, and how long building took. */
+  builtAt: number;
+  buildMs: number;
+  users: EmulatorUser[];
+  events: EmulatorEvent[];
+  requests: EmulatorRequest[];
 }
 
 export async function handleInspector(
   req: IncomingMessage,
   res: ServerResponse,
-  pathname: string,
-  deps: InspectorDeps,
+  url: URL,
+  inspector: Inspector,
 ): Promise<void> {
+  const { pathname } = url;
+  const deps = inspector.deps;
   if (pathname === INSPECTOR_PREFIX) {
     res.writeHead(302, { location: `${INSPECTOR_PREFIX}/`, 'content-length': 0 });
     res.end();
     return;
   }
   const route = `${req.method} ${pathname.replace(/\/+$/, '') || '/'}`;
+  const asset = ASSETS[route];
+  if (asset !== undefined) {
+    const body = await inspector.asset(asset.file);
+    res.writeHead(200, { 'content-type': asset.type, 'content-length': body.length, ...ASSET_HEADERS });
+    res.end(body);
+    return;
+  }
   switch (route) {
-    case 'GET /_emulator':
-      return sendHtml(res, PAGE);
+    case 'GET /_emulator/view':
+      try {
+        return sendJson(res, 200, inspector.view(url.searchParams), { 'cache-control': 'no-store' });
+      } catch (error) {
+        if (error instanceof ViewQueryError) return sendJson(res, 400, { ok: false, message: error.message });
+        throw error;
+      }
     case 'GET /_emulator/state':
       return sendJson(res, 200, deps.state());
     case 'POST /_emulator/reset':
@@ -61,25 +197,34 @@ export async function handleInspector(
     default:
       return sendJson(res, 404, {
         status: 404,
-        message: `No emulator route ${route}: use GET /_emulator/state, POST /_emulator/reset or /_emulator/faults.`,
+        message:
+          `No emulator route ${route}: open GET /_emulator/ in a browser, or use GET /_emulator/state, ` +
+          'GET /_emulator/view, POST /_emulator/reset or /_emulator/faults.',
       });
   }
 }
 
-const PAGE = `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>kosmo-vero emulator</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem}pre{background:#f4f4f4;padding:1rem;overflow:auto}</style>
-</head>
-<body>
-<h1>kosmo-vero emulator</h1>
-<p>A local Vero Track API. State as JSON: <a href="state">state</a>. Scripted faults: <a href="faults">faults</a>.</p>
-<pre id="state">loading…</pre>
-<script>
-fetch('state').then((r) => r.json()).then((s) => {
-  document.getElementById('state').textContent = JSON.stringify(s, null, 2);
-});
-</script>
-</body>
-</html>
-`;
+function pageOf<T>(rows: T[], query: URLSearchParams, list: string): ViewPage<T> {
+  const offset = intParam(query, `${list}_offset`, 0, Number.MAX_SAFE_INTEGER, 0);
+  const limit = intParam(query, `${list}_limit`, 1, VIEW_MAX_LIMIT, VIEW_DEFAULT_LIMIT);
+  return { total: rows.length, offset, limit, rows: rows.slice(offset, offset + limit) };
+}
+
+function intParam(query: URLSearchParams, name: string, min: number, max: number, fallback: number): number {
+  const raw = query.get(name);
+  if (raw === null || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ViewQueryError(`${name}: must be a whole number from ${min} to ${max}; got "${raw}".`);
+  }
+  return value;
+}
+
+/** Events of one person: sent with their id, their email, or the email of the user with that id. */
+function eventMatcher(user: string, users: EmulatorUser[]): (event: EmulatorEvent) => boolean {
+  const email = users.find((u) => u.id === user)?.email ?? null;
+  return (event) =>
+    event.identity.id === user ||
+    event.identity.email === user ||
+    (email !== null && event.identity.email === email);
+}

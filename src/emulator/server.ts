@@ -14,7 +14,7 @@ import { ENDPOINT_METHODS, type Endpoint, endpointOf } from './endpoints.js';
 import { EmulatorError } from './errors.js';
 import { FaultQueue } from './faults.js';
 import { BodyTooLarge, readBody, sendJson } from './http.js';
-import { handleInspector, INSPECTOR_PREFIX } from './inspector.js';
+import { createInspector, handleInspector, INSPECTOR_PREFIX } from './inspector.js';
 import { applyOperation } from './operations.js';
 import { EmulatorStore, type NewRequest } from './store.js';
 import type { EmulatorFault, EmulatorOptions, EmulatorState, RunningEmulator } from './types.js';
@@ -42,9 +42,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const faults = new FaultQueue();
   const pendingSleeps = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   let closed = false;
+  // Bumped on every change to the state; lets the inspector page skip work when nothing happened.
+  let revision = 0;
+  let resets = 0;
 
   const state = (): EmulatorState => store.state();
   const reset = (): void => {
+    revision += 1;
+    resets += 1;
     store.clear();
     dedup.clear();
     faults.clear();
@@ -79,6 +84,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       received_at: entry.received_at ?? new Date().toISOString(),
     };
     store.insertRequest(row);
+    revision += 1;
     logLine(row);
   };
 
@@ -155,12 +161,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     return { status: 200, message: SUCCESS };
   }
 
+  const inspector = createInspector({ state, reset, faults, revision: () => revision, resets: () => resets });
+
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://emulator.invalid');
     const pathname = url.pathname;
     const work =
       pathname === INSPECTOR_PREFIX || pathname.startsWith(`${INSPECTOR_PREFIX}/`)
-        ? handleInspector(req, res, pathname, { state, reset, faults })
+        ? handleInspector(req, res, url, inspector)
         : handleVero(req, res, pathname, url.searchParams);
     work.catch((error: unknown) => {
       if (res.headersSent || res.destroyed) return;
