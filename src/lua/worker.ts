@@ -117,6 +117,12 @@ const host = new EngineHost(lua, {
     if (r.outputBytes + size > r.limits.outputBytes) return hit('lua_output_limit');
     r.outputBytes += size;
     r.pending.push(line.text);
+    // The first line after a quiet spell goes out at once (so it survives if the worker is killed right after);
+    // a burst of prints is batched and flushed by the hook or the next host call.
+    if (r.pending.length === 1) {
+      const now = Date.now();
+      if (now - r.lastFlush > 10) flush(r);
+    }
     return null;
   },
   limit: currentLimit,
@@ -189,7 +195,7 @@ function execute(request: RunRequest): { outcome: RunOutcome; lines: string[]; s
     instructions: 0,
     outputBytes: 0,
     pending: [],
-    lastFlush: started,
+    lastFlush: 0,
     limit: null,
     hostErrors: new Map(),
     closing: false,
