@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { serveStdio } from '../../mcp/index.js';
 import { openRuntime, type RuntimeFlags } from '../runtime-options.js';
 
 export function registerMcp(program: Command): void {
@@ -29,6 +28,8 @@ MCP client config: { "command": "npx", "args": ["kosmo-vero", "mcp"], "env": { "
       const log = flags.quiet
         ? undefined
         : (line: string) => process.stderr.write(`kosmo-vero mcp: ${line}\n`);
+      // The MCP SDK is heavy to load: only this command pays for it.
+      const { serveStdio } = await import('../../mcp/index.js');
       const { runtime, emulator, close } = await openRuntime(flags);
       try {
         const accounts = runtime.accounts().map((a) => `${a.integration}.${a.name}`);
