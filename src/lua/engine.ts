@@ -48,7 +48,13 @@ interface RawLua {
 
 /** What the C functions and the hook call back into (the worker's current run). */
 export interface EngineHandlers {
-  call(kind: string, a: string | undefined, b: string | undefined, c: string | undefined, payload: LuaString | undefined): [string, string];
+  call(
+    kind: string,
+    a: string | undefined,
+    b: string | undefined,
+    c: string | undefined,
+    payload: LuaString | undefined,
+  ): [string, string];
   print(line: LuaString): string | null;
   limit(): string | null;
   /** every HOOK_EVERY instructions; a string return is raised as a Lua error */
@@ -181,7 +187,11 @@ export class EngineHost {
   /** A fresh Lua state with the prelude run: stack [install, run]. Memory is unlimited until a run sets it. */
   createState(): LuaState {
     this.memory = { used: 0, max: Number.POSITIVE_INFINITY, peak: 0 };
-    const engine = new LuaEngine(this.lua, { enableProxy: false, injectObjects: false, traceAllocations: true });
+    const engine = new LuaEngine(this.lua, {
+      enableProxy: false,
+      injectObjects: false,
+      traceAllocations: true,
+    });
     const L = engine.global.address;
     this.memory.used = engine.global.getMemoryUsed();
     this.memory.peak = this.memory.used;
@@ -251,7 +261,9 @@ export class LuaState {
    * Loads and runs the script through the prelude's run(chunk). Returns the pcall status and, when it is OK, the
    * runner's answer: ok, text (JSON or error message), kind ('error' | 'result').
    */
-  run(code: string): { loadError: string } | { status: number; ok: boolean; text: string; kind: string | undefined } {
+  run(
+    code: string,
+  ): { loadError: string } | { status: number; ok: boolean; text: string; kind: string | undefined } {
     const m = this.host.module;
     const L = this.L;
     m._lua_pushvalue(L, 2);

@@ -63,7 +63,8 @@ function message(error: unknown): string {
 }
 
 function namespacesJson(namespaces: unknown): string {
-  if (!Array.isArray(namespaces)) throw new LuaRequestError('host.namespaces must be an array of LuaNamespace');
+  if (!Array.isArray(namespaces))
+    throw new LuaRequestError('host.namespaces must be an array of LuaNamespace');
   const clean: LuaNamespace[] = namespaces.map((ns: Partial<LuaNamespace>, i) => {
     const where = `host.namespaces[${i}]`;
     if (typeof ns?.integration !== 'string' || ns.integration === '') {
@@ -99,7 +100,7 @@ export class LuaPool {
   private closed = false;
   private startFailures = 0;
 
-  constructor(options: { size?: number; limits?: Partial<LuaLimits> } & LuaPoolOptions = {}) {
+  constructor(options: LuaPoolOptions = {}) {
     this.size = Math.max(1, Math.floor(options.size ?? 2));
     this.limits = resolveLimits(options.limits);
     for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
@@ -168,7 +169,15 @@ export class LuaPool {
       stderr: false,
     });
     worker.unref();
-    const slot: Slot = { worker, flag: new Int32Array(signal), answers: port1, ready: false, everReady: false, dead: false, job: null };
+    const slot: Slot = {
+      worker,
+      flag: new Int32Array(signal),
+      answers: port1,
+      ready: false,
+      everReady: false,
+      dead: false,
+      job: null,
+    };
     worker.on('message', (event: WorkerEvent) => this.onEvent(slot, event));
     worker.on('error', (error) => {
       slot.lastError = error;
@@ -331,7 +340,11 @@ export class LuaPool {
     try {
       json = JSON.stringify(value === undefined ? null : value);
     } catch (error) {
-      return { callId, status: 'error', message: `${what}: the host returned a value JSON cannot carry: ${message(error)}` };
+      return {
+        callId,
+        status: 'error',
+        message: `${what}: the host returned a value JSON cannot carry: ${message(error)}`,
+      };
     }
     if (json === undefined) json = 'null';
     const max = job.limits.maxResultBytes;
@@ -349,14 +362,21 @@ export class LuaPool {
     const neverReady = !slot.everReady;
     if (slot.job && !slot.job.finished) {
       const detail = slot.lastError ? `: ${slot.lastError.message}` : ` (exit code ${code})`;
-      this.finish(slot, slot.job, this.failure({ code: 'lua_internal_error', message: `sandbox worker stopped${detail}` }));
+      this.finish(
+        slot,
+        slot.job,
+        this.failure({ code: 'lua_internal_error', message: `sandbox worker stopped${detail}` }),
+      );
     }
     if (this.closed) return;
     if (neverReady) this.startFailures++;
     if (this.startFailures >= MAX_START_FAILURES) {
       const why = slot.lastError ? slot.lastError.message : `exit code ${code}`;
       for (const job of this.queue.splice(0)) {
-        job.resolve({ ...this.failure({ code: 'lua_internal_error', message: `sandbox worker cannot start: ${why}` }), output: [] });
+        job.resolve({
+          ...this.failure({ code: 'lua_internal_error', message: `sandbox worker cannot start: ${why}` }),
+          output: [],
+        });
       }
       this.startFailures = 0;
     }

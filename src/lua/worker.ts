@@ -91,7 +91,8 @@ function bridge(kind: string, a?: string, b?: string, c?: string, payload?: LuaS
     Atomics.wait(flag, 0, 0, remaining);
     if (Atomics.load(flag, 0) === 0) continue;
     let received = receiveMessageOnPort(answers);
-    while (received && (received.message as CallAnswer).callId !== callId) received = receiveMessageOnPort(answers);
+    while (received && (received.message as CallAnswer).callId !== callId)
+      received = receiveMessageOnPort(answers);
     if (!received) {
       // A flag without our answer (a stale store): wait again.
       Atomics.store(flag, 0, 0);
@@ -221,10 +222,16 @@ function execute(request: RunRequest): { outcome: RunOutcome; lines: string[]; s
       const { message, line } = clean(answer.loadError);
       outcome = {
         ok: false,
-        error: line === undefined ? { code: 'lua_syntax_error', message } : { code: 'lua_syntax_error', message, line },
+        error:
+          line === undefined
+            ? { code: 'lua_syntax_error', message }
+            : { code: 'lua_syntax_error', message, line },
       };
     } else if (answer.status !== 0) {
-      outcome = { ok: false, error: { code: 'lua_internal_error', message: `sandbox runner failed: ${answer.text}` } };
+      outcome = {
+        ok: false,
+        error: { code: 'lua_internal_error', message: `sandbox runner failed: ${answer.text}` },
+      };
     } else if (!answer.ok) {
       if (answer.kind === 'result') {
         outcome = { ok: false, error: { code: 'lua_result_invalid', message: answer.text } };
@@ -234,7 +241,10 @@ function execute(request: RunRequest): { outcome: RunOutcome; lines: string[]; s
     } else if (Buffer.byteLength(answer.text) > r.limits.maxResultBytes) {
       outcome = {
         ok: false,
-        error: { code: 'lua_result_too_large', message: limitMessage('lua_result_too_large', r.limits, 'return value') },
+        error: {
+          code: 'lua_result_too_large',
+          message: limitMessage('lua_result_too_large', r.limits, 'return value'),
+        },
       };
     } else {
       outcome = { ok: true, resultJson: answer.text };
@@ -245,7 +255,10 @@ function execute(request: RunRequest): { outcome: RunOutcome; lines: string[]; s
     const limit = r.limit as Run['limit'];
     outcome = limit
       ? { ok: false, error: { code: limit.code, message: limit.message } }
-      : { ok: false, error: { code: 'lua_internal_error', message: `sandbox failed: ${(error as Error).message}` } };
+      : {
+          ok: false,
+          error: { code: 'lua_internal_error', message: `sandbox failed: ${(error as Error).message}` },
+        };
   } finally {
     r.closing = true;
   }

@@ -32,7 +32,10 @@ const PAGES: Record<string, string> = {
  * respond(request) decides the answer; by default: track_event without event_name is a validation error, every
  * other call echoes what it received with status "sent".
  */
-export function testHost(respond?: (request: LuaCallRequest) => unknown, namespaces = [VERO_NAMESPACE]): TestHost {
+export function testHost(
+  respond?: (request: LuaCallRequest) => unknown,
+  namespaces = [VERO_NAMESPACE],
+): TestHost {
   const requests: LuaCallRequest[] = [];
   return {
     namespaces,
@@ -42,7 +45,10 @@ export function testHost(respond?: (request: LuaCallRequest) => unknown, namespa
       if (respond) return respond(request);
       const args = request.args as Record<string, unknown>;
       if (request.fn === 'track_event' && args.event_name === undefined) {
-        throw new HostError('vero.track_event: event_name: required, give the event a name', 'vero_validation');
+        throw new HostError(
+          'vero.track_event: event_name: required, give the event a name',
+          'vero_validation',
+        );
       }
       return {
         status: 'sent',

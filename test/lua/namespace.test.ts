@@ -26,7 +26,14 @@ describe('app.integrations namespace', () => {
       host,
     );
     assert.equal(result.ok, true, JSON.stringify(result.error));
-    assert.deepEqual(result.result, ['sent', 'vero.identify_user', 'default', 'marketing', 'vero.track_event', {}]);
+    assert.deepEqual(result.result, [
+      'sent',
+      'vero.identify_user',
+      'default',
+      'marketing',
+      'vero.track_event',
+      {},
+    ]);
     assert.deepEqual(
       host.requests.map((r) => [r.fn, r.account, r.args]),
       [
@@ -46,8 +53,14 @@ describe('app.integrations namespace', () => {
     assert.equal(result.ok, false);
     assert.equal(result.error?.code, 'lua_runtime_error');
     assert.equal(result.error?.line, 2);
-    assert.match(result.error?.message ?? '', /app\.integrations\.vero\.identfy_user .*did you mean identify_user\?/);
-    assert.match(result.error?.message ?? '', /Functions: edit_tags, get_current_user, identify_user, track_event/);
+    assert.match(
+      result.error?.message ?? '',
+      /app\.integrations\.vero\.identfy_user .*did you mean identify_user\?/,
+    );
+    assert.match(
+      result.error?.message ?? '',
+      /Functions: edit_tags, get_current_user, identify_user, track_event/,
+    );
     assert.match(result.error?.message ?? '', /Accounts: default, marketing/);
   });
 
@@ -56,11 +69,20 @@ describe('app.integrations namespace', () => {
     const account = await pool.run('app.integrations.vero.marketting.identify_user({})', host);
     assert.match(account.error?.message ?? '', /marketting .*did you mean marketing\?/);
     const fn = await pool.run('app.integrations.vero.marketing.track_evnt({})', host);
-    assert.match(fn.error?.message ?? '', /app\.integrations\.vero\.marketing\.track_evnt does not exist; did you mean track_event\?/);
+    assert.match(
+      fn.error?.message ?? '',
+      /app\.integrations\.vero\.marketing\.track_evnt does not exist; did you mean track_event\?/,
+    );
     const unknown = await pool.run('app.integrations.vero.sales.identify_user({})', host);
-    assert.match(unknown.error?.message ?? '', /sales is neither a function nor an account\. Functions: .*Accounts: default, marketing/);
+    assert.match(
+      unknown.error?.message ?? '',
+      /sales is neither a function nor an account\. Functions: .*Accounts: default, marketing/,
+    );
     const integration = await pool.run('app.integrations.veor.identify_user({})', host);
-    assert.match(integration.error?.message ?? '', /app\.integrations\.veor is not an integration; did you mean vero\?/);
+    assert.match(
+      integration.error?.message ?? '',
+      /app\.integrations\.veor is not an integration; did you mean vero\?/,
+    );
     assert.equal(host.requests.length, 0);
   });
 
@@ -98,8 +120,11 @@ describe('app.integrations namespace', () => {
     const cases = [
       ['app.integrations.vero.identify_user = print', /app\.integrations\.vero is read-only/],
       ['app.integrations = {}', /app is read-only/],
-      ['app.integrations.vero.marketing.identify_user = nil', /app\.integrations\.vero\.marketing is read-only/],
-      ["setmetatable(app, {})", /cannot change a protected metatable/],
+      [
+        'app.integrations.vero.marketing.identify_user = nil',
+        /app\.integrations\.vero\.marketing is read-only/,
+      ],
+      ['setmetatable(app, {})', /cannot change a protected metatable/],
       ["rawset(app.integrations, 'vero', {})", /cannot rawset on app\.integrations: it is read-only/],
     ] as const;
     for (const [code, pattern] of cases) {
@@ -107,7 +132,10 @@ describe('app.integrations namespace', () => {
       assert.equal(result.ok, false, code);
       assert.match(result.error?.message ?? '', pattern, code);
     }
-    const meta = await pool.run('return getmetatable(app), getmetatable(app.integrations.vero), rawget(app, "integrations")', host);
+    const meta = await pool.run(
+      'return getmetatable(app), getmetatable(app.integrations.vero), rawget(app, "integrations")',
+      host,
+    );
     assert.deepEqual(meta.result, ['locked', 'locked', null]);
   });
 

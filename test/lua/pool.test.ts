@@ -88,7 +88,7 @@ describe('LuaPool', () => {
 
   it('reports stats', async () => {
     const run = await pool.run(
-      "local t = {} for i = 1, 100000 do t[i] = i end app.integrations.vero.identify_user({}) return #t",
+      'local t = {} for i = 1, 100000 do t[i] = i end app.integrations.vero.identify_user({}) return #t',
       testHost(),
     );
     assert.equal(run.result, 100000);
@@ -113,12 +113,17 @@ describe('LuaPool', () => {
     }
     delays.sort((a, b) => a - b);
     const median = delays[Math.floor(delays.length / 2)] ?? Number.NaN;
-    console.log(`# warm start to first host call: median ${median.toFixed(2)} ms, min ${delays[0]?.toFixed(2)} ms`);
+    console.log(
+      `# warm start to first host call: median ${median.toFixed(2)} ms, min ${delays[0]?.toFixed(2)} ms`,
+    );
     assert.ok(median < 50, `median ${median} ms`);
   });
 
   it('rejects bad limits and a bad host up front', async () => {
-    await assert.rejects(pool.run('return 1', testHost(), { timeoutMs: -1 }), /timeoutMs must be a positive number/);
+    await assert.rejects(
+      pool.run('return 1', testHost(), { timeoutMs: -1 }),
+      /timeoutMs must be a positive number/,
+    );
     await assert.rejects(
       pool.run('return 1', { ...testHost(), namespaces: [{ integration: '' }] } as never),
       /host\.namespaces\[0\]\.integration must be a non-empty string/,
@@ -129,7 +134,10 @@ describe('LuaPool', () => {
     const small = new LuaPool({ size: 1 });
     const running = small.run('while true do end', testHost(), { instructionLimit: 1e15, timeoutMs: 10_000 });
     const queued = small.run('return 1', testHost());
-    const outcomes = [assert.rejects(running, LuaPoolClosedError), assert.rejects(queued, LuaPoolClosedError)];
+    const outcomes = [
+      assert.rejects(running, LuaPoolClosedError),
+      assert.rejects(queued, LuaPoolClosedError),
+    ];
     await new Promise((resolve) => setTimeout(resolve, 50));
     await small.close();
     await Promise.all(outcomes);

@@ -48,14 +48,17 @@ describe('Lua <-> JSON value conversion', () => {
   });
 
   it('Lua -> JSON: keys 1..n make an array, anything else an object with string keys', async () => {
-    assert.deepEqual(await argsOf(`{ holes = { [1] = 'a', [3] = 'c' }, zero = { [0] = 'z' }, mixed = { 'a', x = 1 },
-      negative = { [-1] = true }, nil_tail = { 1, 2, nil } }`), {
-      holes: { '1': 'a', '3': 'c' },
-      zero: { '0': 'z' },
-      mixed: { '1': 'a', x: 1 },
-      negative: { '-1': true },
-      nil_tail: [1, 2],
-    });
+    assert.deepEqual(
+      await argsOf(`{ holes = { [1] = 'a', [3] = 'c' }, zero = { [0] = 'z' }, mixed = { 'a', x = 1 },
+      negative = { [-1] = true }, nil_tail = { 1, 2, nil } }`),
+      {
+        holes: { '1': 'a', '3': 'c' },
+        zero: { '0': 'z' },
+        mixed: { '1': 'a', x: 1 },
+        negative: { '-1': true },
+        nil_tail: [1, 2],
+      },
+    );
   });
 
   it('Lua -> JSON: what JSON cannot carry is a catchable error naming where, and nothing is sent', async () => {
@@ -65,11 +68,17 @@ describe('Lua <-> JSON value conversion', () => {
       ['{ data = { [{}] = 1 } }', /argument\.data: a table key cannot be a JSON object key/],
       ['{ [print] = 1 }', /argument: a function key/],
       ['{ f = print }', /argument\.f: a function cannot be converted to JSON/],
-      ['{ list = { 1, coroutine.create(print) } }', /argument\.list\[2\]: a thread cannot be converted to JSON/],
+      [
+        '{ list = { 1, coroutine.create(print) } }',
+        /argument\.list\[2\]: a thread cannot be converted to JSON/,
+      ],
       ['{ x = 0/0 }', /argument\.x: NaN cannot be converted to JSON/],
       ['{ x = math.huge }', /argument\.x: infinity cannot be converted to JSON/],
       ['{ x = -math.huge }', /argument\.x: infinity/],
-      ['{ id = math.maxinteger }', /argument\.id: integer 9223372036854775807 is beyond \+-2\^53.*pass it as a string/],
+      [
+        '{ id = math.maxinteger }',
+        /argument\.id: integer 9223372036854775807 is beyond \+-2\^53.*pass it as a string/,
+      ],
       ['{ id = 9007199254740993 }', /beyond \+-2\^53/],
       ["{ name = 'bad \\xff byte' }", /argument\.name: string is not valid UTF-8 \(bad byte at position 5\)/],
       ["{ [1] = 'a', ['1'] = 'b', x = 1 }", /argument: key 1 appears both as a number and as a string/],
@@ -172,7 +181,10 @@ describe('Lua <-> JSON value conversion', () => {
       testHost(() => ({ n: 10n })),
     );
     assert.equal((bigint.result as unknown[])[0], false);
-    assert.match(String((bigint.result as unknown[])[1]), /vero\.identify_user: the host returned a value JSON cannot carry/);
+    assert.match(
+      String((bigint.result as unknown[])[1]),
+      /vero\.identify_user: the host returned a value JSON cannot carry/,
+    );
   });
 
   it('the return value: none -> null, one -> value, several -> array with nil as null; bad values are errors', async () => {

@@ -9,7 +9,7 @@
  * - __kv_limit() -> nil, or the message of the limit this run has hit
  * It returns { install = function(namespaces_json), run = function(chunk) -> ok, text, kind }.
  */
-export const HEADER_LUA = String.raw`
+export const HEADER_LUA = `
 local kv_call, kv_print, kv_limit = __kv_call, __kv_print, __kv_limit
 __kv_call, __kv_print, __kv_limit = nil, nil, nil
 local type, next, select, tostring, tonumber, error = type, next, select, tostring, tonumber, error
