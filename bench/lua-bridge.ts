@@ -1,0 +1,95 @@
+// Sequential track_event calls from Lua versus the same requests from a bare fetch loop, same emulator, same run;
+// and the time from runLua to the first host call on a warm pool. Run: npm run build && npm run bench:lua-bridge
+
+import type { CallRecord } from '../src/integration/call-log.js';
+import { luaHostFor } from '../src/integration/lua-host.js';
+import { createRuntime } from '../src/integration/runtime.js';
+import { LuaPool } from '../src/lua/index.js';
+import { median, report, startEmulatorProcess } from './support.js';
+
+const CALLS = Number(process.env.CALLS ?? 500);
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const TOKEN = 'bench-token-0123456789';
+
+const emulator = await startEmulatorProcess(TOKEN);
+const runtime = createRuntime({ env: { VERO_AUTH_TOKEN: TOKEN }, baseUrl: emulator.url });
+
+const script = `
+for i = 1, ${CALLS} do
+  app.integrations.vero.track_event({ identity = "usr_" .. (i % 10), event_name = "Bench", data = { i = i } })
+end`;
+
+async function bareLoop(): Promise<number> {
+  const started = performance.now();
+  for (let i = 1; i <= CALLS; i++) {
+    const response = await fetch(`${emulator.url}/events/track`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        auth_token: TOKEN,
+        identity: { id: `usr_${i % 10}` },
+        event_name: 'Bench',
+        data: { i },
+      }),
+    });
+    await response.json();
+  }
+  return performance.now() - started;
+}
+
+async function luaLoop(): Promise<number> {
+  const started = performance.now();
+  const run = await runtime.runLua(script);
+  if (!run.ok) throw new Error(`script failed: ${run.error?.message}`);
+  return performance.now() - started;
+}
+
+// Warm both paths (JIT, keep-alive sockets, pool workers) before measuring.
+await bareLoop();
+await luaLoop();
+const bare: number[] = [];
+const lua: number[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  bare.push(await bareLoop());
+  lua.push(await luaLoop());
+}
+
+// Warm start: from pool.run() to the host receiving the script's first call, on a pool that has run before.
+const pool = new LuaPool();
+const firstCall: number[] = [];
+for (let i = 0; i < 30; i++) {
+  const calls: CallRecord[] = [];
+  const host = luaHostFor(runtime, {}, calls);
+  let started = 0;
+  let seen = -1;
+  const call = host.call;
+  host.call = (request) => {
+    if (seen < 0) seen = performance.now() - started;
+    return call(request);
+  };
+  started = performance.now();
+  await pool.run('app.integrations.vero.unsubscribe({ id = "warm" })', host);
+  if (i >= 5) firstCall.push(seen);
+}
+await pool.close();
+await runtime.close();
+emulator.stop();
+
+const bareMs = median(bare);
+const luaMs = median(lua);
+report(
+  'lua-bridge',
+  [
+    { measure: `bare fetch loop, ${CALLS} calls (ms, median of ${ROUNDS})`, value: bareMs, target: '' },
+    { measure: `Lua track_event loop, ${CALLS} calls (ms)`, value: luaMs, target: '' },
+    { measure: 'ratio Lua / bare', value: luaMs / bareMs, target: '<= 1.2' },
+    { measure: 'per call, bare (ms)', value: bareMs / CALLS, target: '' },
+    { measure: 'per call, Lua (ms)', value: luaMs / CALLS, target: '' },
+    {
+      measure: 'warm start: run() to first call (ms, median of 25)',
+      value: median(firstCall),
+      target: '<= 5',
+    },
+  ],
+  { calls: CALLS, rounds: ROUNDS, bare, lua, firstCall },
+);
