@@ -73,14 +73,23 @@ export function createInspector(deps: InspectorDeps): Inspector {
   // Newest-first copies of the state, rebuilt only when the revision moves: polling an idle emulator costs nothing.
   // While writes pour in (a benchmark), a rebuild waits ~10x its own cost, so an open page takes at most ~10% of
   // the event loop; a reset always rebuilds.
-  let cached: Snapshot = { revision: -1, resets: -1, builtAt: 0, buildMs: 0, users: [], events: [], requests: [] };
+  let cached: Snapshot = {
+    revision: -1,
+    resets: -1,
+    builtAt: 0,
+    buildMs: 0,
+    users: [],
+    events: [],
+    requests: [],
+  };
   const assets = new Map<string, Buffer>();
 
   const snapshot = (): Snapshot => {
     const revision = deps.revision();
     if (cached.revision === revision) return cached;
     const now = performance.now();
-    const fresh = cached.resets === deps.resets() && now - cached.builtAt < Math.min(5000, cached.buildMs * 10);
+    const fresh =
+      cached.resets === deps.resets() && now - cached.builtAt < Math.min(5000, cached.buildMs * 10);
     if (fresh) return cached;
     const state = deps.state();
     cached = {

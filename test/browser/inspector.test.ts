@@ -7,7 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import type { Runtime } from '../../src/integration/runtime.js';
 import { CANARY, CANARY_MARKETING } from '../support/canary.js';
 import { type Harness, startHarness } from '../support/runtime.js';
@@ -159,10 +159,16 @@ async function bulkTrack(harness: Harness, total: number): Promise<void> {
 
 async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
+  // The header is sticky: from the top, a full-page shot shows it once, where it belongs.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
 }
 
-const text = async (page: Page, selector: string) => (await page.locator(selector).innerText()).trim();
+/** The text a person sees (innerText: rendered text, hidden parts left out), which is what these tests are about. */
+// biome-ignore lint/performance/useDomNodeTextContent: a Playwright locator, and the rendered text is the point.
+const seen = (locator: Locator): Promise<string> => locator.innerText();
+
+const text = async (page: Page, selector: string) => (await seen(page.locator(selector))).trim();
 
 describe('emulator inspector page in Chromium', { skip: SKIP }, () => {
   let harness: Harness;
@@ -197,15 +203,16 @@ describe('emulator inspector page in Chromium', { skip: SKIP }, () => {
     await page.goto(harness.emulator.inspectorUrl);
     const row = page.locator('#users tbody tr', { hasText: 'usr_456' });
     await row.waitFor();
-    const seen = await row.innerText();
-    for (const part of ['usr_456', 'jane@example.com', 'Jane Smith', 'plan', 'free', '2025-06-15', 'Subscribed']) {
-      assert.ok(seen.includes(part), `user row shows ${part}: ${seen}`);
+    const rowText = await seen(row);
+    for (const part of ['usr_456', 'jane@example.com', 'Jane Smith', 'plan', 'free', '2025-06-15']) {
+      assert.ok(rowText.includes(part), `user row shows ${part}: ${rowText}`);
     }
+    assert.equal(await seen(row.locator('.badge')), 'Subscribed');
     const event = page.locator('#events li', { hasText: 'Signed up' });
     await event.waitFor();
-    assert.match(await event.innerText(), /usr_456/);
+    assert.match(await seen(event), /usr_456/);
     await event.locator('summary').click();
-    assert.match(await event.locator('pre').first().innerText(), /"source": "landing_page"/);
+    assert.match(await seen(event.locator('pre').first()), /"source": "landing_page"/);
     const requests = await text(page, '#requests tbody');
     assert.match(requests, /\/users\/track/);
     assert.match(requests, /\/events\/track/);
@@ -221,7 +228,10 @@ describe('emulator inspector page in Chromium', { skip: SKIP }, () => {
     await page.locator('#events li', { hasText: 'Cancelled subscription' }).waitFor({ timeout: 10_000 });
     const row = page.locator('#users tbody tr', { hasText: 'usr_456' });
     await row.locator('.badge', { hasText: 'Unsubscribed' }).waitFor({ timeout: 10_000 });
-    assert.equal(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument), true);
+    assert.equal(
+      await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument),
+      true,
+    );
     // Newest first: the cancellation is above the signup.
     const names = await page.locator('#events .event-name').allInnerTexts();
     assert.deepEqual(names.slice(0, 2), ['Cancelled subscription', 'Signed up']);
@@ -229,29 +239,45 @@ describe('emulator inspector page in Chromium', { skip: SKIP }, () => {
 
   it('shows refused requests with their reason and which token matched', async () => {
     assert.equal(
-      await rawVero(harness, '/users/track', { auth_token: 'WRONG-TOKEN', id: 'usr_999', email: 'x@example.com' }),
+      await rawVero(harness, '/users/track', {
+        auth_token: 'WRONG-TOKEN',
+        id: 'usr_999',
+        email: 'x@example.com',
+      }),
       401,
     );
     assert.equal(
-      await rawVero(harness, '/users/track', { auth_token: CANARY_MARKETING, id: 'usr_777', email: 'not-an-email' }),
+      await rawVero(harness, '/users/track', {
+        auth_token: CANARY_MARKETING,
+        id: 'usr_777',
+        email: 'not-an-email',
+      }),
       400,
     );
     const unauthorized = page.locator('#requests tbody tr', { hasText: '401' });
     await unauthorized.waitFor({ timeout: 10_000 });
-    assert.match(await unauthorized.innerText(), /Unauthorized/);
-    assert.match(await unauthorized.innerText(), /unknown token/);
+    assert.match(await seen(unauthorized), /Unauthorized/);
+    assert.match(await seen(unauthorized), /unknown token/);
     const invalid = page.locator('#requests tbody tr', { hasText: '400' });
     await invalid.waitFor({ timeout: 10_000 });
-    const invalidText = await invalid.innerText();
+    const invalidText = await seen(invalid);
     assert.match(invalidText, /email/i, `the 400 says what was wrong: ${invalidText}`);
-    assert.match(invalidText, /marketing/, 'the refused request still names the account whose token it carried');
+    assert.match(
+      invalidText,
+      /marketing/,
+      'the refused request still names the account whose token it carried',
+    );
     await screenshot(page, 'inspector-refused');
   });
 
   it('renders attacker-controlled ids and data as text, never as markup', async () => {
     const evil = '<img src=x onerror="window.pwned=1">';
     assert.equal(
-      await rawVero(harness, '/users/track', { auth_token: CANARY, id: evil, data: { note: '<script>window.pwned=2</script>' } }),
+      await rawVero(harness, '/users/track', {
+        auth_token: CANARY,
+        id: evil,
+        data: { note: '<script>window.pwned=2</script>' },
+      }),
       200,
     );
     assert.equal(
@@ -311,11 +337,13 @@ describe('emulator inspector page in Chromium', { skip: SKIP }, () => {
       all.toLocaleString('en-US'),
       { timeout: 15_000 },
     );
-    assert.equal(await range.innerText(), `1–50 of ${all.toLocaleString('en-US')}`);
+    assert.equal(await seen(range), `1–50 of ${all.toLocaleString('en-US')}`);
     assert.equal(await page.locator('#events li').count(), 50, 'only one page of events is in the DOM');
 
     // Idle polls answer "unchanged" instead of shipping the lists again.
-    const idle = await page.waitForResponse((r) => r.url().includes('/_emulator/view?') && r.url().includes('since='));
+    const idle = await page.waitForResponse(
+      (r) => r.url().includes('/_emulator/view?') && r.url().includes('since='),
+    );
     assert.deepEqual(Object.keys((await idle.json()) as object).sort(), ['revision', 'unchanged']);
 
     const started = Date.now();
@@ -326,11 +354,12 @@ describe('emulator inspector page in Chromium', { skip: SKIP }, () => {
       { timeout: 5_000 },
     );
     assert.ok(Date.now() - started < 5_000, 'a page change is handled within a few seconds');
-    assert.match(await page.locator('#events li').first().innerText(), /Viewed page/);
+    assert.match(await seen(page.locator('#events li').first()), /Viewed page/);
 
     await page.locator('#events-pager button', { hasText: 'Oldest »' }).click();
     await page.waitForFunction(
-      (expected) => document.querySelector('#events-pager .range')?.textContent?.endsWith(`${expected} of ${expected}`),
+      (expected) =>
+        document.querySelector('#events-pager .range')?.textContent?.endsWith(`${expected} of ${expected}`),
       all.toLocaleString('en-US'),
     );
     // The oldest page ends with the onboarding signup.
@@ -348,6 +377,8 @@ describe('emulator inspector page in Chromium', { skip: SKIP }, () => {
     await page.locator('#filter-clear').click();
     await page.waitForFunction(() => document.querySelectorAll('#events li').length === 50);
     await screenshot(page, 'inspector-10k');
+    await page.locator('#events-section').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: `${ARTIFACTS}inspector-10k-events.png` });
   });
 
   it('the reset button empties the emulator and the page follows', async () => {

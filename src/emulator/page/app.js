@@ -98,9 +98,7 @@ function userRow(user) {
         user.tags.map((tag) => el('li', { text: tag })),
       )
     : el('span', { className: 'muted', text: '—' });
-  const subscription = user.unsubscribed
-    ? badge('Unsubscribed', 'bad')
-    : badge('Subscribed', 'good');
+  const subscription = user.unsubscribed ? badge('Unsubscribed', 'bad') : badge('Subscribed', 'good');
   const row = el('tr', {}, [
     el('td', { label: 'ID' }, [idButton]),
     el('td', { label: 'Email', text: user.email ?? '—', className: user.email ? 'mono' : 'muted' }),
@@ -151,7 +149,10 @@ function tokenCell(token) {
 }
 
 function requestRow(request) {
-  const what = el('span', { className: 'mono', text: `${request.method} ${request.endpoint ?? request.path}` });
+  const what = el('span', {
+    className: 'mono',
+    text: `${request.method} ${request.endpoint ?? request.path}`,
+  });
   const cell =
     request.body === null || request.body === undefined
       ? el('td', { label: 'Request' }, [what])
@@ -214,10 +215,16 @@ function render(view) {
   fill('users', view.users, userRow);
   fill('events', view.events, eventItem);
   fill('requests', view.requests, requestRow);
+  // The totals double as links to the sections: with 50 rows a list, the request log is a long way down.
   const filter = view.events.user ? ` (${numbers.format(view.events.total)} for ${view.events.user})` : '';
-  $('totals').textContent =
-    `${numbers.format(view.totals.users)} users · ${numbers.format(view.totals.events)} events${filter} · ` +
-    `${numbers.format(view.totals.requests)} requests`;
+  const link = (href, text) => Object.assign(el('a', { text }), { href });
+  $('totals').replaceChildren(
+    link('#users-section', `${numbers.format(view.totals.users)} users`),
+    ' · ',
+    link('#events-section', `${numbers.format(view.totals.events)} events${filter}`),
+    ' · ',
+    link('#requests-section', `${numbers.format(view.totals.requests)} requests`),
+  );
   $('events-empty').textContent = view.events.user ? `No events for ${view.events.user}.` : 'No events yet.';
   const ids = view.users.rows.map((u) => u.id);
   if (ids.join('\n') !== ui.knownUsers) {
@@ -269,7 +276,10 @@ async function refresh(force) {
       if (!body.unchanged) render(body);
       ui.revision = body.revision;
     }
-    setLive(ui.live ? 'live' : 'paused', `${ui.live ? 'Live' : 'Paused'} · ${new Date().toLocaleTimeString([], { hour12: false })}`);
+    setLive(
+      ui.live ? 'live' : 'paused',
+      `${ui.live ? 'Live' : 'Paused'} · ${new Date().toLocaleTimeString([], { hour12: false })}`,
+    );
     notice(null);
   } catch (error) {
     setLive('error', 'Not reachable');
