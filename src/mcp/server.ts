@@ -1,6 +1,5 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { KosmoError } from '../errors.js';
 import type { Runtime } from '../integration/runtime.js';
 import { type ToolSpec, toolSpecs } from '../integration/tool-definitions.js';
 import { jsonSchemaOf, validateArguments } from '../integration/validate-arguments.js';
@@ -13,25 +12,6 @@ export interface McpServerOptions {
   account?: string;
   /** One line per tool call and per protocol problem; never a credential. Default: silent. */
   log?: (line: string) => void;
-}
-
-/** What `runtime.runLua` resolves to. */
-interface LuaRun {
-  ok: boolean;
-  output: string[];
-  result: unknown;
-  calls: unknown[];
-  error: { code: string; message: string; line?: number } | null;
-}
-
-interface LuaRunner {
-  runLua(code: string, options: { account?: string; timeoutMs?: number }): Promise<LuaRun>;
-}
-
-class LuaUnavailableError extends KosmoError {
-  constructor() {
-    super('lua_unavailable', 'this build has no Lua runtime; call the integration tools directly instead');
-  }
 }
 
 const INSTRUCTIONS = [
@@ -86,9 +66,6 @@ function builtinArgs<T>(spec: ToolSpec, args: unknown): T {
   return validateArguments(spec.name, spec.schema, jsonSchemaOf(spec.schema), args) as T;
 }
 
-const hasRunLua = (runtime: Runtime): runtime is Runtime & LuaRunner =>
-  typeof (runtime as Partial<LuaRunner>).runLua === 'function';
-
 async function runTool(
   runtime: Runtime,
   spec: ToolSpec,
@@ -110,7 +87,6 @@ async function runTool(
     }
     case 'execute_lua': {
       const input = builtinArgs<{ code: string; account?: string; timeout_ms?: number }>(spec, args);
-      if (!hasRunLua(runtime)) throw new LuaUnavailableError();
       const run = await runtime.runLua(input.code, {
         account: input.account ?? account,
         timeoutMs: input.timeout_ms,

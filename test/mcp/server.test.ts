@@ -151,6 +151,72 @@ describe('kosmo-vero mcp over stdio, driven by the SDK client', () => {
     assert.ok(sent.every((r) => r.token === 'default'));
   });
 
+  test('execute_lua runs a script: printed lines, returned value, the calls it made', async () => {
+    const result = await mcp.call('execute_lua', {
+      code: [
+        'local vero = app.integrations.vero',
+        'local r = vero.identify_user({ id = "lua_1", email = "lua@example.com" })',
+        'vero.vero_track_event({ identity = "lua_1", event_name = "Scripted" })',
+        'print("identify: " .. r.status)',
+        'return { id = r.id, pages = #lua_list_docs() > 0 }',
+      ].join('\n'),
+      timeout_ms: 20_000,
+    });
+    assert.notEqual(result.isError, true, textOf(result));
+    const run = result.structuredContent as {
+      ok: boolean;
+      output: string[];
+      result: unknown;
+      calls: Array<{ function_name: string; status: string }>;
+      error: unknown;
+    };
+    assert.equal(run.ok, true);
+    assert.deepEqual(run.output, ['identify: sent']);
+    assert.deepEqual(run.result, { id: 'lua_1', pages: true });
+    assert.deepEqual(
+      run.calls.map((c) => [c.function_name, c.status]),
+      [
+        ['vero.identify_user', 'sent'],
+        ['vero.track_event', 'sent'],
+      ],
+    );
+    assert.equal(run.error, null);
+    assert.equal(user('lua_1')?.email, 'lua@example.com');
+    assert.equal(emulator.state().events.at(-1)?.event_name, 'Scripted');
+  });
+
+  test('execute_lua: a script error or a failed call is a tool error with code and line', async () => {
+    const raised = await mcp.call('execute_lua', { code: 'local x = 1\nerror("boom")' });
+    assert.equal(raised.isError, true);
+    assert.deepEqual((raised.structuredContent as { error: unknown }).error, {
+      code: 'lua_runtime_error',
+      message: 'boom',
+      line: 2,
+    });
+
+    const before = emulator.state().requests.length;
+    const invalid = await mcp.call('execute_lua', {
+      code: 'print("before")\napp.integrations.vero.identify_user({ id = "u", email = "bob@" })',
+    });
+    assert.equal(invalid.isError, true);
+    const run = invalid.structuredContent as { output: string[]; error: unknown };
+    assert.deepEqual(run.output, ['before']);
+    assert.deepEqual(run.error, {
+      code: 'invalid_arguments',
+      message: 'vero.identify_user: email: invalid email address "bob@"',
+      line: 2,
+    });
+    assert.equal(emulator.state().requests.length, before, 'nothing sent');
+
+    const syntax = await mcp.call('execute_lua', { code: 'if then' });
+    assert.equal(errorOf(syntax).code, 'lua_syntax_error');
+
+    const badTimeout = await mcp.call('execute_lua', { code: 'return 1', timeout_ms: 0 });
+    assert.equal(errorOf(badTimeout).code, 'invalid_arguments');
+    // The rule text for numbers comes from the shared validator (validate-arguments.ts).
+    assert.match(errorOf(badTimeout).message, /^execute_lua: timeout_ms: /);
+  });
+
   test('a bad argument is a tool error with our message and code, and sends nothing', async () => {
     const before = emulator.state().requests.length;
     const result = await mcp.call('vero_identify_user', { id: 'usr_1', email: 'bob@' });
