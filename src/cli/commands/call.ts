@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { EXIT_OK, errorInfo, printJson, UsageError } from '../output.js';
 import { addDeliveryFlags, addRuntimeFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
+import { readStdin } from '../stdin.js';
 
 function parseArgs(text: string | undefined): unknown {
   if (text === undefined || text === '-') return text === '-' ? undefined : {};
@@ -11,12 +12,6 @@ function parseArgs(text: string | undefined): unknown {
       `arguments must be one JSON object, e.g. '{"id":"usr_1"}': ${(error as Error).message}`,
     );
   }
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 export function registerCall(program: Command): void {

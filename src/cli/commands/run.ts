@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { emulatorSummary } from '../emulator-summary.js';
 import { printJson, UsageError } from '../output.js';
 import { addDeliveryFlags, addRuntimeFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
+import { readStdin } from '../stdin.js';
 
 interface RunFlags extends RuntimeFlags {
   timeout?: string;
@@ -18,9 +19,7 @@ async function readScript(file: string): Promise<string> {
       throw new UsageError(`cannot read script ${file}: ${(error as Error).message}`);
     }
   }
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return readStdin();
 }
 
 export function registerRun(program: Command): void {
