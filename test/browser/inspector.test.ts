@@ -377,7 +377,7 @@ describe('emulator inspector page in Chromium', { skip: SKIP }, () => {
     await page.locator('#filter-clear').click();
     await page.waitForFunction(() => document.querySelectorAll('#events li').length === 50);
     await screenshot(page, 'inspector-10k');
-    await page.locator('#events-section').scrollIntoViewIfNeeded();
+    await page.evaluate(() => document.getElementById('events-section')?.scrollIntoView());
     await page.screenshot({ path: `${ARTIFACTS}inspector-10k-events.png` });
   });
 

@@ -171,37 +171,39 @@ function requestRow(request) {
   return row;
 }
 
+/** Fills the list's pager (and its top copy, on the long lists); hidden while everything fits on one page. */
 function pager(list, page) {
-  const nav = $(`${list}-pager`);
+  const navs = [$(`${list}-pager-top`), $(`${list}-pager`)].filter(Boolean);
   if (page.total <= page.limit && page.offset === 0) {
-    nav.replaceChildren();
+    for (const nav of navs) nav.replaceChildren();
     return;
   }
   const last = Math.max(0, Math.floor((page.total - 1) / page.limit) * page.limit);
-  const go = (offset) => () => {
-    ui.offsets[list] = Math.min(Math.max(0, offset), last);
-    refresh(true);
-  };
   const button = (text, offset, disabled, label) => {
     const b = el('button', { text, title: label });
     b.type = 'button';
     b.disabled = disabled;
     b.setAttribute('aria-label', label);
-    b.addEventListener('click', go(offset));
+    b.addEventListener('click', () => {
+      ui.offsets[list] = Math.min(Math.max(0, offset), last);
+      changed();
+    });
     return b;
   };
   const first = page.total === 0 ? 0 : page.offset + 1;
   const to = Math.min(page.offset + page.limit, page.total);
-  nav.replaceChildren(
-    button('« Newest', 0, page.offset === 0, 'Newest page'),
-    button('‹ Newer', page.offset - page.limit, page.offset === 0, 'Newer page'),
-    el('span', {
-      className: 'range',
-      text: `${numbers.format(first)}–${numbers.format(to)} of ${numbers.format(page.total)}`,
-    }),
-    button('Older ›', page.offset + page.limit, page.offset >= last, 'Older page'),
-    button('Oldest »', last, page.offset >= last, 'Oldest page'),
-  );
+  for (const nav of navs) {
+    nav.replaceChildren(
+      button('« Newest', 0, page.offset === 0, 'Newest page'),
+      button('‹ Newer', page.offset - page.limit, page.offset === 0, 'Newer page'),
+      el('span', {
+        className: 'range',
+        text: `${numbers.format(first)}–${numbers.format(to)} of ${numbers.format(page.total)}`,
+      }),
+      button('Older ›', page.offset + page.limit, page.offset >= last, 'Older page'),
+      button('Oldest »', last, page.offset >= last, 'Oldest page'),
+    );
+  }
 }
 
 function fill(list, page, make) {
@@ -236,7 +238,7 @@ function render(view) {
     const page = view[list];
     if (page.rows.length === 0 && page.offset > 0) {
       ui.offsets[list] = Math.max(0, Math.floor((page.total - 1) / page.limit) * page.limit);
-      queueMicrotask(() => refresh(true));
+      queueMicrotask(changed);
     }
   }
 }
