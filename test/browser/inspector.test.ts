@@ -53,53 +53,12 @@ app.integrations.vero.unsubscribe({
 })
 `;
 
-interface LuaRun {
-  ok: boolean;
-  error: { code: string; message: string } | null;
+/** Runs a workflow through the runtime's Lua sandbox, as an agent would. */
+async function runWorkflow(runtime: Runtime, lua: string, calls: number): Promise<void> {
+  const run = await runtime.runLua(lua);
+  assert.equal(run.ok, true, `Lua workflow failed: ${JSON.stringify(run.error)}`);
+  assert.equal(run.calls.length, calls);
 }
-
-type MaybeLua = Runtime & { runLua?: (code: string, options?: object) => Promise<LuaRun> };
-
-/** Runs the workflow as Lua when the runtime has a Lua runner, else the same steps as direct calls. */
-async function runWorkflow(runtime: Runtime, lua: string, steps: Array<[string, object]>): Promise<void> {
-  const withLua = runtime as MaybeLua;
-  if (typeof withLua.runLua === 'function') {
-    const run = await withLua.runLua(lua, {});
-    assert.equal(run.ok, true, `Lua workflow failed: ${JSON.stringify(run.error)}`);
-    return;
-  }
-  for (const [name, args] of steps) await runtime.call(name, args);
-}
-
-const onboard = (runtime: Runtime) =>
-  runWorkflow(runtime, ONBOARD_LUA, [
-    [
-      'vero.identify_user',
-      {
-        id: 'usr_456',
-        email: 'jane@example.com',
-        name: 'Jane Smith',
-        data: { plan: 'free', signup_date: '2025-06-15' },
-      },
-    ],
-    [
-      'vero.track_event',
-      { identity: 'usr_456', event_name: 'Signed up', data: { source: 'landing_page', plan: 'free' } },
-    ],
-  ]);
-
-const churn = (runtime: Runtime) =>
-  runWorkflow(runtime, CHURN_LUA, [
-    [
-      'vero.track_event',
-      {
-        identity: 'usr_456',
-        event_name: 'Cancelled subscription',
-        data: { reason: 'too_expensive', last_plan: 'premium' },
-      },
-    ],
-    ['vero.unsubscribe', { id: 'usr_456' }],
-  ]);
 
 /** A raw Vero request, the way an arbitrary client (or attacker) could send it. */
 async function rawVero(harness: Harness, path: string, body: Record<string, unknown>): Promise<number> {
@@ -199,7 +158,7 @@ describe('emulator inspector page in Chromium', { skip: SKIP }, () => {
   });
 
   it('shows the onboarded user with their attributes and the "Signed up" event', async () => {
-    await onboard(harness.runtime);
+    await runWorkflow(harness.runtime, ONBOARD_LUA, 2);
     await page.goto(harness.emulator.inspectorUrl);
     const row = page.locator('#users tbody tr', { hasText: 'usr_456' });
     await row.waitFor();
@@ -224,7 +183,7 @@ describe('emulator inspector page in Chromium', { skip: SKIP }, () => {
     await page.evaluate(() => {
       (window as unknown as { sameDocument: boolean }).sameDocument = true;
     });
-    await churn(harness.runtime);
+    await runWorkflow(harness.runtime, CHURN_LUA, 2);
     await page.locator('#events li', { hasText: 'Cancelled subscription' }).waitFor({ timeout: 10_000 });
     const row = page.locator('#users tbody tr', { hasText: 'usr_456' });
     await row.locator('.badge', { hasText: 'Unsubscribed' }).waitFor({ timeout: 10_000 });
