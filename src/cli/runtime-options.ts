@@ -12,6 +12,8 @@ export interface RuntimeFlags {
   config?: string;
   delivery?: string;
   outbox?: string;
+  /** `--no-wait` sets it false: queued writes are left for a later `outbox drain`. */
+  wait?: boolean;
   account?: string;
   dryRun?: boolean;
   readOnly?: boolean;
@@ -63,6 +65,7 @@ export async function openRuntime(flags: RuntimeFlags, extra: RuntimeOptions = {
     fallbackCredential: emulator ? EMULATOR_DEMO_TOKEN : undefined,
     delivery: deliveryMode(flags.delivery),
     outbox: flags.outbox,
+    background: flags.wait !== false,
     readOnly: flags.readOnly,
     dryRun: flags.dryRun,
     ...extra,

@@ -46,6 +46,8 @@ export interface RuntimeOptions {
   delivery?: DeliveryMode;
   /** Outbox SQLite file for queued delivery (default: env KOSMO_VERO_OUTBOX, the config file, or the user's data dir). */
   outbox?: string;
+  /** Deliver queued writes in the background as they are accepted (default true); false leaves them for a drain. */
+  background?: boolean;
 }
 
 export type DeliveryMode = 'direct' | 'queued';
@@ -342,7 +344,7 @@ export class Runtime {
           orderingKey: plan.orderingKey,
           payload: plan,
         });
-        this.outbox().start();
+        if (this.options.background !== false) this.outbox().start();
         finish('queued', undefined, queued.id);
         return { status: 'queued', ...base, outbox_id: queued.id, key: queued.key };
       }
