@@ -1,12 +1,6 @@
 import type { KosmoError } from '../errors.js';
 import { builtinIntegrations } from '../integrations/index.js';
-import {
-  type LuaLimits,
-  LuaPool,
-  type LuaPoolOptions,
-  type LuaRunError,
-  type LuaRunStats,
-} from '../lua/index.js';
+import { LuaPool } from '../lua/index.js';
 import { Outbox, type OutboxJob } from '../outbox/index.js';
 import { didYouMean } from '../suggest.js';
 import { AccountRegistry } from './accounts.js';
@@ -19,114 +13,34 @@ import { ConfigError, UnknownFunctionError } from './errors.js';
 import { readImportFile } from './import-file.js';
 import { luaHostFor } from './lua-host.js';
 import { maskCredential } from './mask.js';
-import { type AskCallback, checkPermission, type PermissionPolicy } from './permissions.js';
+import { checkPermission, type PermissionPolicy } from './permissions.js';
+import type {
+  AccountInfo,
+  AccountTest,
+  CallOptions,
+  DeliveryMode,
+  FunctionInfo,
+  ImportOptions,
+  ImportSummary,
+  LuaScriptResult,
+  RunLuaOptions,
+  RuntimeOptions,
+} from './runtime-types.js';
 import { type ToolDefinition, toolDefinitions } from './tool-definitions.js';
 import { jsonSchemaOf, validateArguments } from './validate-arguments.js';
 
-export interface RuntimeOptions {
-  /** Where accounts come from; defaults to `process.env`. */
-  env?: NodeJS.ProcessEnv;
-  /** A config object or the path of a JSON config file (see RuntimeConfig). */
-  config?: RuntimeConfig | string;
-  integrations?: Integration[];
-  /** Point every account at this API base (the emulator, in dev mode). */
-  baseUrl?: string;
-  /** Credential for the default account of integrations that have none configured (the emulator's demo token). */
-  fallbackCredential?: string;
-  permissions?: PermissionPolicy;
-  /** Deny every write. */
-  readOnly?: boolean;
-  /** Validate and report what would be sent, send nothing. */
-  dryRun?: boolean;
-  /** Decides calls whose permission is `ask`. */
-  ask?: AskCallback;
-  /** Lua sandbox: worker count and default limits for every run. */
-  lua?: LuaPoolOptions;
-  /** `direct` sends each write before the call returns; `queued` commits it to the outbox and delivers in the background. */
-  delivery?: DeliveryMode;
-  /** Outbox SQLite file for queued delivery (default: env KOSMO_VERO_OUTBOX, the config file, or the user's data dir). */
-  outbox?: string;
-  /** Deliver queued writes in the background as they are accepted (default true); false leaves them for a drain. */
-  background?: boolean;
-}
-
-export type DeliveryMode = 'direct' | 'queued';
-
-export interface ImportOptions {
-  /** Integration whose import to use; default `vero`. */
-  integration?: string;
-  /** Import kind the integration declares, e.g. `users` or `events`. */
-  kind: string;
-  account?: string;
-  delivery?: DeliveryMode;
-  onProgress?: (done: number, total: number) => void;
-}
-
-export interface ImportSummary {
-  function_name: string;
-  rows: number;
-  accepted: number;
-  failed: Array<{ line: number; code: string; message: string }>;
-  outbox_ids: number[];
-}
-
-export interface CallOptions {
-  account?: string;
-  dryRun?: boolean;
-  readOnly?: boolean;
-  delivery?: DeliveryMode;
-  /** Receives this call's log record (a Lua run collects its own calls this way). */
-  trace?: (record: CallRecord) => void;
-}
-
-export interface RunLuaOptions extends Omit<CallOptions, 'trace'>, Partial<LuaLimits> {}
-
-/** What a script run gives back: printed lines, return values as JSON, the calls it made, and its error. */
-export interface LuaScriptResult {
-  ok: boolean;
-  output: string[];
-  result: unknown;
-  calls: CallRecord[];
-  error: LuaRunError | null;
-  stats: LuaRunStats;
-}
-
-export interface FunctionInfo {
-  integration: string;
-  name: string;
-  fullName: string;
-  slug: string;
-  description: string;
-  toolDescription: string;
-  operation: 'read' | 'write';
-  extra: boolean;
-  destructive: boolean;
-  idempotent: boolean;
-  /** JSON Schema of the arguments. */
-  parameters: Record<string, unknown>;
-}
-
-export interface AccountInfo {
-  integration: string;
-  name: string;
-  credential_kind: string | null;
-  credential_hint: string | null;
-  base_url: string | null;
-  email: string | null;
-  error?: string;
-}
-
-export interface AccountTest {
-  integration: string;
-  account: string;
-  base_url: string | null;
-  ok: boolean;
-  status: number | null;
-  latency_ms: number;
-  error: string | null;
-  /** What the check can and cannot verify. */
-  note: string;
-}
+export type {
+  AccountInfo,
+  AccountTest,
+  CallOptions,
+  DeliveryMode,
+  FunctionInfo,
+  ImportOptions,
+  ImportSummary,
+  LuaScriptResult,
+  RunLuaOptions,
+  RuntimeOptions,
+} from './runtime-types.js';
 
 interface ResolvedFunction {
   integration: Integration;
