@@ -1,8 +1,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Runtime } from '../integration/runtime.js';
-import { type ToolSpec, toolSpecs } from '../integration/tool-definitions.js';
-import { jsonSchemaOf, validateArguments } from '../integration/validate-arguments.js';
+import { runSpec, type ToolSpec, toolSpecs } from '../integration/tool-definitions.js';
 import { CLIENT_VERSION } from '../vero/version.js';
 import { listedSchema } from './listed-schema.js';
 import { errorResult, jsonResult, textResult, toolError } from './tool-result.js';
@@ -60,38 +59,14 @@ function errorCodeOf(result: CallToolResult): string {
   return error?.code ?? 'unknown';
 }
 
-/** Validates the arguments of a built-in tool with the same messages as integration functions. */
-function builtinArgs<T>(spec: ToolSpec, args: unknown): T {
-  if (!spec.schema) return args as T;
-  return validateArguments(spec.name, spec.schema, jsonSchemaOf(spec.schema), args) as T;
-}
-
+/** A doc page reads better as markdown than as a JSON string; a failed script is a tool error. */
 async function runTool(
   runtime: Runtime,
   spec: ToolSpec,
   args: unknown,
   account: string | undefined,
 ): Promise<CallToolResult> {
-  const action = spec.action;
-  switch (action.kind) {
-    case 'function':
-      return jsonResult(await runtime.call(action.fullName, args, { account }));
-    case 'read_doc':
-      return textResult(runtime.readDoc(builtinArgs<{ page: string }>(spec, args).page));
-    case 'list_docs':
-      builtinArgs(spec, args);
-      return jsonResult({ pages: runtime.listDocs() });
-    case 'search_docs': {
-      const { query } = builtinArgs<{ query: string }>(spec, args);
-      return jsonResult({ query, hits: runtime.searchDocs(query) });
-    }
-    case 'execute_lua': {
-      const input = builtinArgs<{ code: string; account?: string; timeout_ms?: number }>(spec, args);
-      const run = await runtime.runLua(input.code, {
-        account: input.account ?? account,
-        timeoutMs: input.timeout_ms,
-      });
-      return jsonResult({ ...run }, !run.ok);
-    }
-  }
+  const output = await runSpec(runtime, spec, args, { account });
+  if (typeof output === 'string') return textResult(output);
+  return jsonResult(output, spec.action.kind === 'execute_lua' && output.ok === false);
 }
