@@ -3,7 +3,17 @@ import { printJson } from '../output.js';
 import { addRuntimeFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
 
 export function registerAccounts(program: Command): void {
-  const accounts = program.command('accounts').description('configured accounts (credentials are masked)');
+  const accounts = program
+    .command('accounts')
+    .description('configured accounts (credentials are masked)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  kosmo-vero accounts list
+  kosmo-vero accounts test marketing --json
+  VERO_MARKETING_AUTH_TOKEN=... kosmo-vero accounts list   # a named account`,
+    );
   addRuntimeFlags(accounts.command('list').description('list configured accounts')).action(
     async (flags: RuntimeFlags) => {
       const { runtime, close } = await openRuntime(flags);

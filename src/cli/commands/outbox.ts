@@ -53,7 +53,18 @@ export async function drainWithProgress(runtime: Runtime, deadlineMs: number | u
 }
 
 export function registerOutbox(program: Command): void {
-  const outbox = program.command('outbox').description('queued writes: inspect, deliver, retry, purge');
+  const outbox = program
+    .command('outbox')
+    .description('queued writes: inspect, deliver, retry, purge')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  kosmo-vero outbox status
+  kosmo-vero outbox drain --deadline 60000
+  kosmo-vero outbox retry --dead && kosmo-vero outbox drain
+  kosmo-vero outbox purge --delivered --older-than 86400000`,
+    );
 
   withOutboxFlags(
     outbox.command('status').description('counts by state, oldest pending age, last errors'),
