@@ -27,8 +27,8 @@ describe('runtime.toolDefinitions() and callTool, for hosts without MCP', () => 
       assert.doesNotThrow(() => JSON.stringify(definition));
     }
     const identify = definitions.find((d) => d.name === 'vero_identify_user');
-    const { $schema: _dialect, ...parameters } = functions.find((fn) => fn.slug === 'vero_identify_user')
-      ?.parameters as Record<string, unknown>;
+    const fn = functions.find((candidate) => candidate.slug === 'vero_identify_user');
+    const { $schema: _dialect, ...parameters } = fn?.parameters ?? {};
     assert.deepEqual(identify?.parameters, parameters);
     assert.deepEqual(identify?.parameters.required, ['id', 'email']);
   });
