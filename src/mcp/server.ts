@@ -11,6 +11,8 @@ export interface McpServerOptions {
   account?: string;
   /** One line per tool call and per protocol problem; never a credential. Default: silent. */
   log?: (line: string) => void;
+  /** Receives each tool call as it starts, so a host can let calls in flight finish before closing. */
+  track?: (call: Promise<unknown>) => void;
 }
 
 const INSTRUCTIONS = [
@@ -35,18 +37,22 @@ export function createMcpServer(runtime: Runtime, options: McpServerOptions = {}
         inputSchema: listedSchema(spec.parameters),
         annotations: { title: spec.title, ...spec.hints },
       },
-      async (args: unknown) => {
-        const started = performance.now();
-        let result: CallToolResult;
-        try {
-          result = await runTool(runtime, spec, args, options.account);
-        } catch (error) {
-          result = errorResult(error);
-        }
-        const ms = Math.round(performance.now() - started);
-        const outcome = result.isError ? `error ${errorCodeOf(result)}` : 'ok';
-        log(`tool ${spec.name}: ${outcome} (${ms} ms)`);
-        return result;
+      (args: unknown) => {
+        const call = (async () => {
+          const started = performance.now();
+          let result: CallToolResult;
+          try {
+            result = await runTool(runtime, spec, args, options.account);
+          } catch (error) {
+            result = errorResult(error);
+          }
+          const ms = Math.round(performance.now() - started);
+          const outcome = result.isError ? `error ${errorCodeOf(result)}` : 'ok';
+          log(`tool ${spec.name}: ${outcome} (${ms} ms)`);
+          return result;
+        })();
+        options.track?.(call);
+        return call;
       },
     );
   }

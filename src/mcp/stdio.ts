@@ -7,7 +7,14 @@ import { createMcpServer, type McpServerOptions } from './server.js';
  * server. stdout carries only the protocol; `options.log` should write to stderr.
  */
 export async function serveStdio(runtime: Runtime, options: McpServerOptions = {}): Promise<void> {
-  const server = createMcpServer(runtime, options);
+  const inFlight = new Set<Promise<unknown>>();
+  const server = createMcpServer(runtime, {
+    ...options,
+    track(call) {
+      inFlight.add(call);
+      void call.finally(() => inFlight.delete(call));
+    },
+  });
   const stopped = new Promise<string>((resolve) => {
     process.stdin.once('end', () => resolve('stdin closed'));
     process.stdin.once('close', () => resolve('stdin closed'));
@@ -17,6 +24,14 @@ export async function serveStdio(runtime: Runtime, options: McpServerOptions = {
   });
   await server.connect(new StdioServerTransport());
   const reason = await stopped;
+  // A client that sends its requests and closes stdin (`... | kosmo-vero mcp`) still gets every answer; a signal
+  // stops at once.
+  if (reason === 'stdin closed' && inFlight.size > 0) {
+    options.log?.(`stdin closed: finishing ${inFlight.size} call(s) in flight`);
+    await Promise.allSettled(inFlight);
+    // The SDK writes the response a few promise steps after the handler settles.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
   options.log?.(`stopping: ${reason}`);
   await server.close();
 }

@@ -300,7 +300,7 @@ describe('kosmo-vero mcp over stdio, driven by the SDK client', () => {
 });
 
 describe('kosmo-vero mcp, protocol misuse', () => {
-  test('a malformed line or a bad request gets an error or is logged; the server keeps answering', async () => {
+  test('a malformed line or a bad request gets an error or is logged; the server keeps answering, and answers everything before stdin closed', async () => {
     const child = spawn(process.execPath, [BIN, 'mcp'], {
       env: {
         PATH: process.env.PATH ?? '',
@@ -324,6 +324,8 @@ describe('kosmo-vero mcp, protocol misuse', () => {
       '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"vero_identify_user","arguments":"not an object"}}',
       '{"jsonrpc":"2.0","id":3,"method":"no/such/method"}',
       '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"lua_read_doc","arguments":{"page":"integrations"}}}',
+      // Still running when stdin closes: it must be answered before the server stops.
+      '{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"execute_lua","arguments":{"code":"return 1 + 1"}}}',
     ];
     child.stdin.write(`${lines.join('\n')}\n`);
     child.stdin.end();
@@ -339,6 +341,8 @@ describe('kosmo-vero mcp, protocol misuse', () => {
     assert.equal(byId.get(3)?.error?.code, -32601, 'unknown method');
     const doc = byId.get(4)?.result as { content: Array<{ text: string }> };
     assert.match(doc.content[0]?.text ?? '', /^# Integrations/);
+    const script = byId.get(5)?.result as { structuredContent: { ok: boolean; result: unknown } };
+    assert.deepEqual([script.structuredContent.ok, script.structuredContent.result], [true, 2]);
     assert.match(stderr, /protocol error: .*not valid JSON/);
     assert.ok(!stdout.includes(CANARY) && !stderr.includes(CANARY));
   });
