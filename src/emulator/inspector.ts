@@ -4,9 +4,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EmulatorError } from './errors.js';
 import { type FaultQueue, parseFaults } from './faults.js';
 import { readBody, sendJson } from './http.js';
+import type { EmulatorStore } from './store.js';
 import type { EmulatorEvent, EmulatorRequest, EmulatorState, EmulatorUser } from './types.js';
 
 export const INSPECTOR_PREFIX = '/_emulator';
+
+/** The paged reads the view needs: the emulator's SQLite store answers each with a COUNT and a LIMIT/OFFSET query. */
+export type ViewSource = Pick<
+  EmulatorStore,
+  'counts' | 'usersPage' | 'eventsPage' | 'requestsPage' | 'userEventsPage'
+>;
 
 export interface InspectorDeps {
   state(): EmulatorState;
@@ -14,8 +21,7 @@ export interface InspectorDeps {
   faults: FaultQueue;
   /** Changes whenever the state does. */
   revision(): number;
-  /** Changes on every reset. */
-  resets(): number;
+  store: ViewSource;
 }
 
 /** One page of a newest-first list. */
@@ -70,56 +76,32 @@ export interface Inspector {
 }
 
 export function createInspector(deps: InspectorDeps): Inspector {
-  // Newest-first copies of the state, rebuilt only when the revision moves: polling an idle emulator costs nothing.
-  // While writes pour in (a benchmark), a rebuild waits ~10x its own cost, so an open page takes at most ~10% of
-  // the event loop; a reset always rebuilds.
-  let cached: Snapshot = {
-    revision: -1,
-    resets: -1,
-    builtAt: 0,
-    buildMs: 0,
-    users: [],
-    events: [],
-    requests: [],
-  };
   const assets = new Map<string, Buffer>();
-
-  const snapshot = (): Snapshot => {
-    const revision = deps.revision();
-    if (cached.revision === revision) return cached;
-    const now = performance.now();
-    const fresh =
-      cached.resets === deps.resets() && now - cached.builtAt < Math.min(5000, cached.buildMs * 10);
-    if (fresh) return cached;
-    const state = deps.state();
-    cached = {
-      revision,
-      resets: deps.resets(),
-      builtAt: now,
-      buildMs: performance.now() - now,
-      users: state.users.reverse(),
-      events: state.events.reverse(),
-      requests: state.requests.reverse(),
-    };
-    return cached;
-  };
 
   return {
     deps,
     view(query) {
-      const snap = snapshot();
+      // Polling an idle emulator costs nothing; otherwise each list is a COUNT plus a LIMIT/OFFSET query, so a
+      // view costs the same at 20 rows or 20 000.
+      const revision = deps.revision();
       const since = query.get('since');
-      if (since !== null && since !== '' && Number(since) === snap.revision) {
-        return { revision: snap.revision, unchanged: true };
-      }
+      if (since !== null && since !== '' && Number(since) === revision) return { revision, unchanged: true };
+      const users = pageParams(query, 'users');
+      const events = pageParams(query, 'events');
+      const requests = pageParams(query, 'requests');
       const user = query.get('user')?.trim() || null;
-      const events = user === null ? snap.events : snap.events.filter(eventMatcher(user, snap.users));
+      const { store } = deps;
+      const totals = store.counts();
+      const matched =
+        user === null
+          ? { total: totals.events, rows: store.eventsPage(events.limit, events.offset) }
+          : store.userEventsPage(user, events.limit, events.offset);
       return {
-        revision: snap.revision,
-        totals: { users: snap.users.length, events: snap.events.length, requests: snap.requests.length },
-        users: pageOf(snap.users, query, 'users'),
-        events: { ...pageOf(events, query, 'events'), user },
-        requests: pageOf(snap.requests, query, 'requests'),
+        revision,
+        totals,
+        users: pageOf(totals.users, users, store.usersPage(users.limit, users.offset)),
+        events: { ...pageOf(matched.total, events, matched.rows), user },
+        requests: pageOf(totals.requests, requests, store.requestsPage(requests.limit, requests.offset)),
       };
     },
     async asset(file) {
@@ -131,17 +113,6 @@ export function createInspector(deps: InspectorDeps): Inspector {
       return body;
     },
   };
-}
-
-interface Snapshot {
-  revision: number;
-  resets: number;
-  /** performance.now() when built, and how long building took. */
-  builtAt: number;
-  buildMs: number;
-  users: EmulatorUser[];
-  events: EmulatorEvent[];
-  requests: EmulatorRequest[];
 }
 
 export async function handleInspector(
@@ -213,10 +184,20 @@ export async function handleInspector(
   }
 }
 
-function pageOf<T>(rows: T[], query: URLSearchParams, list: string): ViewPage<T> {
-  const offset = intParam(query, `${list}_offset`, 0, Number.MAX_SAFE_INTEGER, 0);
-  const limit = intParam(query, `${list}_limit`, 1, VIEW_MAX_LIMIT, VIEW_DEFAULT_LIMIT);
-  return { total: rows.length, offset, limit, rows: rows.slice(offset, offset + limit) };
+function pageOf<T>(total: number, at: PageParams, rows: T[]): ViewPage<T> {
+  return { total, offset: at.offset, limit: at.limit, rows };
+}
+
+interface PageParams {
+  offset: number;
+  limit: number;
+}
+
+function pageParams(query: URLSearchParams, list: string): PageParams {
+  return {
+    offset: intParam(query, `${list}_offset`, 0, Number.MAX_SAFE_INTEGER, 0),
+    limit: intParam(query, `${list}_limit`, 1, VIEW_MAX_LIMIT, VIEW_DEFAULT_LIMIT),
+  };
 }
 
 function intParam(query: URLSearchParams, name: string, min: number, max: number, fallback: number): number {
@@ -227,13 +208,4 @@ function intParam(query: URLSearchParams, name: string, min: number, max: number
     throw new ViewQueryError(`${name}: must be a whole number from ${min} to ${max}; got "${raw}".`);
   }
   return value;
-}
-
-/** Events of one person: sent with their id, their email, or the email of the user with that id. */
-function eventMatcher(user: string, users: EmulatorUser[]): (event: EmulatorEvent) => boolean {
-  const email = users.find((u) => u.id === user)?.email ?? null;
-  return (event) =>
-    event.identity.id === user ||
-    event.identity.email === user ||
-    (email !== null && event.identity.email === email);
 }

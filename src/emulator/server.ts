@@ -44,12 +44,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   let closed = false;
   // Bumped on every change to the state; lets the inspector page skip work when nothing happened.
   let revision = 0;
-  let resets = 0;
 
   const state = (): EmulatorState => store.state();
   const reset = (): void => {
     revision += 1;
-    resets += 1;
     store.clear();
     dedup.clear();
     faults.clear();
@@ -161,7 +159,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     return { status: 200, message: SUCCESS };
   }
 
-  const inspector = createInspector({ state, reset, faults, revision: () => revision, resets: () => resets });
+  const inspector = createInspector({ state, reset, faults, revision: () => revision, store });
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://emulator.invalid');

@@ -1,7 +1,11 @@
 /** The HTTP side of the inspector page: its files, and the paged /_emulator/view it polls. No browser needed. */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
+import { EmulatorStore } from '../../src/emulator/store.js';
 import { CANARY } from '../support/canary.js';
 
 interface Page<T> {
@@ -16,8 +20,10 @@ interface View {
   unchanged?: true;
   totals: { users: number; events: number; requests: number };
   users: Page<{ id: string }>;
-  events: Page<{ event_name: string; data: { n?: number } }> & { user: string | null };
-  requests: Page<{ status: number; token: string | null }>;
+  events: Page<{ event_name: string; identity: { id?: string; email?: string }; data: { n?: number } }> & {
+    user: string | null;
+  };
+  requests: Page<{ seq: number; status: number; token: string | null }>;
 }
 
 async function vero(emu: RunningEmulator, path: string, body: Record<string, unknown>): Promise<number> {
@@ -126,5 +132,140 @@ describe('inspector page files and GET /_emulator/view', () => {
     const res = await fetch(`${emu.inspectorUrl}reset`, { method: 'POST' });
     assert.equal(res.status, 200);
     assert.deepEqual((await view(emu)).body.totals, { users: 0, events: 0, requests: 0 });
+  });
+});
+
+describe('GET /_emulator/view over 20 000 events', () => {
+  const BULK = 20_000;
+  const PEOPLE = 20;
+  // Every third event names its person by email only, so the per-user filter has to catch those too.
+  const identityOf = (n: number) =>
+    n % 3 === 0 ? { email: `p${n % PEOPLE}@example.com` } : { id: `usr_${n % PEOPLE}` };
+  const dir = mkdtempSync(join(tmpdir(), 'kosmo-vero-view-'));
+  const dbPath = join(dir, 'state.db');
+  let emu: RunningEmulator;
+
+  before(async () => {
+    // Seeded through the real store in one transaction (20k HTTP requests would take seconds), then served.
+    const store = new EmulatorStore(dbPath);
+    const at = new Date().toISOString();
+    store.transaction(() => {
+      for (let p = 0; p < PEOPLE; p++) {
+        store.insertUser({
+          id: `usr_${p}`,
+          email: `p${p}@example.com`,
+          data: '{}',
+          tags: '[]',
+          unsubscribed: 0,
+          created_at: at,
+          updated_at: at,
+        });
+      }
+      for (let n = 0; n < BULK; n++) {
+        const identity = identityOf(n);
+        store.insertEvent({ identity, event_name: 'Viewed page', data: { n }, extras: {}, received_at: at });
+        store.insertRequest({
+          method: 'POST',
+          path: '/api/v2/events/track',
+          endpoint: '/events/track',
+          status: 200,
+          message: 'Success.',
+          token: 'default',
+          body: { identity, event_name: 'Viewed page', data: { n } },
+          received_at: at,
+        });
+      }
+    });
+    store.close();
+    emu = await startEmulator({ dbPath, tokens: [{ token: CANARY, label: 'default' }] });
+  });
+
+  after(async () => {
+    await emu?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const ns = (page: View['events']) => page.rows.map((e) => e.data.n);
+  /** n of every event of usr_<p>, newest first: sent with the id or with the email. */
+  const eventsOf = (p: number) =>
+    Array.from({ length: BULK }, (_, n) => BULK - 1 - n).filter((n) => n % PEOPLE === p);
+
+  it('answers the newest page with totals of all rows', async () => {
+    const { status, body } = await view(emu);
+    assert.equal(status, 200);
+    assert.deepEqual(body.totals, { users: PEOPLE, events: BULK, requests: BULK });
+    assert.deepEqual(
+      { total: body.events.total, offset: body.events.offset, limit: body.events.limit },
+      { total: BULK, offset: 0, limit: 50 },
+    );
+    assert.deepEqual(
+      ns(body.events),
+      Array.from({ length: 50 }, (_, i) => BULK - 1 - i),
+    );
+    assert.equal(body.events.user, null);
+    assert.deepEqual(
+      body.users.rows.map((u) => u.id),
+      Array.from({ length: PEOPLE }, (_, i) => `usr_${PEOPLE - 1 - i}`),
+    );
+    assert.equal(body.requests.total, BULK);
+    assert.equal(body.requests.rows[0]?.seq, BULK);
+  });
+
+  it('answers a page in the middle and the short oldest page', async () => {
+    const middle = await view(emu, '?events_offset=10000&events_limit=500&requests_offset=10000');
+    assert.deepEqual(
+      ns(middle.body.events),
+      Array.from({ length: 500 }, (_, i) => 9999 - i),
+    );
+    assert.equal(middle.body.requests.rows[0]?.seq, 10_000);
+    const oldest = await view(emu, '?events_offset=19990&requests_offset=19999&users_offset=19');
+    assert.deepEqual(ns(oldest.body.events), [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+    assert.deepEqual(oldest.body.events.rows.at(-1)?.identity, { email: 'p0@example.com' });
+    assert.deepEqual(
+      oldest.body.requests.rows.map((r) => r.seq),
+      [1],
+    );
+    assert.deepEqual(
+      oldest.body.users.rows.map((u) => u.id),
+      ['usr_0'],
+    );
+    const past = await view(emu, '?events_offset=25000');
+    assert.deepEqual(past.body.events.rows, []);
+    assert.equal(past.body.events.total, BULK);
+  });
+
+  it('filters one person by id, catching the events sent with their email, and pages the result', async () => {
+    const expected = eventsOf(7);
+    const first = await view(emu, '?user=usr_7&events_limit=100');
+    assert.equal(first.body.events.user, 'usr_7');
+    assert.equal(first.body.events.total, expected.length);
+    assert.deepEqual(ns(first.body.events), expected.slice(0, 100));
+    assert.ok(first.body.events.rows.some((e) => e.identity.email === 'p7@example.com'));
+    assert.equal(first.body.totals.events, BULK, 'totals stay unfiltered');
+    const last = await view(emu, `?user=usr_7&events_offset=${expected.length - 5}`);
+    assert.deepEqual(ns(last.body.events), expected.slice(-5));
+
+    const byEmail = await view(emu, '?user=p7%40example.com');
+    const sentWithEmail = expected.filter((n) => n % 3 === 0);
+    assert.equal(byEmail.body.events.total, sentWithEmail.length);
+    assert.deepEqual(ns(byEmail.body.events), sentWithEmail.slice(0, 50));
+    const nobody = await view(emu, '?user=usr_404');
+    assert.deepEqual(
+      { total: nobody.body.events.total, rows: nobody.body.events.rows },
+      { total: 0, rows: [] },
+    );
+  });
+
+  it('shows a write at once, however big the store', async () => {
+    const seen = await view(emu);
+    assert.equal(
+      await vero(emu, '/events/track', { identity: { id: 'usr_3' }, event_name: 'Just now', data: {} }),
+      200,
+    );
+    const next = await view(emu, `?since=${seen.body.revision}`);
+    assert.notEqual(next.body.revision, seen.body.revision);
+    assert.equal(next.body.events.rows[0]?.event_name, 'Just now');
+    assert.deepEqual(next.body.totals, { users: PEOPLE, events: BULK + 1, requests: BULK + 1 });
+    assert.equal((await view(emu, '?user=usr_3')).body.events.total, eventsOf(3).length + 1);
   });
 });

@@ -3,7 +3,7 @@
  * the runtime, refused requests, live refresh, reset, 10 000 events, a phone-width window, and no credential anywhere.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -18,40 +18,11 @@ const SKIP = existsSync(CHROMIUM)
   ? false
   : `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; .ci/run does) to run browser tests`;
 
-// The published page's workflows, with the address its web copy obfuscated written out.
-const ONBOARD_LUA = `
-app.integrations.vero.identify_user({
-  id = "usr_456",
-  email = "jane@example.com",
-  name = "Jane Smith",
-  data = {
-    plan = "free",
-    signup_date = "2025-06-15"
-  }
-})
-app.integrations.vero.track_event({
-  identity = "usr_456",
-  event_name = "Signed up",
-  data = {
-    source = "landing_page",
-    plan = "free"
-  }
-})
-`;
-
-const CHURN_LUA = `
-app.integrations.vero.track_event({
-  identity = "usr_456",
-  event_name = "Cancelled subscription",
-  data = {
-    reason = "too_expensive",
-    last_plan = "premium"
-  }
-})
-app.integrations.vero.unsubscribe({
-  id = "usr_456"
-})
-`;
+// The published page's onboarding and churn workflows, as the repo ships them (each ends with a print).
+const example = (name: string): string =>
+  readFileSync(fileURLToPath(new URL(`../../examples/${name}`, import.meta.url)), 'utf8');
+const ONBOARD_LUA = example('onboard.lua');
+const CHURN_LUA = example('churn.lua');
 
 /** Runs a workflow through the runtime's Lua sandbox, as an agent would. */
 async function runWorkflow(runtime: Runtime, lua: string, calls: number): Promise<void> {
