@@ -29,4 +29,5 @@ export {
   Runtime,
   type RuntimeOptions,
 } from './integration/runtime.js';
+export { callTool, type ToolDefinition, UnknownToolError } from './integration/tool-definitions.js';
 export * from './vero/index.js';

@@ -16,7 +16,11 @@ const program = new Command('kosmo-vero')
     'Run agents’ Lua scripts against Vero, call its functions, read their docs, or serve a local emulator.',
   )
   .version(CLIENT_VERSION)
-  .showHelpAfterError('(run with --help for usage)')
+  // One line on stderr for a usage error, with the hint on the same line.
+  .configureOutput({
+    outputError: (text, write) =>
+      write(`kosmo-vero: ${text.replace(/^error: /, '').trimEnd()} (run with --help for usage)\n`),
+  })
   .exitOverride();
 program.addHelpText(
   'after',

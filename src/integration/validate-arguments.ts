@@ -60,19 +60,25 @@ function problemOf(issue: core.$ZodIssue): ArgumentProblem {
         ? { field, rule: 'is required' }
         : { field, rule: `expected ${typeName(issue.expected)}, got ${describeValue(input)}` };
     case 'too_big':
-      return issue.origin === 'string'
-        ? { field, rule: `must be at most ${issue.maximum} characters (got ${String(input).length})` }
-        : { field, rule: `must have at most ${issue.maximum} items` };
+      if (issue.origin === 'string') {
+        return { field, rule: `must be at most ${issue.maximum} characters (got ${String(input).length})` };
+      }
+      if (issue.origin === 'array') return { field, rule: `must have at most ${issue.maximum} items` };
+      return { field, rule: `must be at most ${issue.maximum} (got ${String(input)})` };
     case 'too_small':
-      return issue.origin === 'string'
-        ? {
-            field,
-            rule: Number(issue.minimum) <= 1 ? 'must not be empty' : `needs ${issue.minimum}+ characters`,
-          }
-        : {
-            field,
-            rule: `must list at least ${issue.minimum} item${Number(issue.minimum) === 1 ? '' : 's'}`,
-          };
+      if (issue.origin === 'string') {
+        return {
+          field,
+          rule: Number(issue.minimum) <= 1 ? 'must not be empty' : `needs ${issue.minimum}+ characters`,
+        };
+      }
+      if (issue.origin === 'array') {
+        return {
+          field,
+          rule: `must list at least ${issue.minimum} item${Number(issue.minimum) === 1 ? '' : 's'}`,
+        };
+      }
+      return { field, rule: `must be at least ${issue.minimum} (got ${String(input)})` };
     case 'unrecognized_keys':
       return { field: issue.keys.join(', '), rule: 'unknown field' };
     case 'custom':

@@ -79,9 +79,7 @@ describe('bad usage', { concurrency: true }, () => {
     });
   }
 
-  test('a usage error is one line on stderr', {
-    todo: 'commander adds "(run with --help for usage)" on a second line (showHelpAfterError in main.ts)',
-  }, async () => {
+  test('a usage error is one line on stderr', async () => {
     const runs = await Promise.all(cases.map(([, args]) => runCli(args)));
     for (const run of runs) assert.equal(lines(run.stderr).length, 1, run.stderr);
   });

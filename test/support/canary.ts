@@ -8,5 +8,5 @@ export function exposed(value: unknown): string {
     const own = Object.fromEntries(Object.getOwnPropertyNames(value).map((k) => [k, (value as never)[k]]));
     return `${value.stack}\n${JSON.stringify(own)}\n${exposed((value as { cause?: unknown }).cause)}`;
   }
-  return typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
 }
