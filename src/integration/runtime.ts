@@ -12,7 +12,7 @@ import { DocLibrary, type DocPage, type DocSearchHit } from './docs.js';
 import { ConfigError, UnknownFunctionError } from './errors.js';
 import { readImportFile } from './import-file.js';
 import { luaHostFor } from './lua-host.js';
-import { maskCredential } from './mask.js';
+import { maskCredential } from '../mask.js';
 import { checkPermission, type PermissionPolicy } from './permissions.js';
 import type {
   AccountInfo,

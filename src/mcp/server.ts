@@ -2,7 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Runtime } from '../integration/runtime.js';
 import { runSpec, type ToolSpec, toolSpecs } from '../integration/tool-definitions.js';
-import { CLIENT_VERSION } from '../vero/version.js';
+import { CLIENT_VERSION } from '../version.js';
 import { listedSchema } from './listed-schema.js';
 import { errorResult, jsonResult, textResult, toolError } from './tool-result.js';
 

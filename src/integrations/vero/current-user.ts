@@ -1,5 +1,5 @@
 import type { ReadContext } from '../../integration/definition.js';
-import { maskCredential } from '../../integration/mask.js';
+import { maskCredential } from '../../mask.js';
 import type { VeroClient } from '../../vero/client.js';
 import { DEFAULT_BASE_URL } from '../../vero/client.js';
 
