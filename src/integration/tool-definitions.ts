@@ -55,7 +55,9 @@ export const executeLuaSchema = z.strictObject({
     .string()
     .min(1)
     .optional()
-    .describe('Account that `app.integrations.vero.<fn>` uses (default: the default account)'),
+    .describe(
+      'Account that `app.integrations.<integration>.<function>` calls use (default: the default account)',
+    ),
   timeout_ms: z
     .number()
     .int()
@@ -69,7 +71,9 @@ export const readDocSchema = z.strictObject({
   page: z
     .string()
     .min(1)
-    .describe('Doc page, e.g. "integrations", "integrations.vero" or "integrations.vero.track_event"'),
+    .describe(
+      'Doc page: "integrations" (the index), "integrations.<integration>" or "integrations.<integration>.<function>"',
+    ),
 });
 
 export const listDocsSchema = z.strictObject({});
@@ -85,16 +89,37 @@ const docsHints: ToolHints = {
   openWorldHint: false,
 };
 
+/** The integrations in listing order, each once. */
+function integrationsOf(functions: FunctionInfo[]): string[] {
+  return [...new Set(functions.map((fn) => fn.integration))];
+}
+
+/** `lua_read_doc("integrations.a")` or `lua_read_doc("integrations.a") / lua_read_doc("integrations.b")`. */
+function referenceCalls(functions: FunctionInfo[]): string {
+  return integrationsOf(functions)
+    .map((name) => `lua_read_doc("integrations.${name}")`)
+    .join(' / ');
+}
+
 function executeLuaDescription(functions: FunctionInfo[]): string {
-  const namespaces = [...new Set(functions.map((fn) => fn.integration))];
   return [
     'Run a Lua 5.4 script in a sandbox (no files, network or OS access) that can call integration functions',
-    `as app.integrations.<integration>.<function>({...}) (integrations: ${namespaces.join(', ')}).`,
-    'Named accounts are reached as app.integrations.vero.<account>.<function>({...}).',
-    'Inside the script, lua_read_doc("integrations.vero") returns the full function reference,',
+    `as app.integrations.<integration>.<function>({...}) (integrations: ${integrationsOf(functions).join(', ')}).`,
+    'Named accounts are reached as app.integrations.<integration>.<account>.<function>({...}).',
+    `Inside the script, ${referenceCalls(functions)} returns an integration's full function reference,`,
     'lua_list_docs() and lua_search_docs(query) find other pages.',
     'Returns { ok, output (printed lines), result (the returned value), calls (each function call made), error }.',
     `Functions: ${functions.map((fn) => fn.fullName).join(', ')}.`,
+  ].join(' ');
+}
+
+function readDocDescription(functions: FunctionInfo[]): string {
+  return [
+    'Read a documentation page, the same text lua_read_doc(page) returns inside a script.',
+    '"integrations" lists the integrations; "integrations.<integration>" is the full Lua reference of one',
+    `(${integrationsOf(functions)
+      .map((name) => `"integrations.${name}"`)
+      .join(', ')}); "integrations.<integration>.<function>" is one function.`,
   ].join(' ');
 }
 
@@ -124,8 +149,7 @@ export function toolSpecs(functions: FunctionInfo[]): ToolSpec[] {
     {
       name: 'lua_read_doc',
       title: 'Read a doc page',
-      description:
-        'Read a documentation page, the same text lua_read_doc(page) returns inside a script. "integrations.vero" is the full Vero Lua reference; "integrations.vero.<function>" is one function.',
+      description: readDocDescription(functions),
       parameters: toolParameters(jsonSchemaOf(readDocSchema)),
       schema: readDocSchema,
       hints: docsHints,

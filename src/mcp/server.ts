@@ -1,6 +1,6 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { Runtime } from '../integration/runtime.js';
+import type { FunctionInfo, Runtime } from '../integration/runtime.js';
 import { runSpec, type ToolSpec, toolSpecs } from '../integration/tool-definitions.js';
 import { CLIENT_VERSION } from '../version.js';
 import { listedSchema } from './listed-schema.js';
@@ -15,17 +15,24 @@ export interface McpServerOptions {
   track?: (call: Promise<unknown>) => void;
 }
 
-const INSTRUCTIONS = [
-  'kosmo-vero reaches Vero (email marketing) through a Lua sandbox and one tool per function.',
-  'For one change, call a vero_* tool. For several steps, loops or checks, use execute_lua with',
-  'app.integrations.vero.<function>({...}); lua_read_doc("integrations.vero") is the full reference.',
-].join(' ');
+/** What the client is told once, derived from the integrations the runtime offers. */
+function serverInstructions(functions: FunctionInfo[]): string {
+  const integrations = [...new Set(functions.map((fn) => fn.integration))];
+  const examples = integrations.map((name) => functions.find((fn) => fn.integration === name)?.slug);
+  return [
+    `kosmo-vero reaches ${integrations.join(', ')} through a Lua sandbox and one tool per function.`,
+    `For one change, call a function's tool (${examples.join(', ')}, ...). For several steps, loops or checks,`,
+    'use execute_lua with app.integrations.<integration>.<function>({...});',
+    `${integrations.map((name) => `lua_read_doc("integrations.${name}")`).join(' / ')} is the full reference,`,
+    'lua_read_doc("integrations") lists the integrations.',
+  ].join(' ');
+}
 
 /** Builds the MCP server over a runtime: execute_lua, the docs tools, and one tool per integration function. */
 export function createMcpServer(runtime: Runtime, options: McpServerOptions = {}): McpServer {
   const server = new McpServer(
-    { name: 'kosmo-vero', title: 'kosmo-vero (Vero)', version: CLIENT_VERSION },
-    { instructions: INSTRUCTIONS },
+    { name: 'kosmo-vero', title: 'kosmo-vero', version: CLIENT_VERSION },
+    { instructions: serverInstructions(runtime.functions()) },
   );
   const log = options.log ?? (() => {});
   for (const spec of toolSpecs(runtime.functions())) {

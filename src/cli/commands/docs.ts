@@ -1,12 +1,21 @@
 import type { Command } from 'commander';
-import { createRuntime } from '../../integration/runtime.js';
+import { createRuntime, type Runtime } from '../../integration/runtime.js';
 import { printJson } from '../output.js';
+
+/** With one integration, its Lua reference is what a reader wants; with several, the index that lists them. */
+function defaultPage(runtime: Runtime): string {
+  const references = runtime.listDocs().filter(({ page }) => /^integrations\.[^.]+$/.test(page));
+  return references.length === 1 && references[0] ? references[0].page : 'integrations';
+}
 
 export function registerDocs(program: Command): void {
   program
     .command('docs')
     .description('print what lua_read_doc(page) returns inside a script')
-    .argument('[page]', 'doc page', 'integrations.vero')
+    .argument(
+      '[page]',
+      'doc page (default: the Lua reference, or the index when there are several integrations)',
+    )
     .option('--list', 'list every page')
     .option('--search <query>', 'pages containing every word of the query')
     .option('--json', 'print one JSON object on stdout')
@@ -14,12 +23,12 @@ export function registerDocs(program: Command): void {
       'after',
       `
 Examples:
-  kosmo-vero docs                                # the Vero Lua reference
+  kosmo-vero docs                                # the Lua reference
   kosmo-vero docs integrations.vero.track_event  # one function
   kosmo-vero docs --list
   kosmo-vero docs --search unsubscribe`,
     )
-    .action((page: string, flags: { list?: boolean; search?: string; json?: boolean }) => {
+    .action((requested: string | undefined, flags: { list?: boolean; search?: string; json?: boolean }) => {
       const runtime = createRuntime({ env: {} });
       if (flags.list) {
         const pages = runtime.listDocs();
@@ -37,6 +46,7 @@ Examples:
         }
         return;
       }
+      const page = requested ?? defaultPage(runtime);
       const text = runtime.readDoc(page);
       if (flags.json) printJson({ page, text });
       else process.stdout.write(text);

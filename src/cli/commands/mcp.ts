@@ -1,11 +1,29 @@
 import type { Command } from 'commander';
+import { createRuntime } from '../../integration/runtime.js';
 import { openRuntime, type RuntimeFlags } from '../runtime-options.js';
+
+/** `Tools: execute_lua, ..., and one per function (vero_identify_user, ...).`, from the runtime's own list. */
+function toolsLine(): string {
+  const runtime = createRuntime({ env: {} });
+  const functions = runtime.functions();
+  const slugs = new Set(functions.map((fn) => fn.slug));
+  const builtins = runtime
+    .toolDefinitions()
+    .map((tool) => tool.name)
+    .filter((name) => !slugs.has(name));
+  // One example per integration: its first write, else its first function.
+  const examples = [...new Set(functions.map((fn) => fn.integration))].map((integration) => {
+    const own = functions.filter((fn) => fn.integration === integration);
+    return (own.find((fn) => fn.operation === 'write') ?? own[0])?.slug;
+  });
+  return `Tools: ${builtins.join(', ')}, and one per function (${examples.join(', ')}, ...).`;
+}
 
 export function registerMcp(program: Command): void {
   program
     .command('mcp')
     .description(
-      'serve the Vero tools to an MCP client over stdio (stdout is the protocol; logs go to stderr)',
+      'serve the integrations’ tools to an MCP client over stdio (stdout is the protocol; logs go to stderr)',
     )
     .option('--config <file>', 'JSON config file with accounts and permissions')
     .option('--account <name>', 'account used when a call names none (default: the default account)')
@@ -13,11 +31,11 @@ export function registerMcp(program: Command): void {
     .option('--read-only', 'deny every function that changes data')
     .option('--emulator', 'start an embedded Vero emulator and point every account at it')
     .option('--quiet', 'log nothing on stderr')
+    // Computed when help is shown, from the integrations a runtime offers, so a new one needs no edit here.
+    .addHelpText('after', () => `\n${toolsLine()}`)
     .addHelpText(
       'after',
       `
-Tools: execute_lua, lua_read_doc, lua_list_docs, lua_search_docs, and one per function (vero_identify_user, ...).
-
 Examples:
   VERO_AUTH_TOKEN=... kosmo-vero mcp
   kosmo-vero mcp --emulator            # try it against a local emulator
@@ -34,7 +52,7 @@ MCP client config: { "command": "npx", "args": ["kosmo-vero", "mcp"], "env": { "
       try {
         const accounts = runtime.accounts().map((a) => `${a.integration}.${a.name}`);
         log?.(
-          `serving ${runtime.toolDefinitions().length} tools on stdio; accounts: ${accounts.join(', ') || 'none (set VERO_AUTH_TOKEN)'}${emulator ? `; emulator at ${emulator.url}` : ''}${flags.readOnly ? '; read-only' : ''}${flags.dryRun ? '; dry-run' : ''}`,
+          `serving ${runtime.toolDefinitions().length} tools on stdio; accounts: ${accounts.join(', ') || 'none (see kosmo-vero accounts list)'}${emulator ? `; emulator at ${emulator.url}` : ''}${flags.readOnly ? '; read-only' : ''}${flags.dryRun ? '; dry-run' : ''}`,
         );
         await serveStdio(runtime, { account: flags.account, log });
       } finally {
