@@ -13,3 +13,16 @@ export class LuaRequestError extends KosmoError {
     super('lua_invalid_request', message);
   }
 }
+
+/**
+ * Sandbox workers kept dying before they were ready, so the pool stopped starting new ones (a broken install or no
+ * memory would otherwise respawn forever). Runs that were waiting fail with this; the next run() tries again.
+ */
+export class LuaWorkerStartError extends KosmoError {
+  constructor(attempts: number, reason: string) {
+    super(
+      'lua_worker_start_failed',
+      `the Lua sandbox worker failed to start ${attempts} times in a row (last: ${reason}); no script ran. The next run starts workers again; if it keeps failing, check the installation and the memory available.`,
+    );
+  }
+}

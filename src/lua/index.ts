@@ -1,4 +1,4 @@
-export { LuaPoolClosedError, LuaRequestError } from './errors.js';
+export { LuaPoolClosedError, LuaRequestError, LuaWorkerStartError } from './errors.js';
 export { DEFAULT_LIMITS, resolveLimits } from './limits.js';
 export { LuaPool } from './pool.js';
 export type {

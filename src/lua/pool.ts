@@ -5,8 +5,8 @@
  */
 import { Buffer } from 'node:buffer';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
-import { LuaPoolClosedError, LuaRequestError } from './errors.js';
-import { resolveLimits } from './limits.js';
+import { LuaPoolClosedError, LuaRequestError, LuaWorkerStartError } from './errors.js';
+import { limitMessage, resolveLimits } from './limits.js';
 import type { CallAnswer, RunRequest, WorkerEvent, WorkerInit } from './protocol.js';
 import type { LuaHost, LuaLimits, LuaNamespace, LuaPoolOptions, LuaRunError, LuaRunResult } from './types.js';
 
@@ -14,7 +14,10 @@ import type { LuaHost, LuaLimits, LuaNamespace, LuaPoolOptions, LuaRunError, Lua
 const KILL_GRACE_MS = 500;
 /** After a run's result, how long the worker may take to close that state and ready the next before it is replaced. */
 const CLOSE_GRACE_MS = 1000;
-/** Workers that die before ever becoming ready, in a row, before queued runs are failed instead of retried. */
+/**
+ * Workers that die before ever becoming ready, in a row, before the pool stops starting new ones and fails the
+ * queued runs; the next run() starts a fresh set.
+ */
 const MAX_START_FAILURES = 3;
 
 /**
@@ -99,11 +102,19 @@ export class LuaPool {
   private runSeq = 0;
   private closed = false;
   private startFailures = 0;
+  /** Set when workers kept failing to start: nothing is respawned until the next run() asks for workers. */
+  private stalled = false;
+  private readonly resourceLimits: LuaPoolOptions['resourceLimits'];
 
   constructor(options: LuaPoolOptions = {}) {
     this.size = Math.max(1, Math.floor(options.size ?? 2));
     this.limits = resolveLimits(options.limits);
-    for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
+    this.resourceLimits = options.resourceLimits;
+    this.fill();
+  }
+
+  private fill(): void {
+    while (this.slots.length < this.size) this.slots.push(this.spawn());
   }
 
   /** Runs code on a fresh Lua state. Resolves with the outcome (a script error is ok=false, not a rejection). */
@@ -127,6 +138,12 @@ export class LuaPool {
           reject,
         };
         this.queue.push(job);
+        if (this.stalled) {
+          // Workers gave up starting earlier; this run is worth one more attempt.
+          this.stalled = false;
+          this.startFailures = 0;
+          this.fill();
+        }
         this.dispatch();
       });
     } catch (error) {
@@ -165,6 +182,7 @@ export class LuaPool {
       transferList: [port2],
       // Nothing from this process's environment (credentials included) is visible in the worker.
       env: {},
+      resourceLimits: this.resourceLimits,
       stdout: false,
       stderr: false,
     });
@@ -241,7 +259,7 @@ export class LuaPool {
   private kill(slot: Slot, job: Job): void {
     if (job.finished || slot.job !== job) return;
     slot.dead = true;
-    const limitMsg = `script ran longer than the time limit of ${job.limits.timeoutMs} ms (timeoutMs)`;
+    const limitMsg = limitMessage('lua_timeout', job.limits);
     this.finish(slot, job, this.failure({ code: 'lua_timeout', message: limitMsg }));
     void slot.worker.terminate();
   }
@@ -370,17 +388,16 @@ export class LuaPool {
     }
     if (this.closed) return;
     if (neverReady) this.startFailures++;
-    if (this.startFailures >= MAX_START_FAILURES) {
-      const why = slot.lastError ? slot.lastError.message : `exit code ${code}`;
-      for (const job of this.queue.splice(0)) {
-        job.resolve({
-          ...this.failure({ code: 'lua_internal_error', message: `sandbox worker cannot start: ${why}` }),
-          output: [],
-        });
-      }
-      this.startFailures = 0;
+    if (this.startFailures >= MAX_START_FAILURES && !this.stalled) {
+      // Respawning now would fail the same way, forever, in a long-lived server: stop until the next run().
+      this.stalled = true;
+      const error = new LuaWorkerStartError(
+        this.startFailures,
+        slot.lastError ? slot.lastError.message : `exit code ${code}`,
+      );
+      for (const job of this.queue.splice(0)) job.reject(error);
     }
-    this.slots.push(this.spawn());
+    if (!this.stalled) this.slots.push(this.spawn());
     this.dispatch();
   }
 }

@@ -2,6 +2,7 @@
  * Public types of the Lua sandbox. `src/lua/` runs Lua; it knows nothing of Vero or credentials: the only way out of
  * a script is the host callback described by `LuaHost`.
  */
+import type { ResourceLimits } from 'node:worker_threads';
 
 /** One integration as a script sees it under `app.integrations.<integration>`. */
 export interface LuaNamespace {
@@ -119,4 +120,9 @@ export interface LuaPoolOptions {
   size?: number;
   /** defaults for every run of this pool */
   limits?: Partial<LuaLimits>;
+  /**
+   * V8 heap limits of each worker thread (Node's `Worker` resourceLimits; default: Node's). Lua's own memory lives
+   * outside this heap and is capped by `limits.memoryBytes`.
+   */
+  resourceLimits?: ResourceLimits;
 }
