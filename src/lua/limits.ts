@@ -1,3 +1,4 @@
+import { LuaRequestError } from './errors.js';
 import type { LuaLimitCode, LuaLimits } from './types.js';
 
 export const DEFAULT_LIMITS: Readonly<LuaLimits> = Object.freeze({
@@ -10,7 +11,10 @@ export const DEFAULT_LIMITS: Readonly<LuaLimits> = Object.freeze({
   maxResultBytes: 8 * 1024 * 1024,
 });
 
-/** Later layers win; a missing or undefined field keeps the earlier value. Throws on a non-positive or NaN value. */
+/**
+ * Later layers win; a missing or undefined field keeps the earlier value. A value below 1 (it is floored), infinite or NaN
+ * is a LuaRequestError (`lua_invalid_request`) naming the limit.
+ */
 export function resolveLimits(...layers: (Partial<LuaLimits> | undefined)[]): LuaLimits {
   const out: LuaLimits = { ...DEFAULT_LIMITS };
   for (const layer of layers) {
@@ -18,8 +22,10 @@ export function resolveLimits(...layers: (Partial<LuaLimits> | undefined)[]): Lu
     for (const key of Object.keys(DEFAULT_LIMITS) as (keyof LuaLimits)[]) {
       const value = layer[key];
       if (value === undefined) continue;
-      if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-        throw new RangeError(`Lua limit ${key} must be a positive number, got ${String(value)}`);
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 1) {
+        throw new LuaRequestError(
+          `Lua limit ${key}: must be a finite number of at least 1, got ${String(value)}; leave it out for the default (${DEFAULT_LIMITS[key]})`,
+        );
       }
       out[key] = Math.floor(value);
     }

@@ -119,11 +119,18 @@ describe('LuaPool', () => {
     assert.ok(median < 50, `median ${median} ms`);
   });
 
-  it('rejects bad limits and a bad host up front', async () => {
-    await assert.rejects(
-      pool.run('return 1', testHost(), { timeoutMs: -1 }),
-      /timeoutMs must be a positive number/,
-    );
+  it('rejects bad limits and a bad host up front, with a code', async () => {
+    for (const timeoutMs of [0, -1, 0.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      await assert.rejects(pool.run('return 1', testHost(), { timeoutMs }), {
+        name: 'LuaRequestError',
+        code: 'lua_invalid_request',
+        message: `Lua limit timeoutMs: must be a finite number of at least 1, got ${timeoutMs}; leave it out for the default (30000)`,
+      });
+    }
+    assert.throws(() => new LuaPool({ limits: { maxCalls: 0 } }), {
+      code: 'lua_invalid_request',
+      message: /^Lua limit maxCalls: must be a finite number of at least 1, got 0/,
+    });
     await assert.rejects(
       pool.run('return 1', { ...testHost(), namespaces: [{ integration: '' }] } as never),
       /host\.namespaces\[0\]\.integration must be a non-empty string/,
