@@ -1,7 +1,6 @@
 // Sequential track_event calls from Lua versus the same requests from a bare fetch loop, same emulator, same run;
 // and the time from runLua to the first host call on a warm pool. Run: npm run build && npm run bench:lua-bridge
 
-import type { CallRecord } from '../src/integration/call-log.js';
 import { luaHostFor } from '../src/integration/lua-host.js';
 import { createRuntime } from '../src/integration/runtime.js';
 import { LuaPool } from '../src/lua/index.js';
@@ -58,8 +57,7 @@ for (let round = 0; round < ROUNDS; round++) {
 const pool = new LuaPool();
 const firstCall: number[] = [];
 for (let i = 0; i < 30; i++) {
-  const calls: CallRecord[] = [];
-  const host = luaHostFor(runtime, {}, calls);
+  const { host } = luaHostFor(runtime, {});
   let started = 0;
   let seen = -1;
   const call = host.call;

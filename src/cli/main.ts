@@ -9,7 +9,7 @@ import { registerImport } from './commands/import.js';
 import { registerMcp } from './commands/mcp.js';
 import { registerOutbox } from './commands/outbox.js';
 import { registerRun } from './commands/run.js';
-import { EXIT_USAGE, exitCodeFor, printError } from './output.js';
+import { EXIT_USAGE, errorInfo, exitCodeFor, printError, printJson } from './output.js';
 
 const program = new Command('kosmo-vero')
   .description(
@@ -46,6 +46,8 @@ try {
     // Help and version also end in a CommanderError, with exit code 0.
     process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
   } else {
+    // Errors before a command could report (config, usage) still honour --json.
+    if (process.argv.includes('--json')) printJson({ ok: false, error: errorInfo(error) });
     printError(error);
     process.exitCode = exitCodeFor(error);
   }

@@ -18,8 +18,13 @@ export function printJson(value: unknown): void {
 
 export function errorInfo(error: unknown): { code: string; message: string } {
   if (error instanceof KosmoError) return { code: error.code, message: error.message };
+  if (isCoded(error)) return { code: error.code, message: error.message };
   return { code: 'internal', message: error instanceof Error ? error.message : String(error) };
 }
+
+const isCoded = (error: unknown): error is { code: string; message: string } =>
+  typeof (error as { code?: unknown })?.code === 'string' &&
+  typeof (error as { message?: unknown }).message === 'string';
 
 /** One clear line on stderr. */
 export function printError(error: unknown): void {

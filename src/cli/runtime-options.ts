@@ -58,18 +58,26 @@ export interface CliRuntime {
 }
 
 export async function openRuntime(flags: RuntimeFlags, extra: RuntimeOptions = {}): Promise<CliRuntime> {
+  const delivery = deliveryMode(flags.delivery);
   const emulator = flags.emulator ? await startEmulator() : undefined;
-  const runtime = createRuntime({
-    config: flags.config,
-    baseUrl: emulator?.url,
-    fallbackCredential: emulator ? EMULATOR_DEMO_TOKEN : undefined,
-    delivery: deliveryMode(flags.delivery),
-    outbox: flags.outbox,
-    background: flags.wait !== false,
-    readOnly: flags.readOnly,
-    dryRun: flags.dryRun,
-    ...extra,
-  });
+  let runtime: Runtime;
+  try {
+    runtime = createRuntime({
+      config: flags.config,
+      baseUrl: emulator?.url,
+      fallbackCredential: emulator ? EMULATOR_DEMO_TOKEN : undefined,
+      delivery,
+      outbox: flags.outbox,
+      background: flags.wait !== false,
+      readOnly: flags.readOnly,
+      dryRun: flags.dryRun,
+      ...extra,
+    });
+  } catch (error) {
+    // A bad config must not leave the embedded emulator holding the process open.
+    await emulator?.close();
+    throw error;
+  }
   return {
     runtime,
     emulator,

@@ -22,7 +22,7 @@ interface PartialAccount {
 function fromEnvironment(spec: AccountEnvironment, env: NodeJS.ProcessEnv): Map<string, PartialAccount> {
   const variables = [
     ...spec.credentials.map(({ variable, kind }) => ({ variable, credentialKind: kind, setting: undefined })),
-    ...Object.entries(spec.settings).map(([setting, variable]) => ({
+    ...Object.entries(accountSettings(spec)).map(([setting, variable]) => ({
       variable,
       credentialKind: undefined,
       setting,

@@ -31,6 +31,8 @@ export function parseRuntimeConfig(value: unknown, origin: string): RuntimeConfi
   );
 }
 
+const lineOf = (text: string, position: number): number => text.slice(0, position).split('\n').length;
+
 export function readRuntimeConfig(path: string): RuntimeConfig {
   let text: string;
   try {
@@ -42,7 +44,10 @@ export function readRuntimeConfig(path: string): RuntimeConfig {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`config file ${path} is not valid JSON: ${(error as Error).message}`);
+    // V8's message quotes the text around the mistake, which may be a credential: keep only the position.
+    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    const where = position === undefined ? '' : ` (line ${lineOf(text, Number(position))})`;
+    throw new ConfigError(`config file ${path} is not valid JSON${where}. Fix it and try again.`);
   }
   return parseRuntimeConfig(value, `config file ${path}`);
 }

@@ -1,12 +1,21 @@
 import type { LuaHost, LuaNamespace } from '../lua/index.js';
 import type { CallRecord } from './call-log.js';
-import type { CallOptions, Runtime } from './runtime.js';
+import type { Runtime } from './runtime.js';
+import type { CallOptions } from './runtime-types.js';
+
+export interface LuaRunHost {
+  host: LuaHost;
+  /** Every call the script made, as the call log recorded it. */
+  calls: CallRecord[];
+  /** Resolves once no call is in flight: a run ended by a limit may have left one reaching Vero. */
+  settled(): Promise<void>;
+}
 
 /**
  * The host side of one Lua run: the script's view of the runtime. The sandbox sees function and account names,
  * never a credential; every call goes through `runtime.call`, so validation, permissions and dry-run apply.
  */
-export function luaHostFor(runtime: Runtime, defaults: CallOptions, calls: CallRecord[]): LuaHost {
+export function luaHostFor(runtime: Runtime, defaults: CallOptions): LuaRunHost {
   const byIntegration = new Map<string, string[]>();
   for (const fn of runtime.functions()) {
     byIntegration.set(fn.integration, [...(byIntegration.get(fn.integration) ?? []), fn.name]);
@@ -17,16 +26,30 @@ export function luaHostFor(runtime: Runtime, defaults: CallOptions, calls: CallR
     aliases: Object.fromEntries(functions.map((name) => [`${integration}_${name}`, name])),
     accounts: runtime.accountNames(integration).filter((name) => name !== 'default'),
   }));
-  return {
+  const calls: CallRecord[] = [];
+  const inFlight = new Set<Promise<unknown>>();
+  const host: LuaHost = {
     namespaces,
-    call: ({ integration, fn, account, args }) =>
-      runtime.call(`${integration}.${fn}`, args, {
+    call: ({ integration, fn, account, args }) => {
+      const call = runtime.call(`${integration}.${fn}`, args, {
         ...defaults,
         account: account ?? defaults.account,
         trace: (record) => calls.push(record),
-      }),
+      });
+      inFlight.add(call);
+      const forget = () => inFlight.delete(call);
+      call.then(forget, forget);
+      return call;
+    },
     readDoc: (page) => runtime.readDoc(page),
     listDocs: () => runtime.listDocs(),
     searchDocs: (query) => runtime.searchDocs(query),
+  };
+  return {
+    host,
+    calls,
+    settled: async () => {
+      await Promise.allSettled([...inFlight]);
+    },
   };
 }

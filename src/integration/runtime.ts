@@ -1,6 +1,7 @@
 import type { KosmoError } from '../errors.js';
 import { builtinIntegrations } from '../integrations/index.js';
 import { LuaPool } from '../lua/index.js';
+import { maskCredential } from '../mask.js';
 import { Outbox, type OutboxJob } from '../outbox/index.js';
 import { didYouMean } from '../suggest.js';
 import { AccountRegistry } from './accounts.js';
@@ -12,7 +13,6 @@ import { DocLibrary, type DocPage, type DocSearchHit } from './docs.js';
 import { ConfigError, UnknownFunctionError } from './errors.js';
 import { readImportFile } from './import-file.js';
 import { luaHostFor } from './lua-host.js';
-import { maskCredential } from '../mask.js';
 import { checkPermission, type PermissionPolicy } from './permissions.js';
 import type {
   AccountInfo,
@@ -56,6 +56,7 @@ export class Runtime {
   readonly docs: DocLibrary;
   private readonly integrations: Integration[];
   private readonly byName = new Map<string, ResolvedFunction>();
+  private readonly functionList: FunctionInfo[];
   private readonly accountsByIntegration = new Map<string, AccountRegistry>();
   private readonly clients = new Map<string, unknown>();
   private readonly log: CallLog;
@@ -96,16 +97,11 @@ export class Runtime {
         }
       }
     }
-    this.docs = new DocLibrary(this.integrations);
-    this.log = new CallLog(() => this.secrets());
-  }
-
-  functions(): FunctionInfo[] {
-    return this.integrations.flatMap((integration) =>
-      integration.functions.map((fn) => ({
+    this.functionList = [...new Set(this.byName.values())].map(
+      ({ integration, fn, fullName, jsonSchema }) => ({
         integration: integration.name,
         name: fn.name,
-        fullName: fullNameOf(integration, fn),
+        fullName,
         slug: slugOf(integration, fn),
         description: fn.description,
         toolDescription: fn.toolDescription ?? fn.description,
@@ -113,9 +109,15 @@ export class Runtime {
         extra: fn.extra ?? false,
         destructive: fn.destructive ?? false,
         idempotent: fn.idempotent ?? false,
-        parameters: jsonSchemaOf(fn.schema),
-      })),
+        parameters: jsonSchema,
+      }),
     );
+    this.docs = new DocLibrary(this.integrations);
+    this.log = new CallLog(() => this.secrets());
+  }
+
+  functions(): FunctionInfo[] {
+    return this.functionList;
   }
 
   /** The same tools as the MCP server, as plain `{ name, description, parameters }` for function-calling APIs. */
@@ -204,7 +206,7 @@ export class Runtime {
   async call(name: string, args: unknown, options: CallOptions = {}): Promise<CallResult> {
     const started = performance.now();
     const startedAt = new Date().toISOString();
-    const resolved = this.resolveFunction(name);
+    let resolved: ResolvedFunction | undefined;
     let accountName: string | null = options.account?.toLowerCase() ?? 'default';
     const finish = (status: CallStatus, error?: unknown, outboxId?: number) => {
       const record = this.log.record({
@@ -214,7 +216,7 @@ export class Runtime {
         args,
         status,
         error: error
-          ? { code: (error as KosmoError).code ?? 'error', message: (error as Error).message }
+          ? { code: (error as KosmoError).code ?? 'internal', message: (error as Error).message }
           : undefined,
         duration_ms: Math.round((performance.now() - started) * 100) / 100,
         started_at: startedAt,
@@ -222,6 +224,7 @@ export class Runtime {
       options.trace?.(record);
     };
     try {
+      resolved = this.resolveFunction(name);
       const { integration, fn, fullName, jsonSchema } = resolved;
       const account = this.accountRegistry(integration).resolve(options.account);
       accountName = account.name;
@@ -251,6 +254,8 @@ export class Runtime {
         return { status: 'dry_run', ...base, request: integration.preview(client, plan) };
       }
       if (this.deliveryMode(account, options) === 'queued') {
+        // The wire client's own checks run now, so nothing is accepted that could only fail later.
+        integration.preview(client, plan);
         const queued = this.outbox().enqueue({
           integration: integration.name,
           fn: fn.name,
@@ -315,7 +320,7 @@ export class Runtime {
         summary.accepted++;
         if (typeof result.outbox_id === 'number') summary.outbox_ids.push(result.outbox_id);
       } catch (error) {
-        const { code = 'error', message } = error as KosmoError;
+        const { code = 'internal', message } = error as KosmoError;
         summary.failed.push({ line: row.line, code, message });
       }
     }
@@ -344,9 +349,10 @@ export class Runtime {
   async runLua(code: string, options: RunLuaOptions = {}): Promise<LuaScriptResult> {
     const { account, dryRun, readOnly, delivery, ...limits } = options;
     this.luaPool ??= new LuaPool(this.options.lua);
-    const calls: CallRecord[] = [];
-    const host = luaHostFor(this, { account, dryRun, readOnly, delivery }, calls);
+    const { host, calls, settled } = luaHostFor(this, { account, dryRun, readOnly, delivery });
     const run = await this.luaPool.run(code, host, limits);
+    // A run ended by a limit can leave a call on its way to Vero: report it rather than lose track of it.
+    await settled();
     return {
       ok: run.ok,
       output: run.output,

@@ -254,6 +254,8 @@ export class Outbox {
   /** Coalesces wake-ups from a burst of enqueues or completions into one claim. */
   private wake(): void {
     if (!this.active || this.pumpQueued) return;
+    // Every slot busy: the next finished delivery wakes the drainer itself, so a burst of enqueues costs nothing.
+    if (this.inFlight.size >= this.concurrency) return;
     this.pumpQueued = true;
     setImmediate(() => {
       this.pumpQueued = false;

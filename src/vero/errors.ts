@@ -1,4 +1,5 @@
 import { KosmoError } from '../errors.js';
+import { isRetryableStatus } from './retry.js';
 
 export type VeroErrorCode =
   | 'vero_auth'
@@ -69,7 +70,8 @@ export class VeroServerError extends VeroError {
   readonly retryAfterMs: number | undefined;
 
   constructor(message: string, details: VeroErrorDetails & { retryAfterMs?: number }) {
-    super('vero_server', message, details, details.status === undefined || details.status >= 500);
+    // Matches what the client itself retries: 502, 503 and 504 pass; a 500 or an unexpected 4xx will not by waiting.
+    super('vero_server', message, details, details.status !== undefined && isRetryableStatus(details.status));
     this.retryAfterMs = details.retryAfterMs;
   }
 }

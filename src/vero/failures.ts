@@ -94,7 +94,8 @@ export function describeFetchFailure(err: unknown, secret: string): string {
   const code = (root as { code?: unknown } | null)?.code;
   const message = root instanceof Error ? root.message : String(root);
   const text = typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message;
-  return redact(text.slice(0, 300), secret);
+  // Redact before cutting: a cut through the secret would leave its prefix unredacted.
+  return redact(text, secret).slice(0, 300);
 }
 
 export function networkError(endpoint: string, reason: string, attempts = 1): VeroNetworkError {

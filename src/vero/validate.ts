@@ -9,8 +9,11 @@ import { VERO_OPERATIONS, type VeroInputs, type VeroWriteOperation } from './ope
 /** Vero's limit for ids, emails and event names: under 255 characters. */
 export const MAX_FIELD_LENGTH = 254;
 
-/** Pragmatic: one @, non-empty local part, a domain with a dot, no spaces. */
-const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/**
+ * Pragmatic: one @, a non-empty local part, a domain of two or more non-empty dot-separated labels, no spaces.
+ * The emulator (which depends on nothing) applies the same pattern, as Vero answers 400 to these.
+ */
+const EMAIL_RE = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
 
 export type WireBody = Record<string, unknown>;
 

@@ -84,7 +84,7 @@ describe('kosmo-vero run (the built binary, a real subprocess)', () => {
       'for i = 1, 5 do app.integrations.vero.track_event({ identity = "u" .. i, event_name = "Q" }) end';
     const waited = await runCli(['run', '-', '--delivery', 'queued'], { env, input: script });
     assert.equal(waited.code, 0, waited.stderr);
-    assert.match(waited.stderr, /delivered 5 queued write\(s\), dead 0/);
+    assert.match(waited.stderr, /delivered 5 queued write\(s\), not delivered 0/);
     assert.equal(emulator.state().events.length, 5);
 
     emulator.reset();
@@ -102,6 +102,11 @@ describe('kosmo-vero run (the built binary, a real subprocess)', () => {
   });
 
   test('bad usage exits 2', async () => {
+    // With --emulator too: the embedded emulator must not keep the process alive after the error.
+    assert.equal((await runCli(['run', '-', '--emulator', '--delivery', 'later'], { env })).code, 2);
+    const badConfig = await runCli(['run', '-', '--emulator', '--config', 'no-such.json', '--json'], { env });
+    assert.equal(badConfig.code, 1);
+    assert.equal(JSON.parse(badConfig.stdout).error.code, 'invalid_config');
     assert.equal((await runCli(['run', 'no-such-file.lua'], { env })).code, 2);
     assert.equal((await runCli(['run', '-', '--timeout', 'soon'], { env })).code, 2);
     assert.equal((await runCli(['run', '-', '--delivery', 'later'], { env })).code, 2);
@@ -165,6 +170,8 @@ describe('kosmo-vero outbox and import', () => {
       ['call', 'vero.unsubscribe', '{"id":"u1"}', '--delivery', 'queued', '--json'],
       { env },
     );
+    assert.equal(failed.code, 1, 'a write that ends dead is a failure');
+    assert.equal(JSON.parse(failed.stdout).ok, false);
     assert.equal(JSON.parse(failed.stdout).result.delivery.state, 'dead');
     const status = JSON.parse((await runCli(['outbox', 'status', '--json'], { env })).stdout);
     assert.equal(status.counts.dead, 1);

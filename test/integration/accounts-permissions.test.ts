@@ -55,6 +55,28 @@ describe('accounts', () => {
     assert.equal(runtime.accounts()[0]?.credential_kind, 'tracking_api_key');
   });
 
+  test('VERO_<NAME>_DELIVERY picks queued delivery for that account only', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kosmo-delivery-'));
+    const runtime = createRuntime({
+      env: {
+        VERO_AUTH_TOKEN: CANARY,
+        VERO_MARKETING_AUTH_TOKEN: CANARY_MARKETING,
+        VERO_MARKETING_DELIVERY: 'queued',
+        KOSMO_VERO_OUTBOX: join(dir, 'outbox.db'),
+      },
+      baseUrl: h.emulator.url,
+    });
+    try {
+      const marketing = await runtime.call('vero.unsubscribe', { id: 'm' }, { account: 'marketing' });
+      const direct = await runtime.call('vero.unsubscribe', { id: 'd' });
+      assert.equal(marketing.status, 'queued');
+      assert.equal(direct.status, 'sent');
+      await runtime.waitForDelivery([marketing.outbox_id as number], 10_000);
+    } finally {
+      await runtime.close();
+    }
+  });
+
   test('settings without a credential: missing credential error', async () => {
     const runtime = createRuntime({ env: { VERO_SALES_EMAIL: 'sales@example.com' } });
     await assert.rejects(runtime.call('vero.unsubscribe', { id: '1' }, { account: 'sales' }), {
@@ -85,6 +107,25 @@ describe('config file accounts, tracking API keys', () => {
     const result = await runtime.call('vero.resubscribe', { id: 'u' });
     assert.equal(result.status, 'sent');
     assert.equal(emulator.state().requests[0]?.token, 'from-file');
+  });
+
+  test('a config file that is not JSON: never the text around the mistake', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kosmo-config-'));
+    const path = join(dir, 'config.json');
+    writeFileSync(path, `{\n  "accounts": { "vero": { "default": { "authToken": ${CANARY} } } }\n}`);
+    const error = (() => {
+      try {
+        createRuntime({ config: path });
+      } catch (caught) {
+        return caught;
+      }
+    })();
+    assert.equal((error as { code: string }).code, 'invalid_config');
+    assert.match(
+      (error as Error).message,
+      /^config file .* is not valid JSON( \(line \d+\))?\. Fix it and try again\.$/,
+    );
+    assert.ok(!exposed(error).includes(CANARY));
   });
 
   test('an invalid config file names the field', () => {

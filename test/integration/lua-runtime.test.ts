@@ -102,6 +102,23 @@ describe('runtime.runLua: the runtime seen from a script', () => {
     assert.equal(h.emulator.state().events.length, 50);
   });
 
+  test('a run ended by its time limit still reports the call it left on the way to Vero', async () => {
+    await fetch(`${h.emulator.origin}/_emulator/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ faults: [{ endpoint: '/users/unsubscribe', latencyMs: 1500 }] }),
+    });
+    const run = await h.runtime.runLua('app.integrations.vero.unsubscribe({ id = "slow" })', {
+      timeoutMs: 300,
+    });
+    assert.equal(run.error?.code, 'lua_timeout');
+    assert.deepEqual(
+      run.calls.map((c) => [c.function_name, c.status]),
+      [['vero.unsubscribe', 'sent']],
+    );
+    assert.equal(h.emulator.state().users.find((u) => u.id === 'slow')?.unsubscribed, true);
+  });
+
   test('a script looking for credentials finds none', async () => {
     const run = await h.runtime.runLua(`
       local seen = {}

@@ -75,6 +75,7 @@ describe('queued delivery through the runtime', () => {
     await assert.rejects(h.runtime.call('vero.identify_user', { id: 'x', email: 'bad' }), {
       code: 'invalid_arguments',
     });
+    await assert.rejects(h.runtime.call('vero.unsubscribe', { id: '  ' }), { code: 'invalid_arguments' });
     await assert.rejects(h.runtime.call('vero.unsubscribe', { id: 'x' }, { readOnly: true }), {
       code: 'permission_denied',
     });

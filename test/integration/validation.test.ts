@@ -63,6 +63,22 @@ const badCalls: Array<[string, unknown, string]> = [
   ['vero.delete_user', { id: '' }, 'vero.delete_user: id: must not be empty'],
   ['vero.add_tags', { id: 'u1', tags: {} }, 'vero.add_tags: tags: must list at least 1 item'],
   ['vero.remove_tags', { id: 'u1', tags: ['ok', ''] }, 'vero.remove_tags: tags.1: must not be empty'],
+  [
+    'vero.identify_user',
+    { id: '   ', email: 'a@example.com' },
+    'vero.identify_user: id: must not be only spaces "   "',
+  ],
+  [
+    'vero.identify_user',
+    { id: 'u1', email: 'a@b..c' },
+    'vero.identify_user: email: invalid email address "a@b..c"',
+  ],
+  [
+    'vero.track_event',
+    { identity: 'u1', event_name: ' ' },
+    'vero.track_event: event_name: must not be only spaces " "',
+  ],
+  ['vero.add_tags', { id: 'u1', tags: [' '] }, 'vero.add_tags: tags.0: must not be only spaces " "'],
 ];
 
 describe('invalid arguments: exact errors, nothing sent', () => {
@@ -92,7 +108,7 @@ describe('invalid arguments: exact errors, nothing sent', () => {
     assert.deepEqual(h.emulator.state().requests, []);
   });
 
-  test('Lua-shaped values: an empty table where a list is expected is an empty list; floats that are integers stay numbers', async () => {
+  test('Lua-shaped values: an empty table stands for an empty list or object; numbers keep their value', async () => {
     const sent = await h.runtime.call(
       'vero.identify_user',
       { id: 'u2', email: 'u2@example.com', data: { seats: 3, ratio: 0.5, empty: {} } },

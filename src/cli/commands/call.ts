@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { EXIT_OK, errorInfo, printJson, UsageError } from '../output.js';
+import { EXIT_FAILURE, EXIT_OK, errorInfo, printError, printJson, UsageError } from '../output.js';
 import { addDeliveryFlags, addRuntimeFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
 import { readStdin } from '../stdin.js';
 
@@ -37,17 +37,23 @@ Examples:
       const { runtime, close } = await openRuntime(flags);
       try {
         let result = await runtime.call(name, args, { account: flags.account });
+        let delivered = true;
         if (result.status === 'queued' && flags.wait) {
           const [outcome] = await runtime.waitForDelivery([result.outbox_id as number]);
           result = { ...result, delivery: outcome };
+          delivered = outcome?.state === 'delivered';
         }
-        if (flags.json) printJson({ ok: true, result, calls: runtime.calls(), error: null });
+        const error = delivered
+          ? null
+          : { code: 'not_delivered', message: 'the queued write was not delivered' };
+        if (flags.json) printJson({ ok: delivered, result, calls: runtime.calls(), error });
         else printJson(result);
-        process.exitCode = EXIT_OK;
+        if (error && !flags.json) printError(error);
+        process.exitCode = delivered ? EXIT_OK : EXIT_FAILURE;
       } catch (error) {
         if (!flags.json) throw error;
         printJson({ ok: false, result: null, calls: runtime.calls(), error: errorInfo(error) });
-        process.exitCode = 1;
+        process.exitCode = EXIT_FAILURE;
       } finally {
         await close();
       }

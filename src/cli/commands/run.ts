@@ -54,11 +54,14 @@ Examples:
         const run = await runtime.runLua(code, { account: flags.account, timeoutMs });
         const queued = run.calls.flatMap((call) => (call.outbox_id === undefined ? [] : [call.outbox_id]));
         const delivery = flags.wait && queued.length > 0 ? await runtime.waitForDelivery(queued) : undefined;
+        const undelivered = delivery?.filter((outcome) => outcome.state !== 'delivered').length ?? 0;
+        const ok = run.ok && undelivered === 0;
         const state = emulator?.state();
         if (flags.json) {
           const { stats: _stats, ...report } = run;
           printJson({
             ...report,
+            ok,
             delivery,
             emulator: state && emulator ? { url: emulator.url, ...state } : undefined,
           });
@@ -69,14 +72,12 @@ Examples:
             process.stderr.write(`kosmo-vero: script error${where}: ${run.error.message}\n`);
           }
           if (delivery) {
-            const dead = delivery.filter((o) => o.state === 'dead');
-            process.stderr.write(
-              `delivered ${delivery.length - dead.length} queued write(s), dead ${dead.length}\n`,
-            );
+            const sent = delivery.length - undelivered;
+            process.stderr.write(`delivered ${sent} queued write(s), not delivered ${undelivered}\n`);
           }
           if (state && emulator) process.stdout.write(emulatorSummary(state, emulator.url));
         }
-        process.exitCode = run.ok ? 0 : 1;
+        process.exitCode = ok ? 0 : 1;
         if (flags.keep && emulator) {
           process.stderr.write(`emulator still serving: ${emulator.inspectorUrl} (Ctrl-C to stop)\n`);
           await new Promise<void>((resolve) => {

@@ -1,14 +1,19 @@
 import { z } from 'zod';
-import { isValidEmail } from '../../vero/validate.js';
+import { isValidEmail, MAX_FIELD_LENGTH as MAX_LENGTH } from '../../vero/validate.js';
 
-// Vero rejects identifiers, emails and event names of 255 characters or more.
-const MAX_LENGTH = 254;
+// Vero treats a blank identifier as missing; checked here so that a queued write is never accepted to fail later.
+const text = () =>
+  z
+    .string()
+    .min(1, { abort: true })
+    .max(MAX_LENGTH)
+    .refine((value) => value.trim() !== '', { message: 'must not be only spaces' });
 
-const userId = (description: string) => z.string().min(1).max(MAX_LENGTH).describe(description);
+const userId = (description: string) => text().describe(description);
 const email = (description: string) =>
   z.string().max(MAX_LENGTH).refine(isValidEmail, { message: 'invalid email address' }).describe(description);
 const attributes = (description: string) => z.record(z.string(), z.unknown()).describe(description);
-const tagList = (description: string) => z.array(z.string().min(1).max(MAX_LENGTH)).describe(description);
+const tagList = (description: string) => z.array(text()).describe(description);
 
 export const identifyUserSchema = z.strictObject({
   id: userId('Unique user identifier (e.g., database ID or UUID)'),
@@ -18,12 +23,8 @@ export const identifyUserSchema = z.strictObject({
 });
 
 export const trackEventSchema = z.strictObject({
-  identity: z.string().min(1).max(MAX_LENGTH).describe('User ID or email address identifying the user'),
-  event_name: z
-    .string()
-    .min(1)
-    .max(MAX_LENGTH)
-    .describe('Name of the event (e.g., "Logged in", "Purchased")'),
+  identity: text().describe('User ID or email address identifying the user'),
+  event_name: text().describe('Name of the event (e.g., "Logged in", "Purchased")'),
   data: attributes('Event-specific data as key-value pairs').optional(),
 });
 
