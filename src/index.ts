@@ -19,6 +19,7 @@ export {
   UnknownDocPageError,
   UnknownFunctionError,
 } from './integration/errors.js';
+export { ImportFileError } from './integration/import-file.js';
 export type { AskCallback, PermissionPolicy, PermissionRequest } from './integration/permissions.js';
 export {
   type AccountInfo,

@@ -145,13 +145,15 @@ export class Runtime {
             email: account.settings.email ?? null,
           };
         } catch (error) {
-          const info = {
+          return {
             integration: registry.integration,
             name,
             credential_kind: null,
             credential_hint: null,
+            base_url: null,
+            email: null,
+            error: (error as Error).message,
           };
-          return { ...info, base_url: null, email: null, error: (error as Error).message };
         }
       }),
     );
