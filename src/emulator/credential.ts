@@ -16,10 +16,10 @@ export function normaliseTokens(tokens: Array<string | EmulatorToken> | undefine
     const token = typeof entry === 'string' ? entry : entry?.token;
     const label = typeof entry === 'string' ? `token-${i + 1}` : entry?.label;
     if (typeof token !== 'string' || token === '') {
-      throw new EmulatorError('EMULATOR_BAD_TOKEN', `tokens[${i}]: a token must be a non-empty string.`);
+      throw new EmulatorError('emulator_bad_token', `tokens[${i}]: a token must be a non-empty string.`);
     }
     if (typeof label !== 'string' || label === '') {
-      throw new EmulatorError('EMULATOR_BAD_TOKEN', `tokens[${i}].label: give each token a non-empty label.`);
+      throw new EmulatorError('emulator_bad_token', `tokens[${i}].label: give each token a non-empty label.`);
     }
     return { token, label };
   });

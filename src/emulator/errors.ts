@@ -1,4 +1,17 @@
 import { KosmoError } from '../errors.js';
 
-/** Bad options passed to startEmulator or a bad fault script; `code` is stable. */
-export class EmulatorError extends KosmoError {}
+/** Stable codes, lower snake_case like every other code in the project. */
+export type EmulatorErrorCode =
+  | 'emulator_bad_option'
+  | 'emulator_bad_token'
+  | 'emulator_bad_faults'
+  | 'emulator_bad_query';
+
+/** Bad options passed to startEmulator, a bad fault script or a bad inspector query; `code` is stable. */
+export class EmulatorError extends KosmoError {
+  declare readonly code: EmulatorErrorCode;
+
+  constructor(code: EmulatorErrorCode, message: string) {
+    super(code, message);
+  }
+}

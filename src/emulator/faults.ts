@@ -54,19 +54,19 @@ function stripJson(endpoint: string): string {
 export function parseFaults(body: unknown): EmulatorFault[] {
   if (!isPlainObject(body) || !Array.isArray(body.faults)) {
     throw new EmulatorError(
-      'EMULATOR_BAD_FAULTS',
+      'emulator_bad_faults',
       'faults: send {"faults": [{"endpoint": "/users/track", ...}]}.',
     );
   }
   return body.faults.map((raw, i) => {
     const at = `faults[${i}]`;
-    if (!isPlainObject(raw)) throw new EmulatorError('EMULATOR_BAD_FAULTS', `${at}: must be an object.`);
+    if (!isPlainObject(raw)) throw new EmulatorError('emulator_bad_faults', `${at}: must be an object.`);
     const fault: EmulatorFault = {};
     const str = (k: 'endpoint' | 'method' | 'retryAfter') => {
       const v = raw[k];
       if (v === undefined) return;
       if (typeof v !== 'string')
-        throw new EmulatorError('EMULATOR_BAD_FAULTS', `${at}.${k}: must be a string.`);
+        throw new EmulatorError('emulator_bad_faults', `${at}.${k}: must be a string.`);
       fault[k] = v;
     };
     const num = (k: 'status' | 'latencyMs' | 'count', min: number, max: number) => {
@@ -74,7 +74,7 @@ export function parseFaults(body: unknown): EmulatorFault[] {
       if (v === undefined) return;
       if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
         throw new EmulatorError(
-          'EMULATOR_BAD_FAULTS',
+          'emulator_bad_faults',
           `${at}.${k}: must be an integer from ${min} to ${max}.`,
         );
       }
@@ -84,7 +84,7 @@ export function parseFaults(body: unknown): EmulatorFault[] {
       const v = raw[k];
       if (v === undefined) return;
       if (typeof v !== 'boolean')
-        throw new EmulatorError('EMULATOR_BAD_FAULTS', `${at}.${k}: must be true or false.`);
+        throw new EmulatorError('emulator_bad_faults', `${at}.${k}: must be true or false.`);
       fault[k] = v;
     };
     str('endpoint');

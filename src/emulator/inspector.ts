@@ -63,9 +63,14 @@ const ASSET_HEADERS = {
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 };
 
+/** A 400 body: the stable code to branch on and the message naming the field. */
+function errorBody(error: EmulatorError): { ok: false; code: string; message: string } {
+  return { ok: false, code: error.code, message: error.message };
+}
+
 class ViewQueryError extends EmulatorError {
   constructor(message: string) {
-    super('EMULATOR_BAD_QUERY', message);
+    super('emulator_bad_query', message);
   }
 }
 
@@ -141,7 +146,7 @@ export async function handleInspector(
       try {
         return sendJson(res, 200, inspector.view(url.searchParams), { 'cache-control': 'no-store' });
       } catch (error) {
-        if (error instanceof ViewQueryError) return sendJson(res, 400, { ok: false, message: error.message });
+        if (error instanceof ViewQueryError) return sendJson(res, 400, errorBody(error));
         throw error;
       }
     case 'GET /_emulator/state':
@@ -163,13 +168,14 @@ export async function handleInspector(
       } catch {
         return sendJson(res, 400, {
           ok: false,
+          code: 'emulator_bad_faults',
           message: 'faults: the body must be JSON: {"faults": [...]}.',
         });
       }
       try {
         deps.faults.add(parseFaults(body));
       } catch (error) {
-        if (error instanceof EmulatorError) return sendJson(res, 400, { ok: false, message: error.message });
+        if (error instanceof EmulatorError) return sendJson(res, 400, errorBody(error));
         throw error;
       }
       return sendJson(res, 200, { faults: deps.faults.list() });

@@ -34,7 +34,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const tokens = normaliseTokens(options.tokens);
   const windowMs = options.dedupWindowMs ?? DEFAULT_DEDUP_WINDOW_MS;
   if (!Number.isFinite(windowMs) || windowMs < 0) {
-    throw new EmulatorError('EMULATOR_BAD_OPTION', 'dedupWindowMs: must be a number of milliseconds >= 0.');
+    throw new EmulatorError('emulator_bad_option', 'dedupWindowMs: must be a number of milliseconds >= 0.');
   }
   const log = options.log ?? (() => {});
   const store = new EmulatorStore(options.dbPath);

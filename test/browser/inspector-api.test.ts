@@ -122,7 +122,8 @@ describe('inspector page files and GET /_emulator/view', () => {
     for (const query of ['?events_limit=0', '?events_limit=501', '?users_offset=-1', '?requests_limit=ten']) {
       const res = await fetch(`${emu.inspectorUrl}view${query}`);
       assert.equal(res.status, 400, query);
-      const body = (await res.json()) as { message: string };
+      const body = (await res.json()) as { code: string; message: string };
+      assert.equal(body.code, 'emulator_bad_query', query);
       assert.match(body.message, /_(limit|offset): must be a whole number/);
     }
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
+import { type EmulatorError, type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { CANARY, call, SUCCESS } from './helpers.js';
 
 const UNAUTHORIZED = { status: 401, message: 'Unauthorized' };
@@ -142,5 +142,21 @@ describe('emulator with no tokens configured', () => {
         [401, null],
       ],
     );
+  });
+});
+
+describe('emulator with bad tokens', () => {
+  it('refuses an empty token or label with a lower snake_case code, naming the entry', async () => {
+    await assert.rejects(startEmulator({ tokens: [CANARY, ''] }), {
+      name: 'EmulatorError',
+      code: 'emulator_bad_token',
+      message: /^tokens\[1\]: a token must be a non-empty string/,
+    });
+    await assert.rejects(startEmulator({ tokens: [{ token: CANARY, label: '' }] }), (error: Error) => {
+      assert.equal((error as EmulatorError).code, 'emulator_bad_token');
+      assert.match(error.message, /^tokens\[0\]\.label: give each token a non-empty label/);
+      assert.ok(!error.message.includes(CANARY), 'the message never repeats a token');
+      return true;
+    });
   });
 });

@@ -103,6 +103,13 @@ describe('emulator dedup window length', () => {
     }
   });
 
+  it('a negative dedupWindowMs is refused with a code', async () => {
+    await assert.rejects(startEmulator({ dedupWindowMs: -1 }), {
+      code: 'emulator_bad_option',
+      message: /^dedupWindowMs: must be a number of milliseconds >= 0/,
+    });
+  });
+
   it('dedupWindowMs: 0 disables dedup', async () => {
     const emu = await startEmulator({ dedupWindowMs: 0 });
     try {

@@ -136,7 +136,12 @@ describe('emulator scripted faults', () => {
       body: JSON.stringify({ faults: [{ status: 'boom' }] }),
     });
     assert.equal(res.status, 400);
-    assert.match(((await res.json()) as { message: string }).message, /faults\[0\]\.status/);
+    const body = (await res.json()) as { code: string; message: string };
+    assert.equal(body.code, 'emulator_bad_faults');
+    assert.match(body.message, /faults\[0\]\.status/);
+    const notJson = await fetch(`${emu.inspectorUrl}faults`, { method: 'POST', body: '{' });
+    assert.equal(notJson.status, 400);
+    assert.equal(((await notJson.json()) as { code: string }).code, 'emulator_bad_faults');
   });
 });
 
