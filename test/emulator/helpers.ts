@@ -1,5 +1,7 @@
 /** Shared helpers for emulator tests: real HTTP against a started emulator. */
-export const CANARY = 'CANARY-TOKEN-7f3a9';
+import { CANARY } from '../support/canary.js';
+
+export { CANARY };
 
 export interface Answer {
   status: number;

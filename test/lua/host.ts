@@ -1,7 +1,7 @@
 /** A small real LuaHost for the tests: records every request and answers like an integration runtime would. */
 import type { LuaCallRequest, LuaHost, LuaNamespace } from '../../src/lua/index.js';
 
-export const CANARY = 'CANARY-TOKEN-7f3a9';
+export { CANARY } from '../support/canary.js';
 
 export const VERO_NAMESPACE: LuaNamespace = {
   integration: 'vero',

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { OutboxJobInput } from '../../src/outbox/index.js';
 
-export const CANARY = 'CANARY-TOKEN-7f3a9';
+export { CANARY } from '../support/canary.js';
 
 const made: string[] = [];
 process.once('exit', () => {
