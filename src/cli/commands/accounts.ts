@@ -19,34 +19,52 @@ Examples:
   kosmo-vero accounts test marketing --json
   VERO_MARKETING_AUTH_TOKEN=... kosmo-vero accounts list   # a named account`,
     );
-  addRuntimeFlags(accounts.command('list').description('list configured accounts')).action(
-    async (flags: RuntimeFlags) => {
-      const { runtime, close } = await openRuntime(flags);
-      try {
-        const list = runtime.accounts();
-        if (flags.json) printJson({ accounts: list });
-        else if (list.length === 0)
+  addRuntimeFlags(
+    accounts
+      .command('list')
+      .description('list configured accounts')
+      .addHelpText(
+        'after',
+        `
+Examples:
+  kosmo-vero accounts list
+  kosmo-vero accounts list --json
+  kosmo-vero accounts list --config accounts.json`,
+      ),
+  ).action(async (flags: RuntimeFlags) => {
+    const { runtime, close } = await openRuntime(flags);
+    try {
+      const list = runtime.accounts();
+      if (flags.json) printJson({ accounts: list });
+      else if (list.length === 0)
+        process.stdout.write(
+          `no account configured (integrations: ${integrationsOf(runtime).join(', ')}): set a credential in the environment or a --config file; kosmo-vero --help and the README name the variables\n`,
+        );
+      else
+        for (const a of list) {
+          const detail =
+            a.error ?? `${a.credential_kind} ${a.credential_hint}${a.email ? ` ${a.email}` : ''}`;
           process.stdout.write(
-            `no account configured (integrations: ${integrationsOf(runtime).join(', ')}): set a credential in the environment or a --config file; kosmo-vero --help and the README name the variables\n`,
+            `${a.integration}.${a.name}\t${detail}\t${a.base_url ?? '(default base URL)'}\n`,
           );
-        else
-          for (const a of list) {
-            const detail =
-              a.error ?? `${a.credential_kind} ${a.credential_hint}${a.email ? ` ${a.email}` : ''}`;
-            process.stdout.write(
-              `${a.integration}.${a.name}\t${detail}\t${a.base_url ?? '(default base URL)'}\n`,
-            );
-          }
-      } finally {
-        await close();
-      }
-    },
-  );
+        }
+    } finally {
+      await close();
+    }
+  });
   addRuntimeFlags(
     accounts
       .command('test')
       .description('check that each account (or the named one) can reach its API; sends no data')
-      .argument('[name]', 'account name'),
+      .argument('[name]', 'account name')
+      .addHelpText(
+        'after',
+        `
+Examples:
+  kosmo-vero accounts test
+  kosmo-vero accounts test marketing --json
+  kosmo-vero accounts test --emulator          # against an embedded emulator`,
+      ),
   ).action(async (name: string | undefined, flags: RuntimeFlags) => {
     const { runtime, close } = await openRuntime(flags);
     try {
