@@ -1,5 +1,5 @@
 import { KosmoError } from '../errors.js';
-import { isRetryableStatus } from './retry.js';
+import { isRetryableStatus } from './statuses.js';
 
 export type VeroErrorCode =
   | 'vero_auth'

@@ -3,6 +3,8 @@
  * `Retry-After` asks for), within bounded attempts and total time.
  */
 
+import { VeroConfigError } from './errors.js';
+
 export interface RetryOptions {
   /** Total tries, the first included. Default 4; 1 disables retries. */
   attempts?: number;
@@ -27,15 +29,14 @@ export const DEFAULT_RETRY: RetryPolicy = {
   maxTotalMs: 60_000,
 };
 
-/** Statuses that say "try again later"; 500/501 and other 4xx are final. */
-export function isRetryableStatus(status: number): boolean {
-  return status === 429 || status === 502 || status === 503 || status === 504;
-}
+export { isRetryableStatus } from './statuses.js';
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value < 0) {
-    throw new RangeError(`VeroClient: retry.${name} must be a non-negative number, got ${String(value)}`);
+    throw new VeroConfigError(
+      `VeroClient: retry.${name} must be a non-negative number, got ${String(value)}`,
+    );
   }
   return value;
 }
@@ -44,7 +45,7 @@ export function resolveRetryPolicy(retry: RetryOptions | false | undefined): Ret
   if (retry === false) return { ...DEFAULT_RETRY, attempts: 1 };
   const attempts = nonNegative('attempts', retry?.attempts, DEFAULT_RETRY.attempts);
   if (!Number.isInteger(attempts) || attempts < 1) {
-    throw new RangeError(`VeroClient: retry.attempts must be an integer >= 1, got ${String(attempts)}`);
+    throw new VeroConfigError(`VeroClient: retry.attempts must be an integer >= 1, got ${String(attempts)}`);
   }
   return {
     attempts,

@@ -2,8 +2,9 @@
 import assert from 'node:assert/strict';
 import { type EmulatorFault, type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { VeroClient, type VeroClientOptions } from '../../src/vero/index.js';
+import { CANARY } from '../support/canary.js';
 
-export const CANARY = 'CANARY-TOKEN-7f3a9';
+export { CANARY };
 
 /** Emulator that accepts only the canary, labelled 'main' in its request log. */
 export function startCanaryEmulator(): Promise<RunningEmulator> {
