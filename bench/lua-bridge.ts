@@ -1,5 +1,7 @@
-// Sequential track_event calls from Lua versus the same requests from a bare fetch loop, same emulator, same run;
-// and the time from runLua to the first host call on a warm pool. Run: npm run build && npm run bench:lua-bridge
+// Sequential track_event calls from Lua versus the same requests from a bare fetch loop (the issue's baseline) and
+// from a bare node:http keep-alive loop (the cheapest way to send them), same emulator, same run; and the time from
+// runLua to the first host call on a warm pool. Run: npm run build && npm run bench:lua-bridge
+import http from 'node:http';
 
 import { luaHostFor } from '../src/integration/lua-host.js';
 import { createRuntime } from '../src/integration/runtime.js';
@@ -18,21 +20,51 @@ for i = 1, ${CALLS} do
   app.integrations.vero.track_event({ identity = "usr_" .. (i % 10), event_name = "Bench", data = { i = i } })
 end`;
 
+const body = (i: number) =>
+  JSON.stringify({ auth_token: TOKEN, identity: { id: `usr_${i % 10}` }, event_name: 'Bench', data: { i } });
+
 async function bareLoop(): Promise<number> {
   const started = performance.now();
   for (let i = 1; i <= CALLS; i++) {
     const response = await fetch(`${emulator.url}/events/track`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        auth_token: TOKEN,
-        identity: { id: `usr_${i % 10}` },
-        event_name: 'Bench',
-        data: { i },
-      }),
+      body: body(i),
     });
     await response.json();
   }
+  return performance.now() - started;
+}
+
+const agent = new http.Agent({ keepAlive: true });
+const target = new URL(`${emulator.url}/events/track`);
+const post = (payload: string) =>
+  new Promise<unknown>((resolve, reject) => {
+    const request = http.request(
+      {
+        agent,
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        response.on('end', () => resolve(JSON.parse(text)));
+      },
+    );
+    request.on('error', reject);
+    request.end(payload);
+  });
+
+async function bareHttpLoop(): Promise<number> {
+  const started = performance.now();
+  for (let i = 1; i <= CALLS; i++) await post(body(i));
   return performance.now() - started;
 }
 
@@ -45,13 +77,17 @@ async function luaLoop(): Promise<number> {
 
 // Warm both paths (JIT, keep-alive sockets, pool workers) before measuring.
 await bareLoop();
+await bareHttpLoop();
 await luaLoop();
 const bare: number[] = [];
+const bareHttp: number[] = [];
 const lua: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {
   bare.push(await bareLoop());
+  bareHttp.push(await bareHttpLoop());
   lua.push(await luaLoop());
 }
+agent.destroy();
 
 // Warm start: from pool.run() to the host receiving the script's first call, on a pool that has run before.
 const pool = new LuaPool();
@@ -74,14 +110,18 @@ await runtime.close();
 emulator.stop();
 
 const bareMs = median(bare);
+const bareHttpMs = median(bareHttp);
 const luaMs = median(lua);
 report(
   'lua-bridge',
   [
     { measure: `bare fetch loop, ${CALLS} calls (ms, median of ${ROUNDS})`, value: bareMs, target: '' },
+    { measure: `bare node:http keep-alive loop, ${CALLS} calls (ms)`, value: bareHttpMs, target: '' },
     { measure: `Lua track_event loop, ${CALLS} calls (ms)`, value: luaMs, target: '' },
-    { measure: 'ratio Lua / bare', value: luaMs / bareMs, target: '<= 1.2' },
-    { measure: 'per call, bare (ms)', value: bareMs / CALLS, target: '' },
+    { measure: 'ratio Lua / bare fetch', value: luaMs / bareMs, target: '<= 1.2' },
+    { measure: 'ratio Lua / bare node:http', value: luaMs / bareHttpMs, target: '' },
+    { measure: 'per call, bare fetch (ms)', value: bareMs / CALLS, target: '' },
+    { measure: 'per call, bare node:http (ms)', value: bareHttpMs / CALLS, target: '' },
     { measure: 'per call, Lua (ms)', value: luaMs / CALLS, target: '' },
     {
       measure: 'warm start: run() to first call (ms, median of 25)',
@@ -89,5 +129,5 @@ report(
       target: '<= 5',
     },
   ],
-  { calls: CALLS, rounds: ROUNDS, bare, lua, firstCall },
+  { calls: CALLS, rounds: ROUNDS, bare, bareHttp, lua, firstCall },
 );
