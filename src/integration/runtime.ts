@@ -29,18 +29,7 @@ import type {
 import { type ToolDefinition, toolDefinitions } from './tool-definitions.js';
 import { jsonSchemaOf, validateArguments } from './validate-arguments.js';
 
-export type {
-  AccountInfo,
-  AccountTest,
-  CallOptions,
-  DeliveryMode,
-  FunctionInfo,
-  ImportOptions,
-  ImportSummary,
-  LuaScriptResult,
-  RunLuaOptions,
-  RuntimeOptions,
-} from './runtime-types.js';
+export type * from './runtime-types.js';
 
 interface ResolvedFunction {
   integration: Integration;

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { CANARY } from '../support/canary.js';
-import { runCli } from '../support/cli.js';
+import { runCli } from './support.js';
 
 describe('kosmo-vero run (the built binary, a real subprocess)', () => {
   let emulator: RunningEmulator;
-  let env: NodeJS.ProcessEnv;
+  let env: Record<string, string>;
   const dir = mkdtempSync(join(tmpdir(), 'kosmo-run-'));
   before(async () => {
     emulator = await startEmulator({ tokens: [{ token: CANARY, label: 'default' }] });
@@ -116,7 +116,7 @@ describe('kosmo-vero run (the built binary, a real subprocess)', () => {
 
 describe('kosmo-vero outbox and import', () => {
   let emulator: RunningEmulator;
-  let env: NodeJS.ProcessEnv;
+  let env: Record<string, string>;
   const dir = mkdtempSync(join(tmpdir(), 'kosmo-import-'));
   before(async () => {
     emulator = await startEmulator({ tokens: [{ token: CANARY, label: 'default' }] });
