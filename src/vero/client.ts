@@ -1,7 +1,8 @@
 /**
  * VeroClient: one method per Track API endpoint. Each public method is validate -> build body -> send
  * (async, so invalid input is a rejected promise, not a synchronous throw);
- * `#send` owns the wire: credential in the JSON body, per-attempt timeout, retries, typed errors.
+ * `#send` owns the protocol: credential in the JSON body, per-attempt timeout, retries, typed errors;
+ * transport.ts puts the bytes on the wire (node:http(s) keep-alive by default, or a given fetch).
  *
  * Retries are hand-written rather than taken from ky 1.x or p-retry 7: the policy needs "stop when
  * Retry-After exceeds the remaining budget" and errors that never hold the request (ky's HTTPError keeps the
@@ -33,6 +34,7 @@ import {
   type RetryPolicy,
   resolveRetryPolicy,
 } from './retry.js';
+import { fetchTransport, httpTransport, type Transport, TransportTimeout } from './transport.js';
 import { BODY_BUILDERS, type WireBody } from './validate.js';
 import { DEFAULT_USER_AGENT } from './version.js';
 
@@ -64,6 +66,7 @@ export interface VeroClientOptions {
   timeoutMs?: number;
   /** Retry policy for network errors, timeouts, 429, 502, 503, 504; `false` disables retries. */
   retry?: RetryOptions | false;
+  /** Send through this fetch instead of the default node:http(s) keep-alive transport. */
   fetch?: typeof fetch;
   /** `User-Agent` header, default `kosmo-vero/<version>`. */
   userAgent?: string;
@@ -100,6 +103,11 @@ function messageOf(text: string): string | undefined {
   return trimmed.length > 500 ? `${trimmed.slice(0, 500)}...` : trimmed;
 }
 
+/** What fetch calls `res.ok`. */
+function isOk(status: number): boolean {
+  return status >= 200 && status <= 299;
+}
+
 function describeOutcome(outcome: Outcome): string {
   if (outcome.kind === 'timeout') return `timeout after ${outcome.timeoutMs} ms`;
   if (outcome.kind === 'network') return `network: ${outcome.reason}`;
@@ -115,7 +123,7 @@ export class VeroClient {
   /** Which credential parameter is sent; the value itself is private. */
   readonly credentialParam: 'auth_token' | 'tracking_api_key';
   readonly #secret: string;
-  readonly #fetch: typeof fetch;
+  readonly #transport: Transport;
   readonly #headers: Record<string, string>;
   readonly #onAttempt: ((info: AttemptInfo) => void) | undefined;
 
@@ -155,7 +163,7 @@ export class VeroClient {
     } catch (err) {
       throw new VeroConfigError((err as Error).message);
     }
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#transport = options.fetch === undefined ? httpTransport : fetchTransport(options.fetch);
     this.#headers = {
       'content-type': 'application/json',
       accept: 'application/json',
@@ -200,19 +208,18 @@ export class VeroClient {
   async heartbeat(): Promise<HeartbeatResult> {
     const started = performance.now();
     const latency = () => Math.round(performance.now() - started);
-    const signal = AbortSignal.timeout(this.timeoutMs);
     try {
-      const res = await this.#fetch(`${this.baseUrl}${VERO_OPERATIONS.heartbeat.path}`, {
+      const res = await this.#transport({
+        url: `${this.baseUrl}${VERO_OPERATIONS.heartbeat.path}`,
         method: 'GET',
         headers: {
           accept: this.#headers.accept as string,
           'user-agent': this.#headers['user-agent'] as string,
         },
-        signal,
+        timeoutMs: this.timeoutMs,
       });
-      const text = await res.text();
-      if (res.ok) return { ok: true, status: res.status, latencyMs: latency() };
-      const said = messageOf(redact(text, this.#secret));
+      if (isOk(res.status)) return { ok: true, status: res.status, latencyMs: latency() };
+      const said = messageOf(redact(res.text, this.#secret));
       return {
         ok: false,
         status: res.status,
@@ -220,9 +227,10 @@ export class VeroClient {
         error: said === undefined ? `HTTP ${res.status}` : `HTTP ${res.status}: "${said}"`,
       };
     } catch (err) {
-      const error = signal.aborted
-        ? `timeout after ${this.timeoutMs} ms`
-        : `network: ${describeFetchFailure(err, this.#secret)}`;
+      const error =
+        err instanceof TransportTimeout
+          ? `timeout after ${this.timeoutMs} ms`
+          : `network: ${describeFetchFailure(err, this.#secret)}`;
       return { ok: false, latencyMs: latency(), error };
     }
   }
@@ -258,26 +266,31 @@ export class VeroClient {
       // Never let one attempt run past the total budget.
       const remaining = policy.maxTotalMs - (performance.now() - started);
       const attemptTimeout = Math.max(1, Math.min(this.timeoutMs, Math.floor(remaining)));
-      const signal = AbortSignal.timeout(attemptTimeout);
       let outcome: Outcome;
       let retryable: boolean;
       try {
-        const res = await this.#fetch(url, { method, headers: this.#headers, body: payload, signal });
-        const text = await res.text();
-        const veroMessage = messageOf(redact(text, this.#secret));
-        if (res.ok) {
+        const res = await this.#transport({
+          url,
+          method,
+          headers: this.#headers,
+          body: payload,
+          timeoutMs: attemptTimeout,
+        });
+        const veroMessage = messageOf(redact(res.text, this.#secret));
+        if (isOk(res.status)) {
           this.#report({ operation, attempt, status: res.status });
           const message = veroMessage ?? '';
           return { status: res.status, message, duplicate: message === DUPLICATE_MESSAGE };
         }
-        const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+        const retryAfterMs = parseRetryAfter(res.headers.retryAfter ?? null);
         outcome = { kind: 'status', status: res.status, veroMessage, retryAfterMs };
         retryable = isRetryableStatus(res.status);
       } catch (err) {
-        // The fetch error is dropped here on purpose: only scrubbed text travels on.
-        outcome = signal.aborted
-          ? { kind: 'timeout', timeoutMs: attemptTimeout }
-          : { kind: 'network', reason: describeFetchFailure(err, this.#secret) };
+        // The transport error is dropped here on purpose: only scrubbed text travels on.
+        outcome =
+          err instanceof TransportTimeout
+            ? { kind: 'timeout', timeoutMs: attemptTimeout }
+            : { kind: 'network', reason: describeFetchFailure(err, this.#secret) };
         retryable = true;
       }
 

@@ -91,6 +91,10 @@ export function describeFetchFailure(err: unknown, secret: string): string {
     if (!(next instanceof Error)) break;
     root = next;
   }
+  // Happy eyeballs (Node 20's autoSelectFamily) fails with an AggregateError whose own message is empty.
+  if (root instanceof AggregateError && root.message === '' && root.errors[0] instanceof Error) {
+    root = root.errors[0];
+  }
   const code = (root as { code?: unknown } | null)?.code;
   const message = root instanceof Error ? root.message : String(root);
   const text = typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message;
