@@ -19,8 +19,11 @@ export interface WritePlan {
   input: Record<string, unknown>;
   /** The identifiers the write acts on, echoed in the result (e.g. `{ id: "usr_1" }`). */
   subject: Record<string, string>;
-  /** Writes sharing this key are delivered in the order they were accepted (e.g. one user). */
-  orderingKey: string;
+  /**
+   * Every identifier the write names (e.g. a user's id and email). Queued writes sharing any of these keys are
+   * delivered in the order they were accepted.
+   */
+  orderingKeys: string[];
 }
 
 export interface SendOutcome {

@@ -251,7 +251,7 @@ export class Runtime {
           integration: integration.name,
           fn: fn.name,
           account: account.name,
-          orderingKey: plan.orderingKey,
+          orderingKeys: plan.orderingKeys,
           payload: plan,
         });
         if (this.options.background !== false) this.outbox().start();

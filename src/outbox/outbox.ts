@@ -41,12 +41,12 @@ const FINAL: ReadonlySet<OutboxState> = new Set(['delivered', 'dead']);
 
 /**
  * Durable write outbox on SQLite. `enqueue` commits before it returns; a drainer delivers through the `deliver`
- * callback with bounded concurrency, strict per-`orderingKey` order, backoff with full jitter and a dead-letter
+ * callback with bounded concurrency, strict order among jobs sharing an ordering key, backoff with full jitter and a dead-letter
  * state. Delivery is at-least-once: a process killed after delivering but before recording replays the job (same
  * `key`) on the next run.
  *
- * A dead job does not hold back later jobs of its ordering key: dead is final, so they proceed. `retry()` of a dead
- * job sends it again after later jobs of its key may already have been delivered.
+ * A dead job does not hold back later jobs sharing its keys: dead is final, so they proceed. `retry()` of a dead
+ * job sends it again after later jobs of its keys may already have been delivered.
  */
 export class Outbox {
   static defaultPath(): string {
@@ -102,12 +102,13 @@ export class Outbox {
   /** Stores the job; durable (committed) when this returns. Wakes a running drainer. */
   enqueue(input: OutboxJobInput): { id: number; key: string } {
     this.assertOpen('enqueue');
-    for (const field of ['integration', 'fn', 'account', 'orderingKey'] as const) {
+    for (const field of ['integration', 'fn', 'account'] as const) {
       const value: unknown = input?.[field];
       if (typeof value !== 'string' || value === '') {
         throw new OutboxError('outbox_invalid_job', `enqueue: \`${field}\` must be a non-empty string.`);
       }
     }
+    const orderingKeys = distinctKeys(input.orderingKeys);
     let payload: string | undefined;
     try {
       payload = JSON.stringify(input.payload);
@@ -126,7 +127,7 @@ export class Outbox {
       integration: input.integration,
       fn: input.fn,
       account: input.account,
-      orderingKey: input.orderingKey,
+      orderingKeys,
       payload,
       now: Date.now(),
     });
@@ -345,7 +346,7 @@ export class Outbox {
   }
 
   private recordDelivered(job: OutboxJob, result: unknown): LocalOutcome {
-    const write = () => this.store.markDelivered(this.owner, job.id, serialiseResult(result), Date.now());
+    const write = () => this.store.markDelivered(this.owner, job, serialiseResult(result), Date.now());
     return this.record(write) ? 'delivered' : 'lost';
   }
 
@@ -357,14 +358,7 @@ export class Outbox {
       ? now
       : now + backoffDelayMs(job.attempts, verdict.retryAfterMs, this.baseDelayMs, this.maxDelayMs);
     const write = () =>
-      this.store.markFailed(
-        this.owner,
-        job.id,
-        dead ? 'dead' : 'pending',
-        verdict.message,
-        nextAttemptAt,
-        now,
-      );
+      this.store.markFailed(this.owner, job, dead ? 'dead' : 'pending', verdict.message, nextAttemptAt, now);
     if (!this.record(write)) return 'lost';
     return dead ? 'dead' : 'retry';
   }
@@ -474,6 +468,18 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
     );
   }
   return value;
+}
+
+function distinctKeys(keys: unknown): string[] {
+  const valid =
+    Array.isArray(keys) && keys.length > 0 && keys.every((key) => typeof key === 'string' && key !== '');
+  if (!valid) {
+    throw new OutboxError(
+      'outbox_invalid_job',
+      'enqueue: `orderingKeys` must be a non-empty array of non-empty strings (e.g. the user ids the write names).',
+    );
+  }
+  return [...new Set(keys as string[])];
 }
 
 function serialiseResult(result: unknown): string {

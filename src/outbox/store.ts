@@ -6,11 +6,16 @@ import { isOwnerGone, type LockOwner } from './liveness.js';
 import type { JobOutcome, OutboxErrorEntry, OutboxJob, OutboxState } from './types.js';
 
 /*
- * One table. A row moves pending -> sending -> delivered | pending (retry later) | dead.
+ * Jobs in outbox_jobs. A row moves pending -> sending -> delivered | pending (retry later) | dead.
  * 'sending' rows carry a lease (locked_by / locked_pid / locked_host / locked_until): a row whose holder is gone
  * (dead pid on this host) or whose lease ran out is put back to pending by the next claim.
+ *
+ * outbox_job_keys holds one row per ordering key of each ACTIVE (pending or sending) job, written and deleted in
+ * the same transaction as the job's state change. So "an earlier active job shares one of my keys" is one index
+ * seek per key, and the table stays as small as the backlog. The job's own `ordering_keys` (JSON array) is the
+ * source of truth, used to put the rows back when a dead job is retried.
  */
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS outbox_jobs (
@@ -19,7 +24,7 @@ CREATE TABLE IF NOT EXISTS outbox_jobs (
   integration     TEXT    NOT NULL,
   fn              TEXT    NOT NULL,
   account         TEXT    NOT NULL,
-  ordering_key    TEXT    NOT NULL,
+  ordering_keys   TEXT    NOT NULL,                  -- JSON array of distinct non-empty strings
   payload         TEXT    NOT NULL,
   state           TEXT    NOT NULL CHECK (state IN ('pending', 'sending', 'delivered', 'dead')),
   attempts        INTEGER NOT NULL DEFAULT 0,
@@ -33,13 +38,38 @@ CREATE TABLE IF NOT EXISTS outbox_jobs (
   created_at      INTEGER NOT NULL,
   updated_at      INTEGER NOT NULL
 );
--- Partial indexes: each enqueue writes every index its row belongs to (one WAL page each), so only two cover
--- pending rows; delivered rows, the bulk of the table, are in none.
+-- Partial indexes: each enqueue writes every index its row belongs to (one WAL page each), so only one covers
+-- pending rows; delivered rows, the bulk of the table, are in none. Sending rows are few (the concurrency).
 CREATE INDEX IF NOT EXISTS outbox_jobs_due ON outbox_jobs (next_attempt_at) WHERE state = 'pending';
-CREATE INDEX IF NOT EXISTS outbox_jobs_active ON outbox_jobs (ordering_key, id)
-  WHERE state IN ('pending', 'sending');
-CREATE INDEX IF NOT EXISTS outbox_jobs_sending ON outbox_jobs (ordering_key) WHERE state = 'sending';
+CREATE INDEX IF NOT EXISTS outbox_jobs_in_flight ON outbox_jobs (id) WHERE state = 'sending';
+CREATE TABLE IF NOT EXISTS outbox_job_keys (
+  key    TEXT    NOT NULL,
+  job_id INTEGER NOT NULL,
+  PRIMARY KEY (key, job_id)
+) WITHOUT ROWID;
 `;
+
+/*
+ * v1 had one `ordering_key` per job and no key table. Its keys become one-element arrays, and its active jobs get
+ * their key rows; run once, in one transaction, when a v1 file is opened.
+ */
+const MIGRATE_V1 = `
+DROP INDEX IF EXISTS outbox_jobs_active;
+DROP INDEX IF EXISTS outbox_jobs_sending;
+ALTER TABLE outbox_jobs RENAME COLUMN ordering_key TO ordering_keys;
+UPDATE outbox_jobs SET ordering_keys = json_array(ordering_keys);
+`;
+
+/*
+ * A job is blocked while any of its keys has an earlier active job (key rows exist only for active jobs), or any
+ * job sharing a key is sending (normally the earlier one; after retry() of a dead job it may be a later one).
+ */
+const IS_HEAD = `NOT EXISTS (
+              SELECT 1 FROM json_each(j.ordering_keys) jk
+                JOIN outbox_job_keys o ON o.key = jk.value AND o.job_id < j.id)`;
+const NONE_SENDING = `NOT EXISTS (
+              SELECT 1 FROM outbox_jobs s, json_each(s.ordering_keys) sk, json_each(j.ordering_keys) jk
+               WHERE s.state = 'sending' AND sk.value = jk.value)`;
 
 interface JobRow {
   id: number;
@@ -47,10 +77,22 @@ interface JobRow {
   integration: string;
   fn: string;
   account: string;
-  ordering_key: string;
+  ordering_keys: string;
   payload: string;
   attempts: number;
   created_at: number;
+}
+
+interface ReleasedRow {
+  id: number;
+  state: 'pending' | 'dead';
+  keys: string;
+}
+
+/** What the store needs to know of a claimed job to record its outcome. */
+export interface JobRef {
+  id: number;
+  orderingKeys: string[];
 }
 
 export interface NewJob {
@@ -58,7 +100,8 @@ export interface NewJob {
   integration: string;
   fn: string;
   account: string;
-  orderingKey: string;
+  /** Distinct, non-empty. */
+  orderingKeys: string[];
   payload: string;
   now: number;
 }
@@ -67,6 +110,7 @@ export interface NewJob {
 export class OutboxStore {
   readonly db: Database.Database;
   private readonly stmts;
+  private readonly transactions;
   readonly claim: (
     owner: LockOwner,
     limit: number,
@@ -91,26 +135,31 @@ export class OutboxStore {
         `Outbox: ${file} was written by a newer kosmo-vero (schema ${version}); upgrade kosmo-vero to use it.`,
       );
     }
-    this.db.exec(SCHEMA);
-    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    try {
+      this.migrate(file, version);
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
     const db = this.db;
     this.stmts = {
       insert: db.prepare(
-        `INSERT INTO outbox_jobs (key, integration, fn, account, ordering_key, payload, state, attempts,
+        `INSERT INTO outbox_jobs (key, integration, fn, account, ordering_keys, payload, state, attempts,
            next_attempt_at, created_at, updated_at)
-         VALUES (@key, @integration, @fn, @account, @orderingKey, @payload, 'pending', 0, @now, @now, @now)`,
+         VALUES (@key, @integration, @fn, @account, @orderingKeys, @payload, 'pending', 0, @now, @now, @now)`,
       ),
-      // Heads of their ordering key only: no row of the same key is sending, and none before it is pending.
-      // Due rows go oldest-due first (fresh rows: in enqueue order), read straight from outbox_jobs_due.
+      insertKey: db.prepare(`INSERT INTO outbox_job_keys (key, job_id) VALUES (@key, @jobId)`),
+      deleteKeys: db.prepare(
+        `DELETE FROM outbox_job_keys WHERE job_id = @id AND key IN (SELECT value FROM json_each(@keys))`,
+      ),
+      // Heads of all their ordering keys only. Due rows go oldest-due first (fresh rows: in enqueue order),
+      // read straight from outbox_jobs_due; a blocked row costs one key-table seek per key.
       claimable: db.prepare(
-        `SELECT id, key, integration, fn, account, ordering_key, payload, attempts, created_at
+        `SELECT id, key, integration, fn, account, ordering_keys, payload, attempts, created_at
            FROM outbox_jobs j
           WHERE j.state = 'pending' AND j.next_attempt_at <= @now
-            AND NOT EXISTS (
-              SELECT 1 FROM outbox_jobs o
-               WHERE o.ordering_key = j.ordering_key AND o.state IN ('pending', 'sending') AND o.id < j.id)
-            AND NOT EXISTS (
-              SELECT 1 FROM outbox_jobs s WHERE s.ordering_key = j.ordering_key AND s.state = 'sending')
+            AND ${IS_HEAD}
+            AND ${NONE_SENDING}
           ORDER BY j.next_attempt_at, j.id
           LIMIT @limit`,
       ),
@@ -129,14 +178,16 @@ export class OutboxStore {
             SET state = CASE WHEN attempts >= @maxAttempts THEN 'dead' ELSE 'pending' END,
                 last_error = @error, next_attempt_at = @now, locked_by = NULL, locked_pid = NULL,
                 locked_host = NULL, locked_until = NULL, updated_at = @now
-          WHERE state = 'sending' AND locked_by IS @holderId`,
+          WHERE state = 'sending' AND locked_by IS @holderId
+         RETURNING id, state, ordering_keys AS keys`,
       ),
       releaseExpired: db.prepare(
         `UPDATE outbox_jobs
             SET state = CASE WHEN attempts >= @maxAttempts THEN 'dead' ELSE 'pending' END,
                 last_error = @error, next_attempt_at = @now, locked_by = NULL, locked_pid = NULL,
                 locked_host = NULL, locked_until = NULL, updated_at = @now
-          WHERE state = 'sending' AND locked_until < @now`,
+          WHERE state = 'sending' AND locked_until < @now
+         RETURNING id, state, ordering_keys AS keys`,
       ),
       renew: db.prepare(
         `UPDATE outbox_jobs SET locked_until = @lockedUntil WHERE state = 'sending' AND locked_by = @ownerId`,
@@ -154,19 +205,22 @@ export class OutboxStore {
           WHERE id = @id AND state = 'sending' AND locked_by = @ownerId`,
       ),
       counts: db.prepare(`SELECT state, COUNT(*) AS n FROM outbox_jobs GROUP BY state`),
-      activeCount: db.prepare(`SELECT COUNT(*) AS n FROM outbox_jobs WHERE state IN ('pending', 'sending')`),
+      // Counted from the two partial indexes (called after every outcome while draining): never a table scan.
+      activeCount: db.prepare(
+        `SELECT (SELECT COUNT(*) FROM outbox_jobs WHERE state = 'pending')
+              + (SELECT COUNT(*) FROM outbox_jobs WHERE state = 'sending') AS n`,
+      ),
       oldestActive: db.prepare(
         `SELECT created_at AS t FROM outbox_jobs
-          WHERE id = (SELECT MIN(id) FROM outbox_jobs WHERE state IN ('pending', 'sending'))`,
+          WHERE id = (SELECT MIN(id) FROM (
+            SELECT id FROM outbox_jobs WHERE state = 'pending'
+            UNION ALL SELECT id FROM outbox_jobs WHERE state = 'sending'))`,
       ),
       // Earliest due time among heads of their key: rows queued behind another row of their key wait for that
       // one's outcome, not for the clock.
       nextDue: db.prepare(
         `SELECT next_attempt_at AS t FROM outbox_jobs j
-          WHERE j.state = 'pending'
-            AND NOT EXISTS (
-              SELECT 1 FROM outbox_jobs o
-               WHERE o.ordering_key = j.ordering_key AND o.state IN ('pending', 'sending') AND o.id < j.id)
+          WHERE j.state = 'pending' AND ${IS_HEAD}
           ORDER BY j.next_attempt_at LIMIT 1`,
       ),
       lastErrors: db.prepare(
@@ -183,6 +237,15 @@ export class OutboxStore {
             SET state = 'pending', attempts = CASE WHEN state = 'dead' THEN 0 ELSE attempts END,
                 next_attempt_at = @now, updated_at = @now
           WHERE id = @id AND state IN ('dead', 'pending')`,
+      ),
+      // A dead job becoming active again gets its key rows back (before the UPDATE: it selects on 'dead').
+      restoreKeysOne: db.prepare(
+        `INSERT OR IGNORE INTO outbox_job_keys (key, job_id)
+         SELECT k.value, j.id FROM outbox_jobs j, json_each(j.ordering_keys) k WHERE j.id = @id AND j.state = 'dead'`,
+      ),
+      restoreKeysDead: db.prepare(
+        `INSERT OR IGNORE INTO outbox_job_keys (key, job_id)
+         SELECT k.value, j.id FROM outbox_jobs j, json_each(j.ordering_keys) k WHERE j.state = 'dead'`,
       ),
       retryDead: db.prepare(
         `UPDATE outbox_jobs SET state = 'pending', attempts = 0, next_attempt_at = @now, updated_at = @now
@@ -214,7 +277,7 @@ export class OutboxStore {
             integration: row.integration,
             fn: row.fn,
             account: row.account,
-            orderingKey: row.ordering_key,
+            orderingKeys: JSON.parse(row.ordering_keys),
             payload: JSON.parse(row.payload),
             attempts: row.attempts + 1,
             createdAt: row.created_at,
@@ -223,6 +286,85 @@ export class OutboxStore {
         return jobs;
       },
     ).immediate;
+
+    // Each state change and its key rows commit together: key rows exist exactly for pending and sending jobs.
+    const stmts = this.stmts;
+    this.transactions = {
+      insert: db.transaction((job: NewJob): number => {
+        const { orderingKeys, ...row } = job;
+        const id = Number(
+          stmts.insert.run({ ...row, orderingKeys: JSON.stringify(orderingKeys) }).lastInsertRowid,
+        );
+        for (const key of orderingKeys) stmts.insertKey.run({ key, jobId: id });
+        return id;
+      }),
+      delivered: db.transaction((owner: LockOwner, job: JobRef, result: string, now: number): boolean => {
+        if (stmts.delivered.run({ ownerId: owner.id, id: job.id, result, now }).changes === 0) return false;
+        stmts.deleteKeys.run({ id: job.id, keys: JSON.stringify(job.orderingKeys) });
+        return true;
+      }),
+      failed: db.transaction(
+        (
+          owner: LockOwner,
+          job: JobRef,
+          state: 'pending' | 'dead',
+          error: string,
+          nextAttemptAt: number,
+          now: number,
+        ): boolean => {
+          const changes = stmts.failed.run({
+            ownerId: owner.id,
+            id: job.id,
+            state,
+            error,
+            nextAttemptAt,
+            now,
+          }).changes;
+          if (changes === 0) return false;
+          if (state === 'dead') stmts.deleteKeys.run({ id: job.id, keys: JSON.stringify(job.orderingKeys) });
+          return true;
+        },
+      ),
+      retryOne: db.transaction((id: number, now: number): number => {
+        stmts.restoreKeysOne.run({ id });
+        return stmts.retryOne.run({ id, now }).changes;
+      }),
+      retryDead: db.transaction((now: number): number => {
+        stmts.restoreKeysDead.run();
+        return stmts.retryDead.run({ now }).changes;
+      }),
+    };
+  }
+
+  /** Creates the schema on a new file, or brings a v1 file to this version; both in one transaction. */
+  private migrate(file: string, seenVersion: number): void {
+    if (seenVersion === SCHEMA_VERSION) return;
+    this.db
+      .transaction(() => {
+        // Another process may have migrated (or created) the file while we waited for the write lock.
+        const version = this.db.pragma('user_version', { simple: true }) as number;
+        if (version === SCHEMA_VERSION) return;
+        const hasJobs = this.db
+          .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox_jobs'`)
+          .get();
+        if (version === 1 && hasJobs) this.db.exec(MIGRATE_V1);
+        else if (version !== 0 || hasJobs) {
+          throw new OutboxError(
+            'outbox_invalid_option',
+            `Outbox: ${file} has an unknown outbox schema (version ${version}); point \`path\` at another file.`,
+          );
+        }
+        this.db.exec(SCHEMA);
+        if (version === 1) {
+          this.db.exec(
+            `INSERT OR IGNORE INTO outbox_job_keys (key, job_id)
+             SELECT k.value, j.id FROM outbox_jobs j, json_each(j.ordering_keys) k
+              WHERE j.state IN ('pending', 'sending')`,
+          );
+        }
+        this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      })
+      .immediate();
   }
 
   /** Puts back rows claimed by a drainer that is gone (its pid died) or whose lease expired. */
@@ -235,22 +377,29 @@ export class OutboxStore {
     for (const holder of holders) {
       if (holder.id === null || holder.pid === null || holder.host === null) continue;
       if (!isOwnerGone({ id: holder.id, pid: holder.pid, host: holder.host })) continue;
-      this.stmts.releaseHolder.run({
+      const released = this.stmts.releaseHolder.all({
         holderId: holder.id,
         maxAttempts,
         now,
         error: `interrupted: the process delivering it (pid ${holder.pid}) stopped before recording the outcome`,
-      });
+      }) as ReleasedRow[];
+      this.forgetKeysOfDead(released);
     }
-    this.stmts.releaseExpired.run({
+    const expired = this.stmts.releaseExpired.all({
       maxAttempts,
       now,
       error: 'interrupted: its delivery lease expired before the outcome was recorded',
-    });
+    }) as ReleasedRow[];
+    this.forgetKeysOfDead(expired);
+  }
+
+  private forgetKeysOfDead(rows: ReleasedRow[]): void {
+    for (const row of rows)
+      if (row.state === 'dead') this.stmts.deleteKeys.run({ id: row.id, keys: row.keys });
   }
 
   insert(job: NewJob): number {
-    return Number(this.stmts.insert.run(job).lastInsertRowid);
+    return this.transactions.insert(job);
   }
 
   renewLeases(owner: LockOwner, lockedUntil: number): void {
@@ -258,19 +407,19 @@ export class OutboxStore {
   }
 
   /** Returns false when the row was no longer ours (lease lost): its new holder records the outcome. */
-  markDelivered(owner: LockOwner, id: number, result: string, now: number): boolean {
-    return this.stmts.delivered.run({ ownerId: owner.id, id, result, now }).changes > 0;
+  markDelivered(owner: LockOwner, job: JobRef, result: string, now: number): boolean {
+    return this.transactions.delivered(owner, job, result, now);
   }
 
   markFailed(
     owner: LockOwner,
-    id: number,
+    job: JobRef,
     state: 'pending' | 'dead',
     error: string,
     nextAttemptAt: number,
     now: number,
   ): boolean {
-    return this.stmts.failed.run({ ownerId: owner.id, id, state, error, nextAttemptAt, now }).changes > 0;
+    return this.transactions.failed(owner, job, state, error, nextAttemptAt, now);
   }
 
   counts(): Record<OutboxState, number> {
@@ -313,11 +462,11 @@ export class OutboxStore {
   }
 
   retryOne(id: number, now: number): number {
-    return this.stmts.retryOne.run({ id, now }).changes;
+    return this.transactions.retryOne(id, now);
   }
 
   retryDead(now: number): number {
-    return this.stmts.retryDead.run({ now }).changes;
+    return this.transactions.retryDead(now);
   }
 
   purgeDelivered(before: number): number {

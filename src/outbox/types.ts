@@ -3,8 +3,12 @@ export interface OutboxJobInput {
   integration: string;
   fn: string;
   account: string;
-  /** Jobs sharing this key are delivered strictly one at a time, in the order they were accepted. */
-  orderingKey: string;
+  /**
+   * Non-empty list of non-empty strings (duplicates are ignored), e.g. every identifier the write names. Jobs
+   * sharing ANY key are delivered one at a time, in the order they were accepted: a job waits for every earlier
+   * job that shares one of its keys, so order also holds transitively across keys.
+   */
+  orderingKeys: string[];
   /** Any JSON value. */
   payload: unknown;
 }

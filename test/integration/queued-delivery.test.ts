@@ -17,7 +17,7 @@ describe('queued delivery through the runtime', () => {
   after(() => h.close());
   beforeEach(() => h.emulator.reset());
 
-  test('a write is queued durably, then delivered in order per user', async () => {
+  test('a write is queued durably, then delivered in order per identifier', async () => {
     const results = [];
     for (let i = 0; i < 20; i++) {
       results.push(
@@ -45,6 +45,45 @@ describe('queued delivery through the runtime', () => {
       );
     }
     assert.equal(h.runtime.calls().at(-1)?.status, 'queued');
+  });
+
+  test('writes naming the same user by id, email or new id arrive in order, even when the first is slow', async () => {
+    // Without ordering across identifiers the email-identity event would overtake the slow identify, and Vero
+    // would create a second profile whose id is the email.
+    await fetch(`${h.emulator.origin}/_emulator/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        faults: [
+          { endpoint: '/users/track', latencyMs: 300 },
+          { endpoint: '/users/reidentify', latencyMs: 200 },
+        ],
+      }),
+    });
+    const calls = [
+      await h.runtime.call('vero.identify_user', { id: 'usr_1', email: 'jane@example.com' }),
+      await h.runtime.call('vero.track_event', { identity: 'jane@example.com', event_name: 'Viewed' }),
+      await h.runtime.call('vero.alias_user', { id: 'usr_1', new_id: 'usr_9' }),
+      await h.runtime.call('vero.track_event', { identity: 'usr_9', event_name: 'Paid' }),
+    ];
+    const outcomes = await h.runtime.waitForDelivery(
+      calls.map((c) => c.outbox_id as number),
+      10_000,
+    );
+    assert.ok(outcomes.every((o) => o.state === 'delivered'));
+    const state = h.emulator.state();
+    assert.deepEqual(
+      state.requests.map((r) => r.endpoint),
+      ['/users/track', '/events/track', '/users/reidentify', '/events/track'],
+    );
+    assert.deepEqual(
+      state.users.map((u) => [u.id, u.email]),
+      [['usr_9', 'jane@example.com']],
+    );
+    assert.deepEqual(
+      state.events.map((e) => e.event_name),
+      ['Viewed', 'Paid'],
+    );
   });
 
   test('the outbox file holds account names and plans, never the credential', async () => {

@@ -22,8 +22,10 @@ export function tempDb(): string {
   return path.join(tempDir(), 'outbox.db');
 }
 
-export function job(orderingKey: string, payload: unknown, fn = 'test.write'): OutboxJobInput {
-  return { integration: 'test', fn, account: 'default', orderingKey, payload };
+/** A job ordered by one key, or by several. */
+export function job(orderingKeys: string | string[], payload: unknown, fn = 'test.write'): OutboxJobInput {
+  const keys = typeof orderingKeys === 'string' ? [orderingKeys] : orderingKeys;
+  return { integration: 'test', fn, account: 'default', orderingKeys: keys, payload };
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -14,23 +14,23 @@ function orderingProbe(options: { failEvery?: number } = {}) {
   let current = 0;
   const deliver = async (j: OutboxJob) => {
     calls++;
-    const busy = inFlight.get(j.orderingKey) ?? 0;
-    if (busy > 0) violations.push(`two in flight for ${j.orderingKey} (job ${j.id})`);
-    inFlight.set(j.orderingKey, busy + 1);
+    for (const key of j.orderingKeys) {
+      const busy = inFlight.get(key) ?? 0;
+      if (busy > 0) violations.push(`two in flight for ${key} (job ${j.id})`);
+      inFlight.set(key, busy + 1);
+    }
     current++;
     maxInFlight = Math.max(maxInFlight, current);
     try {
       await sleep(Math.floor(Math.random() * 4));
       if (options.failEvery && calls % options.failEvery === 0)
         throw failure('HTTP 503', { retryable: true });
-      const list = deliveredByKey.get(j.orderingKey) ?? [];
-      list.push(j.id);
-      deliveredByKey.set(j.orderingKey, list);
+      for (const key of j.orderingKeys) deliveredByKey.set(key, [...(deliveredByKey.get(key) ?? []), j.id]);
       deliveredIds.push(j.id);
       return { ok: true };
     } finally {
       current--;
-      inFlight.set(j.orderingKey, (inFlight.get(j.orderingKey) ?? 1) - 1);
+      for (const key of j.orderingKeys) inFlight.set(key, (inFlight.get(key) ?? 1) - 1);
     }
   };
   return { deliver, deliveredByKey, deliveredIds, violations, maxInFlight: () => maxInFlight };
@@ -115,4 +115,94 @@ test('two drainers on the same file deliver every job exactly once, in order per
   assert.deepEqual(Object.fromEntries(probe.deliveredByKey), Object.fromEntries(expected));
   await first.close();
   await second.close();
+});
+
+test('order holds across shared keys: identify(id, email), track(email), alias(id -> new), track(new)', async () => {
+  const order: string[] = [];
+  const probe = orderingProbe();
+  const outbox = new Outbox({
+    path: tempDb(),
+    concurrency: 8,
+    deliver: async (j) => {
+      const name = (j.payload as { name: string }).name;
+      // The first write is slow: anything not waiting for it would overtake it.
+      if (name === 'identify') await sleep(150);
+      await probe.deliver(j);
+      order.push(name);
+    },
+  });
+  outbox.enqueue(job(['usr_1', 'a@x.com'], { name: 'identify' }));
+  outbox.enqueue(job('a@x.com', { name: 'track email' }));
+  outbox.enqueue(job(['usr_1', 'usr_9'], { name: 'alias' }));
+  outbox.enqueue(job('usr_9', { name: 'track new id' }));
+  // Unrelated users proceed meanwhile.
+  for (let i = 0; i < 20; i++) outbox.enqueue(job(`other-${i % 4}`, { name: `other ${i}` }));
+  const result = await outbox.drain();
+  assert.deepEqual(result, { delivered: 24, dead: 0, pending: 0 });
+  assert.deepEqual(probe.violations, []);
+  assert.deepEqual(
+    order.filter((name) => !name.startsWith('other')),
+    ['identify', 'track email', 'alias', 'track new id'],
+  );
+  assert.ok(order.indexOf('identify') > order.indexOf('other 0'), 'other users were not held back');
+  await outbox.close();
+});
+
+test('random multi-key jobs under concurrency and retries: every key sees its jobs in accepted order', async () => {
+  const probe = orderingProbe({ failEvery: 7 });
+  const outbox = new Outbox({
+    path: tempDb(),
+    deliver: probe.deliver,
+    concurrency: 8,
+    baseDelayMs: 2,
+    maxDelayMs: 10,
+  });
+  const expected = new Map<string, number[]>();
+  for (let i = 0; i < 300; i++) {
+    const keys = [`k${Math.floor(Math.random() * 30)}`];
+    if (i % 3 === 0) keys.push(`k${Math.floor(Math.random() * 30)}`);
+    const { id } = outbox.enqueue(job(keys, { i }));
+    for (const key of new Set(keys)) expected.set(key, [...(expected.get(key) ?? []), id]);
+  }
+  const result = await outbox.drain();
+  assert.deepEqual(result, { delivered: 300, dead: 0, pending: 0 });
+  assert.deepEqual(probe.violations, []);
+  assert.deepEqual(Object.fromEntries(probe.deliveredByKey), Object.fromEntries(expected));
+  await outbox.close();
+});
+
+test('a dead job stops holding back its keys; retry() puts it back in line for all of them', async () => {
+  let failFirst = true;
+  const order: string[] = [];
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const outbox = new Outbox({
+    path: tempDb(),
+    deliver: async (j) => {
+      const name = (j.payload as { name: string }).name;
+      if (name === 'first' && failFirst) {
+        failFirst = false;
+        throw failure('HTTP 400', { retryable: false });
+      }
+      if (name === 'later') await gate;
+      order.push(name);
+    },
+  });
+  const first = outbox.enqueue(job(['a', 'b'], { name: 'first' }));
+  outbox.enqueue(job('b', { name: 'later' }));
+  outbox.start();
+  const [dead] = await outbox.waitFor([first.id], { timeoutMs: 5000 });
+  assert.equal(dead?.state, 'dead');
+  // 'later' is now sending (held at the gate); the retried job shares key b and must wait for it.
+  while (outbox.status().counts.sending === 0) await sleep(5);
+  assert.equal(outbox.retry(first.id), 1);
+  await sleep(50);
+  assert.deepEqual(order, []);
+  release();
+  const [again] = await outbox.waitFor([first.id], { timeoutMs: 5000 });
+  assert.equal(again?.state, 'delivered');
+  assert.deepEqual(order, ['later', 'first']);
+  await outbox.close();
 });

@@ -29,6 +29,12 @@ test('enqueue rejects jobs that are not storable, naming the field', async () =>
     code: 'outbox_invalid_job',
     message: /`fn`/,
   });
+  for (const orderingKeys of [[], [''], ['u', 7], 'u', undefined]) {
+    assert.throws(() => outbox.enqueue({ ...job('u', {}), orderingKeys: orderingKeys as string[] }), {
+      code: 'outbox_invalid_job',
+      message: /`orderingKeys`/,
+    });
+  }
   assert.throws(() => outbox.enqueue(job('u', undefined)), {
     code: 'outbox_invalid_job',
     message: /payload/,

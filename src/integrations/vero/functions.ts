@@ -42,7 +42,8 @@ const identifyUser: WriteFunction<typeof identifyUserSchema> = {
     operation: 'identify',
     input: { id, email, data: name === undefined ? { ...data } : { ...data, name } },
     subject: { id, email },
-    orderingKey: id,
+    // Also the email: a later write naming the user by email must not reach Vero before the profile exists.
+    orderingKeys: [id, email],
   }),
 };
 
@@ -72,7 +73,7 @@ const trackEvent: WriteFunction<typeof trackEventSchema> = {
         data: { ...data },
       },
       subject: byEmail ? { email: identity, event_name } : { id: identity, event_name },
-      orderingKey: identity,
+      orderingKeys: [identity],
     };
   },
 };
@@ -97,7 +98,7 @@ const updateUser: WriteFunction<typeof updateUserSchema> = {
     operation: 'editUser',
     input: { id, changes: email === undefined ? { ...data } : { ...data, email } },
     subject: { id },
-    orderingKey: id,
+    orderingKeys: email === undefined ? [id] : [id, email],
   }),
 };
 
@@ -116,7 +117,7 @@ const subscriptionChange = (
   example: `app.integrations.vero.${name}({
   id = "usr_123"
 })`,
-  plan: ({ id }) => ({ operation: name, input: { id }, subject: { id }, orderingKey: id }),
+  plan: ({ id }) => ({ operation: name, input: { id }, subject: { id }, orderingKeys: [id] }),
 });
 
 const getCurrentUser: ReadFunction<typeof getCurrentUserSchema, VeroClient> = {
@@ -149,7 +150,8 @@ const aliasUser: WriteFunction<typeof aliasUserSchema> = {
     operation: 'reidentify',
     input: { id, newId: new_id },
     subject: { id, new_id },
-    orderingKey: id,
+    // Also the new id: later writes naming it must wait until Vero knows it.
+    orderingKeys: [id, new_id],
   }),
 };
 
@@ -164,7 +166,7 @@ const deleteUser: WriteFunction<typeof deleteUserSchema> = {
   example: `app.integrations.vero.delete_user({
   id = "usr_123"
 })`,
-  plan: ({ id }) => ({ operation: 'deleteUser', input: { id }, subject: { id }, orderingKey: id }),
+  plan: ({ id }) => ({ operation: 'deleteUser', input: { id }, subject: { id }, orderingKeys: [id] }),
 };
 
 const tagChange = (
@@ -186,7 +188,7 @@ const tagChange = (
     operation: 'editTags',
     input: name === 'add_tags' ? { id, add: tags } : { id, remove: tags },
     subject: { id },
-    orderingKey: id,
+    orderingKeys: [id],
   }),
 });
 

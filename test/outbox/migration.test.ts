@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { Outbox } from '../../src/outbox/index.js';
+import { job, tempDb } from './helpers.js';
+
+/** The v1 schema as it shipped: one ordering_key per job, no key table. */
+const V1_SCHEMA = `
+CREATE TABLE outbox_jobs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, integration TEXT NOT NULL, fn TEXT NOT NULL,
+  account TEXT NOT NULL, ordering_key TEXT NOT NULL, payload TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'delivered', 'dead')),
+  attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, locked_by TEXT, locked_pid INTEGER,
+  locked_host TEXT, locked_until INTEGER, last_error TEXT, result TEXT, created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX outbox_jobs_due ON outbox_jobs (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX outbox_jobs_active ON outbox_jobs (ordering_key, id) WHERE state IN ('pending', 'sending');
+CREATE INDEX outbox_jobs_sending ON outbox_jobs (ordering_key) WHERE state = 'sending';
+PRAGMA user_version = 1;
+`;
+
+function writeV1(file: string, rows: Array<{ orderingKey: string; name: string; state: string }>): void {
+  const db = new Database(file);
+  db.exec(V1_SCHEMA);
+  const insert = db.prepare(
+    `INSERT INTO outbox_jobs (key, integration, fn, account, ordering_key, payload, state, next_attempt_at,
+       created_at, updated_at)
+     VALUES (lower(hex(randomblob(16))), 'test', 'test.write', 'default', ?, ?, ?, 0, 0, 0)`,
+  );
+  for (const row of rows) insert.run(row.orderingKey, JSON.stringify({ name: row.name }), row.state);
+  db.close();
+}
+
+test('a v1 file is migrated: its pending jobs keep their order and new multi-key jobs order behind them', async () => {
+  const file = tempDb();
+  writeV1(file, [
+    { orderingKey: 'usr_1', name: 'old delivered', state: 'delivered' },
+    { orderingKey: 'usr_1', name: 'old 1', state: 'pending' },
+    { orderingKey: 'usr_1', name: 'old 2', state: 'pending' },
+    { orderingKey: 'usr_2', name: 'old dead', state: 'dead' },
+  ]);
+  const order: string[] = [];
+  const outbox = new Outbox({
+    path: file,
+    deliver: async (j) => {
+      order.push(`${(j.payload as { name: string }).name} ${j.orderingKeys.join('+')}`);
+    },
+  });
+  assert.deepEqual(outbox.status().counts, { pending: 2, sending: 0, delivered: 1, dead: 1 });
+  outbox.enqueue(job(['a@x.com', 'usr_1'], { name: 'new' }));
+  await outbox.drain();
+  assert.deepEqual(order, ['old 1 usr_1', 'old 2 usr_1', 'new a@x.com+usr_1']);
+  // The dead v1 job keeps its key and can be retried.
+  assert.equal(outbox.retry('dead'), 1);
+  await outbox.drain();
+  assert.equal(order.at(-1), 'old dead usr_2');
+  await outbox.close();
+
+  const db = new Database(file, { readonly: true });
+  assert.equal(db.pragma('user_version', { simple: true }), 2);
+  assert.equal((db.prepare('SELECT COUNT(*) AS n FROM outbox_job_keys').get() as { n: number }).n, 0);
+  db.close();
+});
+
+test('a file from a newer schema, or not an outbox, is refused with a clear message', async () => {
+  const newer = tempDb();
+  const db = new Database(newer);
+  db.pragma('user_version = 99');
+  db.close();
+  assert.throws(() => new Outbox({ path: newer, deliver: async () => undefined }), {
+    code: 'outbox_invalid_option',
+    message: /newer kosmo-vero/,
+  });
+  const other = tempDb();
+  const foreign = new Database(other);
+  foreign.exec('CREATE TABLE outbox_jobs (x); PRAGMA user_version = 0');
+  foreign.close();
+  assert.throws(() => new Outbox({ path: other, deliver: async () => undefined }), {
+    code: 'outbox_invalid_option',
+    message: /unknown outbox schema/,
+  });
+});
+
+test('key rows exist only for pending and sending jobs', async () => {
+  const file = tempDb();
+  const outbox = new Outbox({ path: file, deliver: async () => undefined });
+  for (let i = 0; i < 50; i++) outbox.enqueue(job([`u${i % 5}`, `e${i % 7}`, `u${i % 5}`], { i }));
+  const db = new Database(file, { readonly: true });
+  const keyRows = () => (db.prepare('SELECT COUNT(*) AS n FROM outbox_job_keys').get() as { n: number }).n;
+  assert.equal(keyRows(), 100, 'duplicates within a job are stored once');
+  await outbox.drain();
+  assert.equal(keyRows(), 0);
+  db.close();
+  await outbox.close();
+});
