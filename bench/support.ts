@@ -19,6 +19,8 @@ export async function startEmulatorProcess(token: string): Promise<EmulatorProce
     ['dist/cli/main.js', 'emulator', '--port', '0', '--quiet', '--dedup-window', '0', '--token', token],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
+  // A benchmark that fails half-way must not leave its emulator running.
+  process.once('exit', () => child.kill('SIGTERM'));
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const url = await new Promise<string>((resolve, reject) => {
     lines.once('line', resolve);
