@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { createRuntime } from '../integration/runtime.js';
 import { CLIENT_VERSION } from '../version.js';
 import { registerAccounts } from './commands/accounts.js';
 import { registerCall } from './commands/call.js';
@@ -22,13 +23,16 @@ const program = new Command('kosmo-vero')
       write(`kosmo-vero: ${text.replace(/^error: /, '').trimEnd()} (run with --help for usage)\n`),
   })
   .exitOverride();
-program.addHelpText(
-  'after',
-  `
+program.addHelpText('after', () => {
+  // Built on demand: only --help pays for loading the integrations.
+  const accounts = createRuntime({ env: {} })
+    .accountVariables()
+    .map(({ integration, variables }) => `  ${integration}: ${variables}`);
+  return `
 Exit codes: 0 ok, 1 script or call error, 2 usage error.
-Accounts come from VERO_AUTH_TOKEN (or VERO_TRACKING_API_KEY), VERO_BASE_URL, VERO_EMAIL, and
-VERO_<NAME>_AUTH_TOKEN ... for named accounts; or a JSON file given with --config.`,
-);
+Accounts come from the environment, or the same settings in a JSON file given with --config:
+${accounts.join('\n')}`;
+});
 
 registerRun(program);
 registerCall(program);

@@ -81,6 +81,7 @@ export class AccountRegistry {
   private readonly credentialVariables: string;
   private readonly prefix: string;
   private readonly primaryVariable: string;
+  private readonly settings: Record<string, string>;
 
   constructor(
     integration: Integration,
@@ -91,6 +92,7 @@ export class AccountRegistry {
     const spec = integration.accounts;
     this.integration = integration.name;
     this.prefix = spec.prefix;
+    this.settings = accountSettings(spec);
     this.primaryVariable = spec.credentials[0]?.variable ?? 'TOKEN';
     this.credentialVariables = spec.credentials.map((c) => `${spec.prefix}_${c.variable}`).join(' or ');
     // The config file was asked for explicitly, so its accounts win over the environment's.
@@ -105,6 +107,12 @@ export class AccountRegistry {
     if (overrides.baseUrl) {
       for (const account of this.accounts.values()) account.settings.baseUrl = overrides.baseUrl;
     }
+  }
+
+  /** Which environment variables configure this integration's accounts, in one line for help texts. */
+  variables(): string {
+    const settings = Object.values(this.settings).map((variable) => `${this.prefix}_${variable}`);
+    return `${this.credentialVariables}, ${settings.join(', ')}; a named account: ${this.prefix}_<NAME>_${this.primaryVariable}, ...`;
   }
 
   /** Configured account names, `default` first when there is one. */

@@ -114,6 +114,14 @@ export class Runtime {
     return toolDefinitions(this.functions());
   }
 
+  /** Per integration, the environment variables that configure its accounts (for help texts). */
+  accountVariables(): Array<{ integration: string; variables: string }> {
+    return [...this.accountsByIntegration.values()].map((registry) => ({
+      integration: registry.integration,
+      variables: registry.variables(),
+    }));
+  }
+
   /** Configured account names of an integration, `default` first when configured. */
   accountNames(integration: string): string[] {
     return this.accountsByIntegration.get(integration)?.names() ?? [];

@@ -48,7 +48,10 @@ describe('kosmo-vero accounts', { concurrency: true }, () => {
   test('list with no account says how to configure one', async () => {
     const run = await runCli(['accounts', 'list']);
     assert.equal(run.code, 0);
-    assert.match(run.stdout, /^no account configured \(integrations: vero\): set a credential .* --help/);
+    assert.match(
+      run.stdout,
+      /^no account configured: set a credential .*\(vero: VERO_AUTH_TOKEN or VERO_TRACKING_API_KEY/,
+    );
   });
 
   test('test: probes each account (or one) without writing; exit 0 when all are reachable', async () => {

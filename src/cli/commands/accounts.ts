@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
-import type { Runtime } from '../../integration/runtime.js';
 import { printJson } from '../output.js';
 import { addRuntimeFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
-
-function integrationsOf(runtime: Runtime): string[] {
-  return [...new Set(runtime.functions().map((fn) => fn.integration))];
-}
 
 export function registerAccounts(program: Command): void {
   const accounts = program
@@ -38,7 +33,10 @@ Examples:
       if (flags.json) printJson({ accounts: list });
       else if (list.length === 0)
         process.stdout.write(
-          `no account configured (integrations: ${integrationsOf(runtime).join(', ')}): set a credential in the environment or a --config file; kosmo-vero --help and the README name the variables\n`,
+          `no account configured: set a credential in the environment or a --config file (${runtime
+            .accountVariables()
+            .map(({ integration, variables }) => `${integration}: ${variables}`)
+            .join('; ')})\n`,
         );
       else
         for (const a of list) {
