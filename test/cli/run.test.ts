@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { CANARY } from '../support/canary.js';
+import { addFaults } from '../support/faults.js';
 import { runCli } from './support.js';
 
 describe('kosmo-vero run (the built binary, a real subprocess)', () => {
@@ -161,11 +162,7 @@ describe('kosmo-vero outbox and import', () => {
   });
 
   test('dead letters: status shows the error, retry --dead sends again', async () => {
-    await fetch(`${emulator.origin}/_emulator/faults`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ faults: [{ endpoint: '/users/unsubscribe', status: 400 }] }),
-    });
+    await addFaults(emulator, [{ endpoint: '/users/unsubscribe', status: 400 }]);
     const failed = await runCli(
       ['call', 'vero.unsubscribe', '{"id":"u1"}', '--delivery', 'queued', '--json'],
       { env },

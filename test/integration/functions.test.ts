@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { CANARY, exposed } from '../support/canary.js';
+import { addFaults } from '../support/faults.js';
 import { type Harness, startHarness } from '../support/runtime.js';
 
 describe('every Vero function through runtime.call, against the emulator', () => {
@@ -144,11 +145,7 @@ describe('every Vero function through runtime.call, against the emulator', () =>
   });
 
   test('Vero errors surface typed, without the credential', async () => {
-    await fetch(`${h.emulator.origin}/_emulator/faults`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ faults: [{ endpoint: '/users/unsubscribe', status: 401 }] }),
-    });
+    await addFaults(h.emulator, [{ endpoint: '/users/unsubscribe', status: 401 }]);
     const error = await h.runtime.call('vero.unsubscribe', { id: 'x' }).catch((e: unknown) => e);
     assert.equal((error as { code: string }).code, 'vero_auth');
     assert.ok(!exposed(error).includes(CANARY));

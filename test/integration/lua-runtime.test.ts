@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { CANARY, CANARY_MARKETING, exposed } from '../support/canary.js';
+import { addFaults } from '../support/faults.js';
 import { type Harness, startHarness } from '../support/runtime.js';
 
 describe('runtime.runLua: the runtime seen from a script', () => {
@@ -103,11 +104,7 @@ describe('runtime.runLua: the runtime seen from a script', () => {
   });
 
   test('a run ended by its time limit still reports the call it left on the way to Vero', async () => {
-    await fetch(`${h.emulator.origin}/_emulator/faults`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ faults: [{ endpoint: '/users/unsubscribe', latencyMs: 1500 }] }),
-    });
+    await addFaults(h.emulator, [{ endpoint: '/users/unsubscribe', latencyMs: 1500 }]);
     const run = await h.runtime.runLua('app.integrations.vero.unsubscribe({ id = "slow" })', {
       timeoutMs: 300,
     });

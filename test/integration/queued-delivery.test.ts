@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { Outbox } from '../../src/outbox/index.js';
 import { CANARY, exposed } from '../support/canary.js';
+import { addFaults } from '../support/faults.js';
 import { type Harness, startHarness } from '../support/runtime.js';
 
 describe('queued delivery through the runtime', () => {
@@ -50,16 +51,10 @@ describe('queued delivery through the runtime', () => {
   test('writes naming the same user by id, email or new id arrive in order, even when the first is slow', async () => {
     // Without ordering across identifiers the email-identity event would overtake the slow identify, and Vero
     // would create a second profile whose id is the email.
-    await fetch(`${h.emulator.origin}/_emulator/faults`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        faults: [
-          { endpoint: '/users/track', latencyMs: 300 },
-          { endpoint: '/users/reidentify', latencyMs: 200 },
-        ],
-      }),
-    });
+    await addFaults(h.emulator, [
+      { endpoint: '/users/track', latencyMs: 300 },
+      { endpoint: '/users/reidentify', latencyMs: 200 },
+    ]);
     const calls = [
       await h.runtime.call('vero.identify_user', { id: 'usr_1', email: 'jane@example.com' }),
       await h.runtime.call('vero.track_event', { identity: 'jane@example.com', event_name: 'Viewed' }),
@@ -129,13 +124,7 @@ describe('queued delivery through the runtime', () => {
   });
 
   test('Vero failing for a while costs nothing: 503s are retried until delivered', async () => {
-    await fetch(`${h.emulator.origin}/_emulator/faults`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        faults: [{ endpoint: '/users/unsubscribe', status: 503, retryAfter: '0', count: 6 }],
-      }),
-    });
+    await addFaults(h.emulator, [{ endpoint: '/users/unsubscribe', status: 503, retryAfter: '0', count: 6 }]);
     const queued = await h.runtime.call('vero.unsubscribe', { id: 'usr_flaky' });
     const [outcome] = await h.runtime.waitForDelivery([queued.outbox_id as number], 30_000);
     assert.equal(outcome?.state, 'delivered');
@@ -143,11 +132,7 @@ describe('queued delivery through the runtime', () => {
   });
 
   test('a permanent failure is dead-lettered with its reason, without the credential', async () => {
-    await fetch(`${h.emulator.origin}/_emulator/faults`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ faults: [{ endpoint: '/users/resubscribe', status: 401 }] }),
-    });
+    await addFaults(h.emulator, [{ endpoint: '/users/resubscribe', status: 401 }]);
     const queued = await h.runtime.call('vero.resubscribe', { id: 'usr_x' });
     const [outcome] = await h.runtime.waitForDelivery([queued.outbox_id as number], 10_000);
     assert.equal(outcome?.state, 'dead');

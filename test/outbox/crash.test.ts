@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
-import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
+import { type EmulatorFault, type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { Outbox } from '../../src/outbox/index.js';
+import { addFaults } from '../support/faults.js';
 import { CANARY, job, sleep, spawnFixture, tempDb } from './helpers.js';
 
 let emulator: RunningEmulator;
@@ -13,14 +14,7 @@ before(async () => {
 after(() => emulator.close());
 beforeEach(() => emulator.reset());
 
-async function scriptFaults(faults: unknown[]): Promise<void> {
-  const res = await fetch(`${emulator.origin}/_emulator/faults`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ faults }),
-  });
-  assert.equal(res.status, 200, await res.text());
-}
+const scriptFaults = (faults: EmulatorFault[]) => addFaults(emulator, faults);
 
 /** Enqueues `perUser` tracked events for each of `users` users, interleaved; returns the expected seqs per user. */
 function enqueueWrites(file: string, users: number, total: number): Map<string, number[]> {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
-import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
+import { type EmulatorFault, type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { Outbox } from '../../src/outbox/index.js';
 import { type TrackEventInput, VeroClient } from '../../src/vero/index.js';
+import { addFaults } from '../support/faults.js';
 import { CANARY, job, tempDb } from './helpers.js';
 
 let emulator: RunningEmulator;
@@ -13,14 +14,7 @@ before(async () => {
 after(() => emulator.close());
 beforeEach(() => emulator.reset());
 
-async function scriptFaults(faults: unknown[]): Promise<void> {
-  const res = await fetch(`${emulator.origin}/_emulator/faults`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ faults }),
-  });
-  assert.equal(res.status, 200, await res.text());
-}
+const scriptFaults = (faults: EmulatorFault[]) => addFaults(emulator, faults);
 
 function veroOutbox(options: { maxAttempts?: number } = {}): Outbox {
   // One attempt per delivery: the outbox owns retries, so each failure is visible to it.

@@ -1,8 +1,10 @@
 /** Shared pieces of the Vero client tests: a canary credential, an emulator per file, scripted faults. */
 import assert from 'node:assert/strict';
-import { type EmulatorFault, type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
+import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { VeroClient, type VeroClientOptions } from '../../src/vero/index.js';
 import { CANARY } from '../support/canary.js';
+
+export { addFaults } from '../support/faults.js';
 
 export { CANARY };
 
@@ -13,15 +15,6 @@ export function startCanaryEmulator(): Promise<RunningEmulator> {
 
 export function clientFor(emu: RunningEmulator, options: Partial<VeroClientOptions> = {}): VeroClient {
   return new VeroClient({ authToken: CANARY, baseUrl: emu.url, ...options });
-}
-
-export async function addFaults(emu: RunningEmulator, faults: EmulatorFault[]): Promise<void> {
-  const res = await fetch(`${emu.origin}/_emulator/faults`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ faults }),
-  });
-  assert.equal(res.status, 200, await res.text());
 }
 
 /** Requests the emulator received for one endpoint, in order. */
