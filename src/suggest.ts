@@ -13,7 +13,7 @@ function editDistance(a: string, b: string): number {
 }
 
 /** The candidates closest to `input`, best first: for "did you mean ..." in error messages. */
-export function nearest(input: string, candidates: readonly string[], limit = 3): string[] {
+function nearest(input: string, candidates: readonly string[], limit = 3): string[] {
   const needle = input.toLowerCase();
   const scored = candidates
     .map((candidate) => {

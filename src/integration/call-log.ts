@@ -21,7 +21,8 @@ export class CallLog {
   private seq = 0;
 
   constructor(
-    private readonly secrets: () => string[],
+    /** Every configured credential; accounts are resolved once per runtime, so the list is fixed. */
+    private readonly secrets: readonly string[],
     private readonly capacity = 1000,
   ) {}
 
@@ -45,7 +46,7 @@ export class CallLog {
     if (typeof value === 'string') {
       // A short secret would match ordinary text by chance; it is only scrubbed where it is the whole value.
       const leaks = (secret: string) => (secret.length >= 8 ? value.includes(secret) : value === secret);
-      return this.secrets().some(leaks) ? '[redacted]' : value;
+      return this.secrets.some(leaks) ? '[redacted]' : value;
     }
     if (Array.isArray(value)) return value.map((item) => this.scrub(item));
     if (value && typeof value === 'object') {

@@ -42,7 +42,7 @@ export type CallResult = Record<string, unknown>;
 
 /** The one entry point Lua, MCP, the CLI and library users call integration functions through. */
 export class Runtime {
-  readonly docs: DocLibrary;
+  private readonly docs: DocLibrary;
   private readonly integrations: Integration[];
   private readonly byName = new Map<string, ResolvedFunction>();
   private readonly functionList: FunctionInfo[];
@@ -102,7 +102,9 @@ export class Runtime {
       }),
     );
     this.docs = new DocLibrary(this.integrations);
-    this.log = new CallLog(() => this.secrets());
+    this.log = new CallLog(
+      [...this.accountsByIntegration.values()].flatMap((registry) => registry.secrets()),
+    );
   }
 
   functions(): FunctionInfo[] {
@@ -430,10 +432,6 @@ export class Runtime {
       this.clients.set(key, client);
     }
     return client;
-  }
-
-  private secrets(): string[] {
-    return [...this.accountsByIntegration.values()].flatMap((registry) => registry.secrets());
   }
 }
 
