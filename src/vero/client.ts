@@ -158,11 +158,7 @@ export class VeroClient {
       throw new VeroConfigError(`VeroClient: timeoutMs must be a positive number, got ${String(timeoutMs)}.`);
     }
     this.timeoutMs = timeoutMs;
-    try {
-      this.retry = Object.freeze(resolveRetryPolicy(options.retry));
-    } catch (err) {
-      throw new VeroConfigError((err as Error).message);
-    }
+    this.retry = Object.freeze(resolveRetryPolicy(options.retry));
     this.#transport = options.fetch === undefined ? httpTransport : fetchTransport(options.fetch);
     this.#headers = {
       'content-type': 'application/json',
