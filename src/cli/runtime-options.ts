@@ -59,6 +59,16 @@ export interface CliRuntime {
 
 export async function openRuntime(flags: RuntimeFlags, extra: RuntimeOptions = {}): Promise<CliRuntime> {
   const delivery = deliveryMode(flags.delivery);
+  if (flags.emulator && flags.outbox !== undefined) {
+    throw new UsageError(
+      '--outbox cannot go with --emulator: emulator runs queue in memory, apart from real writes',
+    );
+  }
+  if (flags.emulator && flags.wait === false) {
+    throw new UsageError(
+      '--no-wait cannot go with --emulator: the embedded emulator stops when this command ends',
+    );
+  }
   const emulator = flags.emulator ? await startEmulator() : undefined;
   let runtime: Runtime;
   try {
@@ -67,7 +77,9 @@ export async function openRuntime(flags: RuntimeFlags, extra: RuntimeOptions = {
       baseUrl: emulator?.url,
       fallbackCredential: emulator ? EMULATOR_DEMO_TOKEN : undefined,
       delivery,
-      outbox: flags.outbox,
+      // An emulator run never shares the user's outbox: its writes would wait there for a drain that sends them
+      // to a real account (or real writes would be drained into this throwaway emulator).
+      outbox: emulator ? ':memory:' : flags.outbox,
       background: flags.wait !== false,
       readOnly: flags.readOnly,
       dryRun: flags.dryRun,

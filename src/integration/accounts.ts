@@ -139,14 +139,17 @@ export class AccountRegistry {
     }
     if (!account.credential) {
       throw new MissingCredentialError(
-        `${this.integration}: account "${name}" has settings but no credential. Set ${
-          name === DEFAULT_ACCOUNT
-            ? this.credentialVariables
-            : `${this.prefix}_${name.toUpperCase()}_${this.primaryVariable}`
-        }.`,
+        `${this.integration}: account "${name}" has settings but no credential. Set ${this.credentialVariableFor(name)}.`,
       );
     }
     return { name, credential: account.credential, settings: { ...account.settings } };
+  }
+
+  /** The environment variable that gives an account its credential, e.g. `VERO_MARKETING_AUTH_TOKEN`. */
+  credentialVariableFor(name: string): string {
+    return name === DEFAULT_ACCOUNT
+      ? this.credentialVariables
+      : `${this.prefix}_${name.toUpperCase()}_${this.primaryVariable}`;
   }
 
   /** Every credential value, so that logs and errors can be scrubbed of them. */

@@ -89,6 +89,11 @@ export interface Integration<Client = unknown> {
   accounts: AccountEnvironment;
   functions: Array<IntegrationFunction<Client>>;
   createClient(account: Account): Client;
+  /**
+   * Where the client sends (its normalised API base). With the credential it names a write's destination:
+   * queued writes are delivered only by an account with the same endpoint and credential.
+   */
+  endpoint(client: Client): string;
   send(client: Client, plan: WritePlan): Promise<SendOutcome>;
   /** The exact request a plan turns into, with the credential redacted. */
   preview(client: Client, plan: WritePlan): unknown;

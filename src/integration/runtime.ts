@@ -2,7 +2,7 @@ import type { KosmoError } from '../errors.js';
 import { builtinIntegrations } from '../integrations/index.js';
 import { LuaPool } from '../lua/index.js';
 import { maskCredential } from '../mask.js';
-import { Outbox, type OutboxJob } from '../outbox/index.js';
+import { type DestinationInput, Outbox, type OutboxJob } from '../outbox/index.js';
 import { didYouMean } from '../suggest.js';
 import { AccountRegistry } from './accounts.js';
 import { CallLog, type CallRecord, type CallStatus } from './call-log.js';
@@ -258,9 +258,8 @@ export class Runtime {
         // The wire client's own checks run now, so nothing is accepted that could only fail later.
         integration.preview(client, plan);
         const queued = this.outbox().enqueue({
-          integration: integration.name,
+          destination: this.destinationOf(integration, account, client),
           fn: fn.name,
-          account: account.name,
           orderingKeys: plan.orderingKeys,
           payload: plan,
         });
@@ -329,13 +328,44 @@ export class Runtime {
     return summary;
   }
 
-  /** The outbox queued writes go to, opened on first use. */
+  /** The outbox queued writes go to, opened on first use; it delivers with this runtime's accounts only. */
   outbox(): Outbox {
     this.outboxInstance ??= new Outbox({
       path: this.options.outbox ?? this.env.KOSMO_VERO_OUTBOX ?? this.config.outbox ?? Outbox.defaultPath(),
       deliver: (job) => this.deliverQueued(job),
+      destinations: this.heldDestinations(),
     });
     return this.outboxInstance;
+  }
+
+  /**
+   * Moves the pending and dead queued writes of destination `from` (0: writes queued before destinations were
+   * recorded) to a configured account of the same integration, e.g. after rotating its credential. Returns how
+   * many moved.
+   */
+  moveQueuedWrites(from: number, accountName: string): number {
+    const outbox = this.outbox();
+    const source = outbox.status().destinations.find((d) => d.id === from);
+    if (!source || source.pending + source.dead === 0) {
+      const known = outbox
+        .status()
+        .destinations.filter((d) => d.pending + d.dead > 0)
+        .map((d) => `#${d.id}`);
+      throw new ConfigError(
+        `no pending or dead writes wait for destination #${from} (${
+          known.length > 0 ? `destinations with writes: ${known.join(', ')}` : 'none has any'
+        }); see \`kosmo-vero outbox status\``,
+      );
+    }
+    const integration = this.integrations.find((candidate) => candidate.name === source.integration);
+    if (!integration) throw new UnknownFunctionError(`integration "${source.integration}" is not loaded`);
+    const account = this.accountRegistry(integration).resolve(accountName);
+    return outbox.move(from, this.destinationOf(integration, account, this.clientFor(integration, account)));
+  }
+
+  /** The environment variable that would give this account of an integration its credential (for hints). */
+  credentialVariable(integration: string, account: string): string | undefined {
+    return this.accountsByIntegration.get(integration)?.credentialVariableFor(account);
   }
 
   /** Waits until the queued writes are delivered or dead (or the timeout passes); delivers them meanwhile. */
@@ -390,18 +420,48 @@ export class Runtime {
     return mode;
   }
 
-  /** Sends one queued write with the account's current credential; jobs hold the account name, never a secret. */
+  /**
+   * Sends one queued write with the local account the outbox matched to its destination (same endpoint and
+   * credential); jobs hold a fingerprint of the credential, never the credential.
+   */
   private async deliverQueued(job: OutboxJob): Promise<unknown> {
-    const integration = this.integrations.find((candidate) => candidate.name === job.integration);
+    const integration = this.integrations.find((candidate) => candidate.name === job.destination.integration);
     let account: Account;
     try {
-      if (!integration) throw new UnknownFunctionError(`integration "${job.integration}" is not loaded`);
+      if (!integration) {
+        throw new UnknownFunctionError(`integration "${job.destination.integration}" is not loaded`);
+      }
       account = this.accountRegistry(integration).resolve(job.account);
     } catch (error) {
       // A configuration that cannot send this job will not fix itself by retrying.
       throw Object.assign(error as Error, { retryable: false });
     }
     return integration.send(this.clientFor(integration, account), job.payload as WritePlan);
+  }
+
+  private destinationOf(integration: Integration, account: Account, client: unknown): DestinationInput {
+    return {
+      integration: integration.name,
+      account: account.name,
+      endpoint: integration.endpoint(client),
+      credential: account.credential.value,
+    };
+  }
+
+  /** Every configured account that can send: the destinations this runtime's outbox delivers to. */
+  private heldDestinations(): DestinationInput[] {
+    return this.integrations.flatMap((integration) => {
+      const registry = this.accountRegistry(integration);
+      return registry.names().flatMap((name) => {
+        try {
+          const account = registry.resolve(name);
+          return [this.destinationOf(integration, account, this.clientFor(integration, account))];
+        } catch {
+          // No credential, or settings its client refuses: it cannot deliver, so it holds nothing.
+          return [];
+        }
+      });
+    });
   }
 
   private resolveFunction(name: string): ResolvedFunction {

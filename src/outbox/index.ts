@@ -2,6 +2,9 @@ export { defaultOutboxPath } from './default-path.js';
 export { OutboxError, type OutboxErrorCode } from './errors.js';
 export { Outbox } from './outbox.js';
 export type {
+  Destination,
+  DestinationInput,
+  DestinationStatus,
   DrainOptions,
   DrainProgress,
   JobOutcome,

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { defaultOutboxPath } from './default-path.js';
+import { Destinations } from './destinations.js';
 import { OutboxError } from './errors.js';
 import { backoffDelayMs, classifyFailure } from './failure.js';
 import { type LockOwner, newLockOwner, releaseLockOwner } from './liveness.js';
-import { OutboxStore } from './store.js';
+import { OutboxStore, type ServedDestination } from './store.js';
 import type {
+  DestinationInput,
+  DestinationStatus,
   DrainOptions,
   DrainProgress,
   JobOutcome,
@@ -47,6 +50,9 @@ const FINAL: ReadonlySet<OutboxState> = new Set(['delivered', 'dead']);
  *
  * A dead job does not hold back later jobs sharing its keys: dead is final, so they proceed. `retry()` of a dead
  * job sends it again after later jobs of its keys may already have been delivered.
+ *
+ * Each job records its destination; this process delivers only jobs whose destination matches one of the
+ * `destinations` it was opened with. Everything else stays pending, untouched, for a process that holds it.
  */
 export class Outbox {
   static defaultPath(): string {
@@ -54,6 +60,7 @@ export class Outbox {
   }
 
   private readonly store: OutboxStore;
+  private readonly destinations: Destinations;
   private readonly owner: LockOwner;
   private readonly deliverFn: (job: OutboxJob) => Promise<unknown>;
   private readonly concurrency: number;
@@ -95,6 +102,12 @@ export class Outbox {
     this.leaseMs = positiveInt('leaseMs', options.leaseMs, 30_000);
     this.pollIntervalMs = positiveInt('pollIntervalMs', options.pollIntervalMs, 1000);
     this.store = new OutboxStore(options.path, options.synchronous ?? 'normal');
+    try {
+      this.destinations = new Destinations(this.store, options.destinations ?? []);
+    } catch (error) {
+      this.store.close();
+      throw error;
+    }
     this.owner = newLockOwner();
     if (options.autoStart) this.start();
   }
@@ -102,11 +115,8 @@ export class Outbox {
   /** Stores the job; durable (committed) when this returns. Wakes a running drainer. */
   enqueue(input: OutboxJobInput): { id: number; key: string } {
     this.assertOpen('enqueue');
-    for (const field of ['integration', 'fn', 'account'] as const) {
-      const value: unknown = input?.[field];
-      if (typeof value !== 'string' || value === '') {
-        throw new OutboxError('outbox_invalid_job', `enqueue: \`${field}\` must be a non-empty string.`);
-      }
+    if (typeof input?.fn !== 'string' || input.fn === '') {
+      throw new OutboxError('outbox_invalid_job', 'enqueue: `fn` must be a non-empty string.');
     }
     const orderingKeys = distinctKeys(input.orderingKeys);
     let payload: string | undefined;
@@ -122,15 +132,9 @@ export class Outbox {
       throw new OutboxError('outbox_invalid_job', 'enqueue: `payload` must be a JSON value (got undefined).');
     }
     const key = randomUUID();
-    const id = this.store.insert({
-      key,
-      integration: input.integration,
-      fn: input.fn,
-      account: input.account,
-      orderingKeys,
-      payload,
-      now: Date.now(),
-    });
+    const now = Date.now();
+    const destination = this.destinations.record(input.destination, now);
+    const id = this.store.insert({ key, destination, fn: input.fn, orderingKeys, payload, now });
     this.wake();
     return { id, key };
   }
@@ -150,8 +154,8 @@ export class Outbox {
   }
 
   /**
-   * Delivers until no job is pending or sending (including jobs waiting for a backoff), or until `deadlineMs`
-   * from now. `delivered`/`dead` count outcomes reached by this process during the call; `pending` is what is left.
+   * Delivers until no job this process can deliver is pending or sending (including jobs waiting for a backoff),
+   * or until `deadlineMs` from now. Jobs for destinations it does not hold are left alone (see `status()`). `delivered`/`dead` count outcomes reached by this process during the call; `pending` is what is left.
    * On the deadline it returns at once; deliveries already in flight finish in the background (`close()` awaits them).
    */
   drain(options: DrainOptions = {}): Promise<DrainProgress> {
@@ -204,7 +208,26 @@ export class Outbox {
       counts: this.store.counts(),
       oldestPendingAgeMs: oldest === null ? null : Math.max(0, Date.now() - oldest),
       lastErrors: this.store.lastErrors(),
+      destinations: this.destinationStatus(),
     };
+  }
+
+  private destinationStatus(): DestinationStatus[] {
+    const recorded = new Map(this.store.destinations().map((d) => [d.id, d]));
+    return this.store.destinationCounts().map((row) => {
+      const destination = recorded.get(row.destinationId);
+      return {
+        id: row.destinationId,
+        integration: destination?.integration ?? row.integration,
+        account: destination?.account ?? row.account,
+        endpoint: destination?.endpoint ?? null,
+        credentialHint: destination?.credentialHint ?? null,
+        pending: row.pending,
+        sending: row.sending,
+        dead: row.dead,
+        deliverableAs: destination ? (this.destinations.localAccount(destination) ?? null) : null,
+      };
+    });
   }
 
   /**
@@ -215,8 +238,43 @@ export class Outbox {
     this.assertOpen('retry');
     const now = Date.now();
     const changed = target === 'dead' ? this.store.retryDead(now) : this.store.retryOne(target, now);
+    if (changed === 0 && target !== 'dead') this.explainNotRetried(target);
     if (changed > 0) this.wake();
     return changed;
+  }
+
+  private explainNotRetried(id: number): never {
+    const state = this.store.stateOf(id);
+    const dead = this.store.deadIds(20);
+    const deadList = dead.length > 0 ? `dead writes: ${dead.join(', ')}` : 'no write is dead';
+    if (state === undefined) {
+      throw new OutboxError(
+        'outbox_unknown_job',
+        `retry: no write with id ${id} in this outbox (${deadList}).`,
+      );
+    }
+    throw new OutboxError(
+      'outbox_not_retryable',
+      `retry: write ${id} is ${state === 'sending' ? 'being delivered now' : 'already delivered'}; only dead or pending writes are retried (${deadList}).`,
+    );
+  }
+
+  /**
+   * Re-points the pending and dead jobs of a destination (by id, 0 for jobs queued before destinations were
+   * recorded) at another one, e.g. after a credential rotation. An explicit operator action, never implicit.
+   * Returns how many jobs moved.
+   */
+  move(from: number, to: DestinationInput): number {
+    this.assertOpen('move');
+    if (!Number.isInteger(from) || from < 0) {
+      throw new OutboxError('outbox_invalid_option', `move: \`from\` must be a destination id, got ${from}.`);
+    }
+    const now = Date.now();
+    const destination = this.destinations.record(to, now);
+    if (destination.id === from) return 0;
+    const moved = this.store.move(from, destination, now);
+    if (moved > 0) this.wake();
+    return moved;
   }
 
   /** Deletes delivered rows (optionally only those delivered at least `olderThanMs` ago). Returns how many. */
@@ -272,7 +330,7 @@ export class Outbox {
     if (free > 0) {
       let jobs: OutboxJob[];
       try {
-        jobs = this.store.claim(this.owner, free, Date.now(), this.leaseMs, this.maxAttempts);
+        jobs = this.store.claim(this.owner, free, Date.now(), this.leaseMs, this.maxAttempts, this.served());
       } catch {
         // Locked past the busy timeout by another process, or an I/O error: try again after a pause.
         this.armPumpTimer(this.pollIntervalMs);
@@ -291,7 +349,7 @@ export class Outbox {
   private scheduleNextPump(): void {
     if (!this.active || this.inFlight.size >= this.concurrency) return;
     const now = Date.now();
-    const nextDue = this.store.nextDueAt();
+    const nextDue = this.store.nextDueAt(this.servedIds());
     if (nextDue !== null && nextDue > now) {
       this.armPumpTimer(Math.min(nextDue - now, this.pollIntervalMs));
     } else if (this.inFlight.size === 0) {
@@ -387,7 +445,7 @@ export class Outbox {
 
   private afterOutcome(id: number, outcome: LocalOutcome): void {
     if (this.drains.size > 0) {
-      const pending = this.store.activeCount();
+      const pending = this.store.activeCount(this.servedIds());
       for (const run of this.drains) {
         if (outcome === 'delivered') run.delivered++;
         if (outcome === 'dead') run.dead++;
@@ -409,16 +467,24 @@ export class Outbox {
   }
 
   private settleDrainsIfEmpty(): void {
-    if (this.store.activeCount() > 0) return;
+    if (this.store.activeCount(this.servedIds()) > 0) return;
     for (const run of [...this.drains]) this.finishDrain(run);
   }
 
   private finishDrain(run: DrainRun): void {
     if (!this.drains.delete(run)) return;
     if (run.deadline) clearTimeout(run.deadline);
-    const pending = this.store.activeCount();
+    const pending = this.store.activeCount(this.servedIds());
     if (!this.active) this.clearPumpTimer();
     run.resolve({ delivered: run.delivered, dead: run.dead, pending });
+  }
+
+  private served(): ServedDestination[] {
+    return this.destinations.served();
+  }
+
+  private servedIds(): number[] {
+    return this.served().map((s) => s.destination.id);
   }
 
   // --- waitFor ---

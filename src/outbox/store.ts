@@ -3,19 +3,24 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { OutboxError } from './errors.js';
 import { isOwnerGone, type LockOwner } from './liveness.js';
-import type { JobOutcome, OutboxErrorEntry, OutboxJob, OutboxState } from './types.js';
+import type { Destination, JobOutcome, OutboxErrorEntry, OutboxJob, OutboxState } from './types.js';
 
 /*
  * Jobs in outbox_jobs. A row moves pending -> sending -> delivered | pending (retry later) | dead.
  * 'sending' rows carry a lease (locked_by / locked_pid / locked_host / locked_until): a row whose holder is gone
  * (dead pid on this host) or whose lease ran out is put back to pending by the next claim.
  *
+ * Every job belongs to a destination (outbox_destinations: integration, account, endpoint, credential fingerprint).
+ * Ordering keys are scoped by destination: `usr_1` in one Vero account and `usr_1` in another are different users.
+ * destination_id 0 marks jobs queued before destinations were recorded: nothing serves them until `move` assigns
+ * them.
+ *
  * outbox_job_keys holds one row per ordering key of each ACTIVE (pending or sending) job, written and deleted in
  * the same transaction as the job's state change. So "an earlier active job shares one of my keys" is one index
  * seek per key, and the table stays as small as the backlog. The job's own `ordering_keys` (JSON array) is the
  * source of truth, used to put the rows back when a dead job is retried.
  */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS outbox_jobs (
@@ -23,7 +28,7 @@ CREATE TABLE IF NOT EXISTS outbox_jobs (
   key             TEXT    NOT NULL,                  -- uuid v4 by construction; not UNIQUE to keep enqueue cheap
   integration     TEXT    NOT NULL,
   fn              TEXT    NOT NULL,
-  account         TEXT    NOT NULL,
+  account         TEXT    NOT NULL,                  -- the account name it was accepted for
   ordering_keys   TEXT    NOT NULL,                  -- JSON array of distinct non-empty strings
   payload         TEXT    NOT NULL,
   state           TEXT    NOT NULL CHECK (state IN ('pending', 'sending', 'delivered', 'dead')),
@@ -36,74 +41,137 @@ CREATE TABLE IF NOT EXISTS outbox_jobs (
   last_error      TEXT,
   result          TEXT,
   created_at      INTEGER NOT NULL,
-  updated_at      INTEGER NOT NULL
+  updated_at      INTEGER NOT NULL,
+  destination_id  INTEGER NOT NULL DEFAULT 0
 );
 -- Partial indexes: each enqueue writes every index its row belongs to (one WAL page each), so only one covers
 -- pending rows; delivered rows, the bulk of the table, are in none. Sending rows are few (the concurrency).
-CREATE INDEX IF NOT EXISTS outbox_jobs_due ON outbox_jobs (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS outbox_jobs_due_by_destination
+  ON outbox_jobs (destination_id, next_attempt_at) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS outbox_jobs_in_flight ON outbox_jobs (id) WHERE state = 'sending';
 CREATE TABLE IF NOT EXISTS outbox_job_keys (
-  key    TEXT    NOT NULL,
-  job_id INTEGER NOT NULL,
-  PRIMARY KEY (key, job_id)
+  destination_id INTEGER NOT NULL,
+  key            TEXT    NOT NULL,
+  job_id         INTEGER NOT NULL,
+  PRIMARY KEY (destination_id, key, job_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox_destinations (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT, -- from 1: 0 means "no recorded destination"
+  integration     TEXT    NOT NULL,
+  account         TEXT    NOT NULL,
+  endpoint        TEXT    NOT NULL,
+  fingerprint     TEXT    NOT NULL,
+  credential_hint TEXT    NOT NULL,
+  created_at      INTEGER NOT NULL,
+  UNIQUE (integration, account, endpoint, fingerprint)
+);
+-- The key of the credential fingerprints: random per file, so a fingerprint means nothing outside this file.
+CREATE TABLE IF NOT EXISTS outbox_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT OR IGNORE INTO outbox_meta (name, value) VALUES ('fingerprint_key', lower(hex(randomblob(32))));
 `;
 
 /*
- * v1 had one `ordering_key` per job and no key table. Its keys become one-element arrays, and its active jobs get
- * their key rows; run once, in one transaction, when a v1 file is opened.
+ * v1 had one `ordering_key` per job and no key table. Its keys become one-element arrays (the v2 shape); the v2
+ * step then gives active jobs their key rows.
  */
 const MIGRATE_V1 = `
 DROP INDEX IF EXISTS outbox_jobs_active;
 DROP INDEX IF EXISTS outbox_jobs_sending;
 ALTER TABLE outbox_jobs RENAME COLUMN ordering_key TO ordering_keys;
 UPDATE outbox_jobs SET ordering_keys = json_array(ordering_keys);
+CREATE TABLE outbox_job_keys (key TEXT NOT NULL, job_id INTEGER NOT NULL, PRIMARY KEY (key, job_id)) WITHOUT ROWID;
+INSERT OR IGNORE INTO outbox_job_keys (key, job_id)
+SELECT k.value, j.id FROM outbox_jobs j, json_each(j.ordering_keys) k WHERE j.state IN ('pending', 'sending');
 `;
 
 /*
- * A job is blocked while any of its keys has an earlier active job (key rows exist only for active jobs), or any
- * job sharing a key is sending (normally the earlier one; after retry() of a dead job it may be a later one).
+ * v2 jobs have no destination: they get destination 0 (never delivered until an operator assigns them), and the
+ * key table gains the destination column.
+ */
+const MIGRATE_V2 = `
+DROP INDEX IF EXISTS outbox_jobs_due;
+ALTER TABLE outbox_jobs ADD COLUMN destination_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox_job_keys RENAME TO outbox_job_keys_v2;
+CREATE TABLE outbox_job_keys (
+  destination_id INTEGER NOT NULL,
+  key            TEXT    NOT NULL,
+  job_id         INTEGER NOT NULL,
+  PRIMARY KEY (destination_id, key, job_id)
+) WITHOUT ROWID;
+INSERT INTO outbox_job_keys (destination_id, key, job_id) SELECT 0, key, job_id FROM outbox_job_keys_v2;
+DROP TABLE outbox_job_keys_v2;
+`;
+
+/*
+ * A job is blocked while any of its keys has an earlier active job of its destination (key rows exist only for
+ * active jobs), or any job of its destination sharing a key is sending (normally the earlier one; after retry()
+ * of a dead job it may be a later one).
  */
 const IS_HEAD = `NOT EXISTS (
               SELECT 1 FROM json_each(j.ordering_keys) jk
-                JOIN outbox_job_keys o ON o.key = jk.value AND o.job_id < j.id)`;
+                JOIN outbox_job_keys o
+                  ON o.destination_id = j.destination_id AND o.key = jk.value AND o.job_id < j.id)`;
 const NONE_SENDING = `NOT EXISTS (
               SELECT 1 FROM outbox_jobs s, json_each(s.ordering_keys) sk, json_each(j.ordering_keys) jk
-               WHERE s.state = 'sending' AND sk.value = jk.value)`;
+               WHERE s.state = 'sending' AND s.destination_id = j.destination_id AND sk.value = jk.value)`;
 
 interface JobRow {
   id: number;
   key: string;
-  integration: string;
   fn: string;
-  account: string;
   ordering_keys: string;
   payload: string;
   attempts: number;
   created_at: number;
+  destination_id: number;
 }
 
 interface ReleasedRow {
   id: number;
   state: 'pending' | 'dead';
   keys: string;
+  destinationId: number;
+}
+
+interface DestinationRow {
+  id: number;
+  integration: string;
+  account: string;
+  endpoint: string;
+  fingerprint: string;
+  credentialHint: string;
 }
 
 /** What the store needs to know of a claimed job to record its outcome. */
 export interface JobRef {
   id: number;
   orderingKeys: string[];
+  destination: { id: number };
 }
 
 export interface NewJob {
   key: string;
-  integration: string;
+  destination: Destination;
   fn: string;
-  account: string;
   /** Distinct, non-empty. */
   orderingKeys: string[];
   payload: string;
   now: number;
+}
+
+/** A destination this process delivers to, and the local account that does it. */
+export interface ServedDestination {
+  destination: Destination;
+  account: string;
+}
+
+export interface DestinationCounts {
+  destinationId: number;
+  integration: string;
+  account: string;
+  pending: number;
+  sending: number;
+  dead: number;
 }
 
 /** All SQL of the outbox, as prepared statements. Synchronous, like better-sqlite3 itself. */
@@ -111,12 +179,14 @@ export class OutboxStore {
   readonly db: Database.Database;
   private readonly stmts;
   private readonly transactions;
+  private claimRotation = 0;
   readonly claim: (
     owner: LockOwner,
     limit: number,
     now: number,
     leaseMs: number,
     maxAttempts: number,
+    served: ServedDestination[],
   ) => OutboxJob[];
 
   constructor(file: string, synchronous: 'normal' | 'full') {
@@ -145,19 +215,23 @@ export class OutboxStore {
     this.stmts = {
       insert: db.prepare(
         `INSERT INTO outbox_jobs (key, integration, fn, account, ordering_keys, payload, state, attempts,
-           next_attempt_at, created_at, updated_at)
-         VALUES (@key, @integration, @fn, @account, @orderingKeys, @payload, 'pending', 0, @now, @now, @now)`,
+           next_attempt_at, created_at, updated_at, destination_id)
+         VALUES (@key, @integration, @fn, @account, @orderingKeys, @payload, 'pending', 0, @now, @now, @now,
+           @destinationId)`,
       ),
-      insertKey: db.prepare(`INSERT INTO outbox_job_keys (key, job_id) VALUES (@key, @jobId)`),
+      insertKey: db.prepare(
+        `INSERT INTO outbox_job_keys (destination_id, key, job_id) VALUES (@destinationId, @key, @jobId)`,
+      ),
       deleteKeys: db.prepare(
-        `DELETE FROM outbox_job_keys WHERE job_id = @id AND key IN (SELECT value FROM json_each(@keys))`,
+        `DELETE FROM outbox_job_keys
+          WHERE destination_id = @destinationId AND job_id = @id AND key IN (SELECT value FROM json_each(@keys))`,
       ),
-      // Heads of all their ordering keys only. Due rows go oldest-due first (fresh rows: in enqueue order),
-      // read straight from outbox_jobs_due; a blocked row costs one key-table seek per key.
+      // Heads of all their ordering keys only, of one destination. Due rows go oldest-due first (fresh rows: in
+      // enqueue order), read straight from the due index; a blocked row costs one key-table seek per key.
       claimable: db.prepare(
-        `SELECT id, key, integration, fn, account, ordering_keys, payload, attempts, created_at
+        `SELECT id, key, fn, ordering_keys, payload, attempts, created_at, destination_id
            FROM outbox_jobs j
-          WHERE j.state = 'pending' AND j.next_attempt_at <= @now
+          WHERE j.state = 'pending' AND j.destination_id = @destinationId AND j.next_attempt_at <= @now
             AND ${IS_HEAD}
             AND ${NONE_SENDING}
           ORDER BY j.next_attempt_at, j.id
@@ -179,7 +253,7 @@ export class OutboxStore {
                 last_error = @error, next_attempt_at = @now, locked_by = NULL, locked_pid = NULL,
                 locked_host = NULL, locked_until = NULL, updated_at = @now
           WHERE state = 'sending' AND locked_by IS @holderId
-         RETURNING id, state, ordering_keys AS keys`,
+         RETURNING id, state, ordering_keys AS keys, destination_id AS destinationId`,
       ),
       releaseExpired: db.prepare(
         `UPDATE outbox_jobs
@@ -187,7 +261,7 @@ export class OutboxStore {
                 last_error = @error, next_attempt_at = @now, locked_by = NULL, locked_pid = NULL,
                 locked_host = NULL, locked_until = NULL, updated_at = @now
           WHERE state = 'sending' AND locked_until < @now
-         RETURNING id, state, ordering_keys AS keys`,
+         RETURNING id, state, ordering_keys AS keys, destination_id AS destinationId`,
       ),
       renew: db.prepare(
         `UPDATE outbox_jobs SET locked_until = @lockedUntil WHERE state = 'sending' AND locked_by = @ownerId`,
@@ -205,10 +279,10 @@ export class OutboxStore {
           WHERE id = @id AND state = 'sending' AND locked_by = @ownerId`,
       ),
       counts: db.prepare(`SELECT state, COUNT(*) AS n FROM outbox_jobs GROUP BY state`),
-      // Counted from the two partial indexes (called after every outcome while draining): never a table scan.
+      // Active jobs of one destination, from the two partial indexes (called after every outcome while draining).
       activeCount: db.prepare(
-        `SELECT (SELECT COUNT(*) FROM outbox_jobs WHERE state = 'pending')
-              + (SELECT COUNT(*) FROM outbox_jobs WHERE state = 'sending') AS n`,
+        `SELECT (SELECT COUNT(*) FROM outbox_jobs WHERE state = 'pending' AND destination_id = @destinationId)
+              + (SELECT COUNT(*) FROM outbox_jobs WHERE state = 'sending' AND destination_id = @destinationId) AS n`,
       ),
       oldestActive: db.prepare(
         `SELECT created_at AS t FROM outbox_jobs
@@ -216,22 +290,31 @@ export class OutboxStore {
             SELECT id FROM outbox_jobs WHERE state = 'pending'
             UNION ALL SELECT id FROM outbox_jobs WHERE state = 'sending'))`,
       ),
-      // Earliest due time among heads of their key: rows queued behind another row of their key wait for that
-      // one's outcome, not for the clock.
+      // Earliest due time among heads of their key, of one destination: rows queued behind another row of their
+      // key wait for that one's outcome, not for the clock.
       nextDue: db.prepare(
         `SELECT next_attempt_at AS t FROM outbox_jobs j
-          WHERE j.state = 'pending' AND ${IS_HEAD}
+          WHERE j.state = 'pending' AND j.destination_id = @destinationId AND ${IS_HEAD}
           ORDER BY j.next_attempt_at LIMIT 1`,
       ),
       lastErrors: db.prepare(
-        `SELECT id, fn, account, last_error AS error, attempts, state, updated_at AS updatedAt
+        `SELECT id, fn, account, destination_id AS destinationId, last_error AS error, attempts, state,
+                updated_at AS updatedAt
            FROM outbox_jobs WHERE last_error IS NOT NULL AND state IN ('pending', 'dead')
           ORDER BY updated_at DESC, id DESC LIMIT 20`,
+      ),
+      destinationCounts: db.prepare(
+        `SELECT destination_id AS destinationId, MIN(integration) AS integration, MIN(account) AS account,
+                SUM(state = 'pending') AS pending, SUM(state = 'sending') AS sending, SUM(state = 'dead') AS dead
+           FROM outbox_jobs WHERE state IN ('pending', 'sending', 'dead')
+          GROUP BY destination_id ORDER BY destination_id`,
       ),
       outcomes: db.prepare(
         `SELECT id, state, last_error AS error, result
            FROM outbox_jobs WHERE id IN (SELECT value FROM json_each(@ids))`,
       ),
+      stateOf: db.prepare(`SELECT state FROM outbox_jobs WHERE id = @id`),
+      deadIds: db.prepare(`SELECT id FROM outbox_jobs WHERE state = 'dead' ORDER BY id LIMIT @limit`),
       retryOne: db.prepare(
         `UPDATE outbox_jobs
             SET state = 'pending', attempts = CASE WHEN state = 'dead' THEN 0 ELSE attempts END,
@@ -240,12 +323,14 @@ export class OutboxStore {
       ),
       // A dead job becoming active again gets its key rows back (before the UPDATE: it selects on 'dead').
       restoreKeysOne: db.prepare(
-        `INSERT OR IGNORE INTO outbox_job_keys (key, job_id)
-         SELECT k.value, j.id FROM outbox_jobs j, json_each(j.ordering_keys) k WHERE j.id = @id AND j.state = 'dead'`,
+        `INSERT OR IGNORE INTO outbox_job_keys (destination_id, key, job_id)
+         SELECT j.destination_id, k.value, j.id FROM outbox_jobs j, json_each(j.ordering_keys) k
+          WHERE j.id = @id AND j.state = 'dead'`,
       ),
       restoreKeysDead: db.prepare(
-        `INSERT OR IGNORE INTO outbox_job_keys (key, job_id)
-         SELECT k.value, j.id FROM outbox_jobs j, json_each(j.ordering_keys) k WHERE j.state = 'dead'`,
+        `INSERT OR IGNORE INTO outbox_job_keys (destination_id, key, job_id)
+         SELECT j.destination_id, k.value, j.id FROM outbox_jobs j, json_each(j.ordering_keys) k
+          WHERE j.state = 'dead'`,
       ),
       retryDead: db.prepare(
         `UPDATE outbox_jobs SET state = 'pending', attempts = 0, next_attempt_at = @now, updated_at = @now
@@ -254,34 +339,75 @@ export class OutboxStore {
       purgeDelivered: db.prepare(
         `DELETE FROM outbox_jobs WHERE state = 'delivered' AND updated_at <= @before`,
       ),
+      fingerprintKey: db.prepare(`SELECT value FROM outbox_meta WHERE name = 'fingerprint_key'`),
+      insertDestination: db.prepare(
+        `INSERT OR IGNORE INTO outbox_destinations
+           (integration, account, endpoint, fingerprint, credential_hint, created_at)
+         VALUES (@integration, @account, @endpoint, @fingerprint, @credentialHint, @now)`,
+      ),
+      findDestination: db.prepare(
+        `SELECT id FROM outbox_destinations
+          WHERE integration = @integration AND account = @account AND endpoint = @endpoint
+            AND fingerprint = @fingerprint`,
+      ),
+      destinations: db.prepare(
+        `SELECT id, integration, account, endpoint, fingerprint, credential_hint AS credentialHint
+           FROM outbox_destinations ORDER BY id`,
+      ),
+      // Pending and dead jobs change destination; sending ones finish where they are.
+      moveJobs: db.prepare(
+        `UPDATE outbox_jobs SET destination_id = @to, account = @account, integration = @integration,
+                updated_at = @now
+          WHERE destination_id = @from AND state IN ('pending', 'dead')
+         RETURNING id`,
+      ),
+      moveKeys: db.prepare(
+        `UPDATE outbox_job_keys SET destination_id = @to WHERE destination_id = @from AND job_id = @id`,
+      ),
     };
 
     // BEGIN IMMEDIATE: take the write lock before reading, so two drainers cannot both see a row as claimable.
     this.claim = db.transaction(
-      (owner: LockOwner, limit: number, now: number, leaseMs: number, maxAttempts: number): OutboxJob[] => {
+      (
+        owner: LockOwner,
+        limit: number,
+        now: number,
+        leaseMs: number,
+        maxAttempts: number,
+        served: ServedDestination[],
+      ): OutboxJob[] => {
         this.releaseOrphans(owner, now, maxAttempts);
-        const rows = this.stmts.claimable.all({ now, limit }) as JobRow[];
         const jobs: OutboxJob[] = [];
-        for (const row of rows) {
-          this.stmts.markSending.run({
-            id: row.id,
-            ownerId: owner.id,
-            pid: owner.pid,
-            host: owner.host,
-            lockedUntil: now + leaseMs,
+        // Start with a different destination each time, so a busy one cannot keep the others waiting.
+        const start = served.length > 0 ? this.claimRotation++ % served.length : 0;
+        for (let i = 0; i < served.length && jobs.length < limit; i++) {
+          const { destination, account } = served[(start + i) % served.length] as ServedDestination;
+          const rows = this.stmts.claimable.all({
+            destinationId: destination.id,
             now,
-          });
-          jobs.push({
-            id: row.id,
-            key: row.key,
-            integration: row.integration,
-            fn: row.fn,
-            account: row.account,
-            orderingKeys: JSON.parse(row.ordering_keys),
-            payload: JSON.parse(row.payload),
-            attempts: row.attempts + 1,
-            createdAt: row.created_at,
-          });
+            limit: limit - jobs.length,
+          }) as JobRow[];
+          for (const row of rows) {
+            this.stmts.markSending.run({
+              id: row.id,
+              ownerId: owner.id,
+              pid: owner.pid,
+              host: owner.host,
+              lockedUntil: now + leaseMs,
+              now,
+            });
+            jobs.push({
+              id: row.id,
+              key: row.key,
+              fn: row.fn,
+              orderingKeys: JSON.parse(row.ordering_keys),
+              payload: JSON.parse(row.payload),
+              destination,
+              account,
+              attempts: row.attempts + 1,
+              createdAt: row.created_at,
+            });
+          }
         }
         return jobs;
       },
@@ -289,18 +415,30 @@ export class OutboxStore {
 
     // Each state change and its key rows commit together: key rows exist exactly for pending and sending jobs.
     const stmts = this.stmts;
+    const keysOf = (job: JobRef) => ({
+      id: job.id,
+      destinationId: job.destination.id,
+      keys: JSON.stringify(job.orderingKeys),
+    });
     this.transactions = {
       insert: db.transaction((job: NewJob): number => {
-        const { orderingKeys, ...row } = job;
+        const { orderingKeys, destination, ...row } = job;
         const id = Number(
-          stmts.insert.run({ ...row, orderingKeys: JSON.stringify(orderingKeys) }).lastInsertRowid,
+          stmts.insert.run({
+            ...row,
+            integration: destination.integration,
+            account: destination.account,
+            destinationId: destination.id,
+            orderingKeys: JSON.stringify(orderingKeys),
+          }).lastInsertRowid,
         );
-        for (const key of orderingKeys) stmts.insertKey.run({ key, jobId: id });
+        for (const key of orderingKeys)
+          stmts.insertKey.run({ destinationId: destination.id, key, jobId: id });
         return id;
       }),
       delivered: db.transaction((owner: LockOwner, job: JobRef, result: string, now: number): boolean => {
         if (stmts.delivered.run({ ownerId: owner.id, id: job.id, result, now }).changes === 0) return false;
-        stmts.deleteKeys.run({ id: job.id, keys: JSON.stringify(job.orderingKeys) });
+        stmts.deleteKeys.run(keysOf(job));
         return true;
       }),
       failed: db.transaction(
@@ -321,7 +459,7 @@ export class OutboxStore {
             now,
           }).changes;
           if (changes === 0) return false;
-          if (state === 'dead') stmts.deleteKeys.run({ id: job.id, keys: JSON.stringify(job.orderingKeys) });
+          if (state === 'dead') stmts.deleteKeys.run(keysOf(job));
           return true;
         },
       ),
@@ -333,10 +471,25 @@ export class OutboxStore {
         stmts.restoreKeysDead.run();
         return stmts.retryDead.run({ now }).changes;
       }),
+      destination: db.transaction((input: Omit<DestinationRow, 'id'>, now: number): number => {
+        stmts.insertDestination.run({ ...input, now });
+        return (stmts.findDestination.get(input) as { id: number }).id;
+      }),
+      move: db.transaction((from: number, to: Destination, now: number): number => {
+        const moved = stmts.moveJobs.all({
+          from,
+          to: to.id,
+          account: to.account,
+          integration: to.integration,
+          now,
+        }) as Array<{ id: number }>;
+        for (const { id } of moved) stmts.moveKeys.run({ from, to: to.id, id });
+        return moved.length;
+      }),
     };
   }
 
-  /** Creates the schema on a new file, or brings a v1 file to this version; both in one transaction. */
+  /** Creates the schema on a new file, or brings an older file to this version; both in one transaction. */
   private migrate(file: string, seenVersion: number): void {
     if (seenVersion === SCHEMA_VERSION) return;
     this.db
@@ -347,21 +500,16 @@ export class OutboxStore {
         const hasJobs = this.db
           .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox_jobs'`)
           .get();
-        if (version === 1 && hasJobs) this.db.exec(MIGRATE_V1);
-        else if (version !== 0 || hasJobs) {
+        if ((version === 1 || version === 2) && hasJobs) {
+          if (version === 1) this.db.exec(MIGRATE_V1);
+          this.db.exec(MIGRATE_V2);
+        } else if (version !== 0 || hasJobs) {
           throw new OutboxError(
             'outbox_invalid_option',
             `Outbox: ${file} has an unknown outbox schema (version ${version}); point \`path\` at another file.`,
           );
         }
         this.db.exec(SCHEMA);
-        if (version === 1) {
-          this.db.exec(
-            `INSERT OR IGNORE INTO outbox_job_keys (key, job_id)
-             SELECT k.value, j.id FROM outbox_jobs j, json_each(j.ordering_keys) k
-              WHERE j.state IN ('pending', 'sending')`,
-          );
-        }
         this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })
       .immediate();
@@ -394,8 +542,25 @@ export class OutboxStore {
   }
 
   private forgetKeysOfDead(rows: ReleasedRow[]): void {
-    for (const row of rows)
-      if (row.state === 'dead') this.stmts.deleteKeys.run({ id: row.id, keys: row.keys });
+    for (const row of rows) {
+      if (row.state === 'dead') {
+        this.stmts.deleteKeys.run({ id: row.id, destinationId: row.destinationId, keys: row.keys });
+      }
+    }
+  }
+
+  /** The random key of this file's credential fingerprints (hex). */
+  fingerprintKey(): string {
+    return (this.stmts.fingerprintKey.get() as { value: string }).value;
+  }
+
+  /** The id of a destination, recorded on first use. */
+  destinationId(input: Omit<DestinationRow, 'id'>, now: number): number {
+    return this.transactions.destination(input, now);
+  }
+
+  destinations(): Destination[] {
+    return this.stmts.destinations.all() as DestinationRow[];
   }
 
   insert(job: NewJob): number {
@@ -429,20 +594,34 @@ export class OutboxStore {
     return counts;
   }
 
-  activeCount(): number {
-    return (this.stmts.activeCount.get() as { n: number }).n;
+  /** Pending and sending jobs of these destinations. */
+  activeCount(destinationIds: number[]): number {
+    let total = 0;
+    for (const destinationId of destinationIds)
+      total += (this.stmts.activeCount.get({ destinationId }) as { n: number }).n;
+    return total;
   }
 
   oldestActiveCreatedAt(): number | null {
     return (this.stmts.oldestActive.get() as { t: number } | undefined)?.t ?? null;
   }
 
-  nextDueAt(): number | null {
-    return (this.stmts.nextDue.get() as { t: number } | undefined)?.t ?? null;
+  /** Earliest time a job of these destinations becomes due, null when none is pending. */
+  nextDueAt(destinationIds: number[]): number | null {
+    let earliest: number | null = null;
+    for (const destinationId of destinationIds) {
+      const t = (this.stmts.nextDue.get({ destinationId }) as { t: number } | undefined)?.t;
+      if (t !== undefined && (earliest === null || t < earliest)) earliest = t;
+    }
+    return earliest;
   }
 
   lastErrors(): OutboxErrorEntry[] {
     return this.stmts.lastErrors.all() as OutboxErrorEntry[];
+  }
+
+  destinationCounts(): DestinationCounts[] {
+    return this.stmts.destinationCounts.all() as DestinationCounts[];
   }
 
   /** Outcomes of the given ids that exist, in no particular order. */
@@ -461,12 +640,25 @@ export class OutboxStore {
     });
   }
 
+  stateOf(id: number): OutboxState | undefined {
+    return (this.stmts.stateOf.get({ id }) as { state: OutboxState } | undefined)?.state;
+  }
+
+  deadIds(limit: number): number[] {
+    return (this.stmts.deadIds.all({ limit }) as Array<{ id: number }>).map((row) => row.id);
+  }
+
   retryOne(id: number, now: number): number {
     return this.transactions.retryOne(id, now);
   }
 
   retryDead(now: number): number {
     return this.transactions.retryDead(now);
+  }
+
+  /** Re-points the pending and dead jobs of destination `from` (0: unassigned) at `to`. Returns how many. */
+  move(from: number, to: Destination, now: number): number {
+    return this.transactions.move(from, to, now);
   }
 
   purgeDelivered(before: number): number {

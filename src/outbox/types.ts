@@ -1,8 +1,32 @@
-/** What the caller hands to `enqueue`. Must never contain a credential: store the account NAME. */
-export interface OutboxJobInput {
+/**
+ * Where a job goes: an integration's account at an endpoint, with the credential that opens it. The outbox keeps
+ * only a keyed fingerprint and a masked hint of the credential, never the credential itself.
+ */
+export interface DestinationInput {
   integration: string;
-  fn: string;
+  /** The account name the write was accepted for (shown to operators; matching ignores it). */
   account: string;
+  /** The API base the account sends to, normalised (e.g. no trailing slash). */
+  endpoint: string;
+  credential: string;
+}
+
+/** A destination as the outbox records it. Two accounts with the same integration, endpoint and credential match. */
+export interface Destination {
+  id: number;
+  integration: string;
+  account: string;
+  endpoint: string;
+  /** Keyed one-way hash of the credential (HMAC-SHA256 with a random key kept in the outbox file), truncated. */
+  fingerprint: string;
+  /** The credential's last 4 characters when it is long enough (see src/mask.ts), so operators can tell which. */
+  credentialHint: string;
+}
+
+/** What the caller hands to `enqueue`. The payload must never contain a credential. */
+export interface OutboxJobInput {
+  destination: DestinationInput;
+  fn: string;
   /**
    * Non-empty list of non-empty strings (duplicates are ignored), e.g. every identifier the write names. Jobs
    * sharing ANY key are delivered one at a time, in the order they were accepted: a job waits for every earlier
@@ -13,8 +37,14 @@ export interface OutboxJobInput {
   payload: unknown;
 }
 
-export interface OutboxJob extends OutboxJobInput {
+export interface OutboxJob {
   id: number;
+  fn: string;
+  orderingKeys: string[];
+  payload: unknown;
+  destination: Destination;
+  /** The account of this process that delivers it: the one whose endpoint and credential match the destination. */
+  account: string;
   /** Stable uuid of the job: the same on every replay, so a repeated delivery is recognisable. */
   key: string;
   /** Delivery attempts started so far, including the current one (1 on the first delivery). */
@@ -26,8 +56,13 @@ export interface OutboxJob extends OutboxJobInput {
 export type OutboxState = 'pending' | 'sending' | 'delivered' | 'dead';
 
 export interface OutboxOptions {
-  /** SQLite file path, or `:memory:` (tests only: nothing survives the process). */
+  /** SQLite file path, or `:memory:` (tests and emulator runs: nothing survives the process). */
   path: string;
+  /**
+   * The accounts this process can deliver with. Only jobs whose destination matches one of them (integration,
+   * endpoint and credential fingerprint) are claimed; the others stay pending, untouched. Default: none.
+   */
+  destinations?: DestinationInput[];
   /**
    * Sends one job. Resolve with a JSON-serialisable result (kept for `waitFor`). Throw to fail: an error with
    * `retryable === false` is dead at once; anything else is retried (honouring `retryAfterMs` when present).
@@ -79,6 +114,8 @@ export interface OutboxErrorEntry {
   id: number;
   fn: string;
   account: string;
+  /** Destination id; 0 for a job queued before destinations were recorded. */
+  destinationId: number;
   error: string;
   attempts: number;
   state: OutboxState;
@@ -91,6 +128,24 @@ export interface OutboxStatus {
   oldestPendingAgeMs: number | null;
   /** Most recent failures of jobs still pending or dead, newest first (at most 20). */
   lastErrors: OutboxErrorEntry[];
+  /** Work not yet delivered, by destination (destinations with nothing pending, sending or dead are left out). */
+  destinations: DestinationStatus[];
+}
+
+export interface DestinationStatus {
+  /** 0: jobs queued before destinations were recorded; they are never delivered until assigned (`move`). */
+  id: number;
+  integration: string;
+  /** The account name the jobs were accepted for. */
+  account: string;
+  /** null for unassigned jobs. */
+  endpoint: string | null;
+  credentialHint: string | null;
+  pending: number;
+  sending: number;
+  dead: number;
+  /** The local account that delivers these jobs here, or null when this process cannot. */
+  deliverableAs: string | null;
 }
 
 export interface PurgeFilter {

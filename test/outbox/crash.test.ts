@@ -3,7 +3,7 @@ import { after, before, beforeEach, test } from 'node:test';
 import { type EmulatorFault, type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { Outbox } from '../../src/outbox/index.js';
 import { addFaults } from '../support/faults.js';
-import { CANARY, job, sleep, spawnFixture, tempDb } from './helpers.js';
+import { CANARY, job, sleep, spawnFixture, TEST_DESTINATION, tempDb } from './helpers.js';
 
 let emulator: RunningEmulator;
 
@@ -18,7 +18,7 @@ const scriptFaults = (faults: EmulatorFault[]) => addFaults(emulator, faults);
 
 /** Enqueues `perUser` tracked events for each of `users` users, interleaved; returns the expected seqs per user. */
 function enqueueWrites(file: string, users: number, total: number): Map<string, number[]> {
-  const outbox = new Outbox({ path: file, deliver: async () => undefined });
+  const outbox = new Outbox({ destinations: [TEST_DESTINATION], path: file, deliver: async () => undefined });
   const expected = new Map<string, number[]>();
   for (let seq = 0; seq < total; seq++) {
     const user = `user-${(seq * 7) % users}`;
@@ -46,7 +46,7 @@ function firstOccurrences(): Map<string, number[]> {
 }
 
 async function finalCounts(file: string) {
-  const outbox = new Outbox({ path: file, deliver: async () => undefined });
+  const outbox = new Outbox({ destinations: [TEST_DESTINATION], path: file, deliver: async () => undefined });
   const status = outbox.status();
   await outbox.close();
   return status;
@@ -64,7 +64,7 @@ test('enqueue: every write acknowledged before a SIGKILL is in the file afterwar
   const acked = child.lines.filter((l) => l.startsWith('acked ')).map((l) => Number(l.slice(6)));
   assert.ok(acked.length >= 500);
 
-  const outbox = new Outbox({ path: file, deliver: async () => undefined });
+  const outbox = new Outbox({ destinations: [TEST_DESTINATION], path: file, deliver: async () => undefined });
   const outcomes = await outbox.waitFor(acked, { timeoutMs: 0 });
   assert.equal(outcomes.length, acked.length);
   assert.ok(outcomes.every((o) => o.state === 'pending'));
@@ -73,7 +73,7 @@ test('enqueue: every write acknowledged before a SIGKILL is in the file afterwar
 
 test('rows left "sending" by a killed process are delivered on the next run, right away', async () => {
   const file = tempDb();
-  const setup = new Outbox({ path: file, deliver: async () => undefined });
+  const setup = new Outbox({ destinations: [TEST_DESTINATION], path: file, deliver: async () => undefined });
   const a = setup.enqueue(job('u1', { n: 1 }));
   const b = setup.enqueue(job('u1', { n: 2 }));
   await setup.close();
@@ -86,6 +86,7 @@ test('rows left "sending" by a killed process are delivered on the next run, rig
 
   const delivered: Array<{ id: number; attempts: number; key: string }> = [];
   const outbox = new Outbox({
+    destinations: [TEST_DESTINATION],
     path: file,
     deliver: async (j) => {
       delivered.push({ id: j.id, attempts: j.attempts, key: j.key });

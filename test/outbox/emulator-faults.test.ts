@@ -4,7 +4,7 @@ import { type EmulatorFault, type RunningEmulator, startEmulator } from '../../s
 import { Outbox } from '../../src/outbox/index.js';
 import { type TrackEventInput, VeroClient } from '../../src/vero/index.js';
 import { addFaults } from '../support/faults.js';
-import { CANARY, job, tempDb } from './helpers.js';
+import { CANARY, job, TEST_DESTINATION, tempDb } from './helpers.js';
 
 let emulator: RunningEmulator;
 
@@ -25,6 +25,7 @@ function veroOutbox(options: { maxAttempts?: number } = {}): Outbox {
     timeoutMs: 2000,
   });
   return new Outbox({
+    destinations: [TEST_DESTINATION],
     path: tempDb(),
     baseDelayMs: 5,
     maxDelayMs: 20,
@@ -122,6 +123,7 @@ test('under 50 ms latency, 20 users × 10 events arrive complete and in order pe
     { endpoint: '/events/track', latencyMs: 50, forever: true },
   ]);
   const outbox = new Outbox({
+    destinations: [TEST_DESTINATION],
     path: tempDb(),
     concurrency: 16,
     baseDelayMs: 5,

@@ -2,7 +2,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { OutboxJobInput } from '../../src/outbox/index.js';
+import type { DestinationInput, OutboxJobInput } from '../../src/outbox/index.js';
 
 export { CANARY } from '../support/canary.js';
 
@@ -22,10 +22,23 @@ export function tempDb(): string {
   return path.join(tempDir(), 'outbox.db');
 }
 
+/** The one destination the generic outbox tests queue for and deliver to. */
+export const TEST_DESTINATION: DestinationInput = {
+  integration: 'test',
+  account: 'default',
+  endpoint: 'http://127.0.0.1:9/test',
+  credential: 'test-credential-0001',
+};
+
 /** A job ordered by one key, or by several. */
-export function job(orderingKeys: string | string[], payload: unknown, fn = 'test.write'): OutboxJobInput {
+export function job(
+  orderingKeys: string | string[],
+  payload: unknown,
+  fn = 'test.write',
+  destination = TEST_DESTINATION,
+): OutboxJobInput {
   const keys = typeof orderingKeys === 'string' ? [orderingKeys] : orderingKeys;
-  return { integration: 'test', fn, account: 'default', orderingKeys: keys, payload };
+  return { destination, fn, orderingKeys: keys, payload };
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

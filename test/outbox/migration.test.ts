@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { Outbox } from '../../src/outbox/index.js';
-import { job, tempDb } from './helpers.js';
+import { job, TEST_DESTINATION, tempDb } from './helpers.js';
 
 /** The v1 schema as it shipped: one ordering_key per job, no key table. */
 const V1_SCHEMA = `
@@ -32,7 +32,7 @@ function writeV1(file: string, rows: Array<{ orderingKey: string; name: string; 
   db.close();
 }
 
-test('a v1 file is migrated: its pending jobs keep their order and new multi-key jobs order behind them', async () => {
+test('a v1 file is migrated: its jobs wait, unassigned, until moved to a destination; then they keep their order', async () => {
   const file = tempDb();
   writeV1(file, [
     { orderingKey: 'usr_1', name: 'old delivered', state: 'delivered' },
@@ -42,25 +42,94 @@ test('a v1 file is migrated: its pending jobs keep their order and new multi-key
   ]);
   const order: string[] = [];
   const outbox = new Outbox({
+    destinations: [TEST_DESTINATION],
     path: file,
     deliver: async (j) => {
       order.push(`${(j.payload as { name: string }).name} ${j.orderingKeys.join('+')}`);
     },
   });
   assert.deepEqual(outbox.status().counts, { pending: 2, sending: 0, delivered: 1, dead: 1 });
+  assert.deepEqual(
+    outbox.status().destinations.map(({ id, endpoint, pending, dead, deliverableAs }) => ({
+      id,
+      endpoint,
+      pending,
+      dead,
+      deliverableAs,
+    })),
+    [{ id: 0, endpoint: null, pending: 2, dead: 1, deliverableAs: null }],
+  );
+  // Jobs with no recorded destination are never delivered implicitly, and do not hold up new ones.
+  assert.deepEqual(await outbox.drain(), { delivered: 0, dead: 0, pending: 0 });
   outbox.enqueue(job(['a@x.com', 'usr_1'], { name: 'new' }));
   await outbox.drain();
-  assert.deepEqual(order, ['old 1 usr_1', 'old 2 usr_1', 'new a@x.com+usr_1']);
-  // The dead v1 job keeps its key and can be retried.
+  assert.deepEqual(order, ['new a@x.com+usr_1']);
+  assert.equal(outbox.status().counts.pending, 2);
+
+  // The operator assigns them; they go in their own order, and the dead one keeps its key and can be retried.
+  assert.equal(outbox.move(0, TEST_DESTINATION), 3);
+  await outbox.drain();
+  assert.deepEqual(order, ['new a@x.com+usr_1', 'old 1 usr_1', 'old 2 usr_1']);
   assert.equal(outbox.retry('dead'), 1);
   await outbox.drain();
   assert.equal(order.at(-1), 'old dead usr_2');
   await outbox.close();
 
   const db = new Database(file, { readonly: true });
-  assert.equal(db.pragma('user_version', { simple: true }), 2);
+  assert.equal(db.pragma('user_version', { simple: true }), 3);
   assert.equal((db.prepare('SELECT COUNT(*) AS n FROM outbox_job_keys').get() as { n: number }).n, 0);
   db.close();
+});
+
+/** The v2 schema as it shipped: ordering keys as a JSON array, a key table without destinations. */
+const V2_SCHEMA = `
+CREATE TABLE outbox_jobs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, integration TEXT NOT NULL, fn TEXT NOT NULL,
+  account TEXT NOT NULL, ordering_keys TEXT NOT NULL, payload TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'delivered', 'dead')),
+  attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, locked_by TEXT, locked_pid INTEGER,
+  locked_host TEXT, locked_until INTEGER, last_error TEXT, result TEXT, created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX outbox_jobs_due ON outbox_jobs (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX outbox_jobs_in_flight ON outbox_jobs (id) WHERE state = 'sending';
+CREATE TABLE outbox_job_keys (key TEXT NOT NULL, job_id INTEGER NOT NULL, PRIMARY KEY (key, job_id)) WITHOUT ROWID;
+PRAGMA user_version = 2;
+`;
+
+test('a v2 file is migrated: its pending jobs keep their key rows and wait for an operator to assign them', async () => {
+  const file = tempDb();
+  const v2 = new Database(file);
+  v2.exec(V2_SCHEMA);
+  const insert = v2.prepare(
+    `INSERT INTO outbox_jobs (key, integration, fn, account, ordering_keys, payload, state, next_attempt_at,
+       created_at, updated_at)
+     VALUES (lower(hex(randomblob(16))), 'test', 'test.write', 'default', ?, ?, 'pending', 0, 0, 0)`,
+  );
+  for (const [keys, name] of [
+    [['usr_1', 'a@x.com'], 'first'],
+    [['a@x.com'], 'second'],
+  ] as const) {
+    const id = insert.run(JSON.stringify(keys), JSON.stringify({ name })).lastInsertRowid;
+    for (const key of keys)
+      v2.prepare('INSERT INTO outbox_job_keys (key, job_id) VALUES (?, ?)').run(key, id);
+  }
+  v2.close();
+
+  const order: string[] = [];
+  const outbox = new Outbox({
+    destinations: [TEST_DESTINATION],
+    path: file,
+    deliver: async (j) => {
+      order.push((j.payload as { name: string }).name);
+    },
+  });
+  await outbox.drain();
+  assert.deepEqual(order, []);
+  assert.equal(outbox.move(0, TEST_DESTINATION), 2);
+  await outbox.drain();
+  assert.deepEqual(order, ['first', 'second']);
+  await outbox.close();
 });
 
 test('a file from a newer schema, or not an outbox, is refused with a clear message', async () => {
@@ -68,23 +137,29 @@ test('a file from a newer schema, or not an outbox, is refused with a clear mess
   const db = new Database(newer);
   db.pragma('user_version = 99');
   db.close();
-  assert.throws(() => new Outbox({ path: newer, deliver: async () => undefined }), {
-    code: 'outbox_invalid_option',
-    message: /newer kosmo-vero/,
-  });
+  assert.throws(
+    () => new Outbox({ destinations: [TEST_DESTINATION], path: newer, deliver: async () => undefined }),
+    {
+      code: 'outbox_invalid_option',
+      message: /newer kosmo-vero/,
+    },
+  );
   const other = tempDb();
   const foreign = new Database(other);
   foreign.exec('CREATE TABLE outbox_jobs (x); PRAGMA user_version = 0');
   foreign.close();
-  assert.throws(() => new Outbox({ path: other, deliver: async () => undefined }), {
-    code: 'outbox_invalid_option',
-    message: /unknown outbox schema/,
-  });
+  assert.throws(
+    () => new Outbox({ destinations: [TEST_DESTINATION], path: other, deliver: async () => undefined }),
+    {
+      code: 'outbox_invalid_option',
+      message: /unknown outbox schema/,
+    },
+  );
 });
 
 test('key rows exist only for pending and sending jobs', async () => {
   const file = tempDb();
-  const outbox = new Outbox({ path: file, deliver: async () => undefined });
+  const outbox = new Outbox({ destinations: [TEST_DESTINATION], path: file, deliver: async () => undefined });
   for (let i = 0; i < 50; i++) outbox.enqueue(job([`u${i % 5}`, `e${i % 7}`, `u${i % 5}`], { i }));
   const db = new Database(file, { readonly: true });
   const keyRows = () => (db.prepare('SELECT COUNT(*) AS n FROM outbox_job_keys').get() as { n: number }).n;

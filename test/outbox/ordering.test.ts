@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Outbox, type OutboxJob } from '../../src/outbox/index.js';
-import { failure, job, sleep, tempDb } from './helpers.js';
+import { failure, job, sleep, TEST_DESTINATION, tempDb } from './helpers.js';
 
 /** A deliver callback that checks the ordering contract as it goes and records successful deliveries. */
 function orderingProbe(options: { failEvery?: number } = {}) {
@@ -49,6 +49,7 @@ function enqueueSpread(outbox: Outbox, keys: number, perKey: number): Map<string
 test('per-key order under concurrency with retries: one in flight per key, accepted order, each once', async () => {
   const probe = orderingProbe({ failEvery: 5 });
   const outbox = new Outbox({
+    destinations: [TEST_DESTINATION],
     path: tempDb(),
     deliver: probe.deliver,
     concurrency: 8,
@@ -68,6 +69,7 @@ test('a job waiting for its backoff holds back later jobs of its key, not other 
   const order: string[] = [];
   let failedOnce = false;
   const outbox = new Outbox({
+    destinations: [TEST_DESTINATION],
     path: tempDb(),
     baseDelayMs: 1,
     deliver: async (j) => {
@@ -94,6 +96,7 @@ test('two drainers on the same file deliver every job exactly once, in order per
   const seenBy = new Map<number, string>();
   const make = (name: string) =>
     new Outbox({
+      destinations: [TEST_DESTINATION],
       path: file,
       concurrency: 4,
       // Rows held by the other drainer are noticed by polling (there is no cross-process wake-up).
@@ -121,6 +124,7 @@ test('order holds along shared keys: identify(id, email) < track(email); identif
   const order: string[] = [];
   const probe = orderingProbe();
   const outbox = new Outbox({
+    destinations: [TEST_DESTINATION],
     path: tempDb(),
     concurrency: 8,
     deliver: async (j) => {
@@ -152,6 +156,7 @@ test('order holds along shared keys: identify(id, email) < track(email); identif
 test('random multi-key jobs under concurrency and retries: every key sees its jobs in accepted order', async () => {
   const probe = orderingProbe({ failEvery: 7 });
   const outbox = new Outbox({
+    destinations: [TEST_DESTINATION],
     path: tempDb(),
     deliver: probe.deliver,
     concurrency: 8,
@@ -180,6 +185,7 @@ test('a dead job stops holding back its keys; retry() puts it back in line for a
     release = resolve;
   });
   const outbox = new Outbox({
+    destinations: [TEST_DESTINATION],
     path: tempDb(),
     deliver: async (j) => {
       const name = (j.payload as { name: string }).name;

@@ -3,20 +3,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Outbox, OutboxError, type OutboxJob } from '../../src/outbox/index.js';
-import { CANARY, failure, job, tempDb } from './helpers.js';
+import { CANARY, failure, job, TEST_DESTINATION, tempDb } from './helpers.js';
 
 const ok = async () => ({ status: 200, message: 'Success.' });
 
 test('enqueue commits before returning: a second Outbox on the file sees the jobs', async () => {
   const file = tempDb();
-  const first = new Outbox({ path: file, deliver: ok });
+  const first = new Outbox({ destinations: [TEST_DESTINATION], path: file, deliver: ok });
   const a = first.enqueue(job('u1', { n: 1 }));
   const b = first.enqueue(job('u1', { n: 2 }));
   assert.ok(b.id > a.id);
   assert.match(a.key, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   assert.notEqual(a.key, b.key);
 
-  const second = new Outbox({ path: file, deliver: ok });
+  const second = new Outbox({ destinations: [TEST_DESTINATION], path: file, deliver: ok });
   assert.deepEqual(second.status().counts, { pending: 2, sending: 0, delivered: 0, dead: 0 });
   await first.close();
   await second.close();
@@ -24,7 +24,7 @@ test('enqueue commits before returning: a second Outbox on the file sees the job
 });
 
 test('enqueue rejects jobs that are not storable, naming the field', async () => {
-  const outbox = new Outbox({ path: tempDb(), deliver: ok });
+  const outbox = new Outbox({ destinations: [TEST_DESTINATION], path: tempDb(), deliver: ok });
   assert.throws(() => outbox.enqueue({ ...job('u', {}), fn: '' }), {
     code: 'outbox_invalid_job',
     message: /`fn`/,
@@ -43,7 +43,10 @@ test('enqueue rejects jobs that are not storable, naming the field', async () =>
     code: 'outbox_invalid_job',
     message: /payload/,
   });
-  assert.throws(() => new Outbox({ path: tempDb(), deliver: ok, concurrency: 0 }), OutboxError);
+  assert.throws(
+    () => new Outbox({ destinations: [TEST_DESTINATION], path: tempDb(), deliver: ok, concurrency: 0 }),
+    OutboxError,
+  );
   await outbox.close();
   assert.throws(() => outbox.enqueue(job('u', {})), { code: 'outbox_closed' });
 });
@@ -51,6 +54,7 @@ test('enqueue rejects jobs that are not storable, naming the field', async () =>
 test('drain delivers everything and waitFor returns what deliver resolved with', async () => {
   const seen: OutboxJob[] = [];
   const outbox = new Outbox({
+    destinations: [TEST_DESTINATION],
     path: tempDb(),
     deliver: async (j) => {
       seen.push(j);
@@ -63,7 +67,8 @@ test('drain delivers everything and waitFor returns what deliver resolved with',
   assert.deepEqual(result, { delivered: 3, dead: 0, pending: 0 });
   assert.deepEqual(progress, [1, 2, 3]);
   assert.equal(seen[0]?.attempts, 1);
-  assert.equal(seen[0]?.integration, 'test');
+  assert.equal(seen[0]?.destination.integration, 'test');
+  assert.equal(seen[0]?.account, 'default');
   assert.deepEqual(
     await outbox.waitFor(ids),
     ids.map((id, i) => ({
@@ -80,6 +85,7 @@ test('drain delivers everything and waitFor returns what deliver resolved with',
 test('a non-retryable failure is dead at once with its message; later jobs of the key still go', async () => {
   const calls: number[] = [];
   const outbox = new Outbox({
+    destinations: [TEST_DESTINATION],
     path: tempDb(),
     deliver: async (j) => {
       const n = (j.payload as { n: number }).n;
@@ -108,6 +114,7 @@ test('a non-retryable failure is dead at once with its message; later jobs of th
       id: first.id,
       fn: 'vero.track_event',
       account: 'default',
+      destinationId: 1,
       error: 'POST /events/track: HTTP 400 "email: invalid"',
       attempts: 1,
       state: 'dead',
@@ -121,6 +128,7 @@ test('a non-retryable failure is dead at once with its message; later jobs of th
 test('retryable and unknown failures are retried until maxAttempts, then dead', async () => {
   let calls = 0;
   const outbox = new Outbox({
+    destinations: [TEST_DESTINATION],
     path: tempDb(),
     maxAttempts: 3,
     baseDelayMs: 1,
@@ -144,6 +152,7 @@ test('retryable and unknown failures are retried until maxAttempts, then dead', 
 test('backoff waits at least the retryAfterMs the failure asked for', async () => {
   const times: number[] = [];
   const outbox = new Outbox({
+    destinations: [TEST_DESTINATION],
     path: tempDb(),
     baseDelayMs: 1,
     maxDelayMs: 10,
@@ -173,6 +182,7 @@ test('backoff waits at least the retryAfterMs the failure asked for', async () =
 
 test('drain stops at its deadline and leaves the rest pending', async () => {
   const outbox = new Outbox({
+    destinations: [TEST_DESTINATION],
     path: tempDb(),
     deliver: async () => {
       throw failure('HTTP 503', { retryable: true, retryAfterMs: 60_000 });
@@ -188,6 +198,7 @@ test('drain stops at its deadline and leaves the rest pending', async () => {
 test('retry brings dead jobs back with fresh attempts; purge removes delivered rows', async () => {
   let healthy = false;
   const outbox = new Outbox({
+    destinations: [TEST_DESTINATION],
     path: tempDb(),
     deliver: async () => {
       if (!healthy) throw failure('HTTP 401 Unauthorized', { retryable: false });
@@ -202,9 +213,15 @@ test('retry brings dead jobs back with fresh attempts; purge removes delivered r
 
   healthy = true;
   assert.equal(outbox.retry(a.id), 1);
-  assert.equal(outbox.retry(999_999), 0);
+  assert.throws(() => outbox.retry(999_999), {
+    code: 'outbox_unknown_job',
+    message: `retry: no write with id 999999 in this outbox (dead writes: ${b.id}, ${c.id}).`,
+  });
   assert.deepEqual(await outbox.drain(), { delivered: 1, dead: 0, pending: 0 });
-  assert.equal(outbox.retry(a.id), 0, 'a delivered job is not sent again');
+  assert.throws(() => outbox.retry(a.id), {
+    code: 'outbox_not_retryable',
+    message: /already delivered/,
+  });
   assert.equal(outbox.retry('dead'), 2);
   assert.deepEqual(await outbox.drain(), { delivered: 2, dead: 0, pending: 0 });
   const outcomes = await outbox.waitFor([a.id, b.id, c.id]);
@@ -223,6 +240,7 @@ test('retry brings dead jobs back with fresh attempts; purge removes delivered r
 test('the stored error is the message only: no credential from cause, properties or stack', async () => {
   const file = tempDb();
   const outbox = new Outbox({
+    destinations: [TEST_DESTINATION],
     path: file,
     deliver: async () => {
       const error = failure('POST /users/track: HTTP 400 Bad Request', { retryable: false });
@@ -247,6 +265,7 @@ test('the stored error is the message only: no credential from cause, properties
 test('a started drainer is woken by enqueue and keeps going until stopped', async () => {
   const delivered: number[] = [];
   const outbox = new Outbox({
+    destinations: [TEST_DESTINATION],
     path: tempDb(),
     autoStart: true,
     deliver: async (j) => {

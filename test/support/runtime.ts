@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/integration/runtime.js';
 import { CANARY, CANARY_MARKETING } from './canary.js';
@@ -10,7 +13,7 @@ export interface Harness {
 
 /**
  * A real emulator on 127.0.0.1 that accepts the two canary tokens (labelled `default` and `marketing`), and a
- * runtime whose default and marketing accounts point at it.
+ * runtime whose default and marketing accounts point at it. Its outbox is a temporary file unless `outbox` says.
  */
 export async function startHarness(options: RuntimeOptions = {}): Promise<Harness> {
   const emulator = await startEmulator({
@@ -27,6 +30,7 @@ export async function startHarness(options: RuntimeOptions = {}): Promise<Harnes
       VERO_MARKETING_AUTH_TOKEN: CANARY_MARKETING,
       VERO_MARKETING_BASE_URL: emulator.url,
     },
+    outbox: join(mkdtempSync(join(tmpdir(), 'kosmo-harness-')), 'outbox.db'),
     ...options,
   });
   return {

@@ -1,10 +1,13 @@
 import type { Command } from 'commander';
 import type { Runtime } from '../../integration/runtime.js';
+import type { DestinationStatus } from '../../outbox/index.js';
 import { printJson, UsageError } from '../output.js';
 import { bar, progressLine } from '../progress.js';
 import { openRuntime, type RuntimeFlags } from '../runtime-options.js';
 
 interface OutboxFlags extends RuntimeFlags {
+  from?: string;
+  to?: string;
   deadline?: string;
   dead?: boolean;
   delivered?: boolean;
@@ -37,6 +40,36 @@ async function withRuntime(flags: OutboxFlags, work: (runtime: Runtime) => Promi
   }
 }
 
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** Where a destination's writes go, e.g. `vero/default at https://… with a credential ending …a1b2`. */
+function destinationLabel(d: DestinationStatus): string {
+  if (d.id === 0) return `${d.integration}/${d.account} (queued before destinations were recorded)`;
+  const credential =
+    d.credentialHint === '…' ? 'a short credential' : `a credential ending ${d.credentialHint}`;
+  return `${d.integration}/${d.account} at ${d.endpoint} with ${credential}`;
+}
+
+/** What an operator can do about writes this process cannot deliver. */
+function waitingHint(runtime: Runtime, d: DestinationStatus): string | null {
+  if (d.deliverableAs !== null) return null;
+  const move = `kosmo-vero outbox move --from ${d.id} --to <account>`;
+  if (d.id === 0) return `they are never sent until assigned: ${move}`;
+  const variable = runtime.credentialVariable(d.integration, d.account) ?? 'its credential';
+  return `set ${variable} to that credential (and its base URL to ${d.endpoint}) to deliver them, or move them: ${move}`;
+}
+
+function destinationLine(runtime: Runtime, d: DestinationStatus): string {
+  const counts = [
+    d.pending > 0 ? `${d.pending} pending` : '',
+    d.sending > 0 ? `${d.sending} sending` : '',
+    d.dead > 0 ? `${d.dead} dead` : '',
+  ].filter(Boolean);
+  const hint = waitingHint(runtime, d);
+  const where = hint ? `; ${hint}` : `; delivered here with account "${d.deliverableAs}"`;
+  return `#${d.id} ${plural(d.pending + d.sending + d.dead, 'write')} (${counts.join(', ')}) for ${destinationLabel(d)}${where}`;
+}
+
 /** Delivers what is pending, with a progress line on a terminal; exits 1 when anything is left or dead. */
 export async function drainWithProgress(runtime: Runtime, deadlineMs: number | undefined) {
   const progress = progressLine();
@@ -63,6 +96,7 @@ Examples:
   kosmo-vero outbox status
   kosmo-vero outbox drain --deadline 60000
   kosmo-vero outbox retry --dead && kosmo-vero outbox drain
+  kosmo-vero outbox move --from 2 --to default    # after rotating the default account's token
   kosmo-vero outbox purge --delivered --older-than 86400000`,
     );
 
@@ -71,7 +105,8 @@ Examples:
   ).action((flags: OutboxFlags) =>
     withRuntime(flags, async (runtime) => {
       const status = runtime.outbox().status();
-      if (flags.json) return printJson(status);
+      const destinations = status.destinations.map((d) => ({ ...d, hint: waitingHint(runtime, d) }));
+      if (flags.json) return printJson({ ...status, destinations });
       const { counts, oldestPendingAgeMs, lastErrors } = status;
       process.stdout.write(
         `pending ${counts.pending}, sending ${counts.sending}, delivered ${counts.delivered}, dead ${counts.dead}\n`,
@@ -79,6 +114,7 @@ Examples:
       if (oldestPendingAgeMs !== null) {
         process.stdout.write(`oldest pending: ${Math.round(oldestPendingAgeMs / 1000)} s ago\n`);
       }
+      for (const d of status.destinations) process.stdout.write(`${destinationLine(runtime, d)}\n`);
       for (const e of lastErrors) {
         process.stdout.write(
           `#${e.id} ${e.fn} (${e.account}) ${e.state} after ${e.attempts} attempts: ${e.error}\n`,
@@ -94,13 +130,28 @@ Examples:
       .option('--deadline <ms>', 'stop after this many milliseconds'),
   ).action((flags: OutboxFlags) =>
     withRuntime(flags, async (runtime) => {
-      const result = await drainWithProgress(runtime, milliseconds(flags.deadline, '--deadline'));
-      if (flags.json) printJson(result);
-      else
+      const deadline = milliseconds(flags.deadline, '--deadline');
+      // Writes for destinations this process holds no account for are never claimed: say so before draining.
+      const before = runtime.outbox().status().destinations;
+      const waiting = before.filter((d) => d.deliverableAs === null && d.pending + d.sending > 0);
+      const deliverable = before.some((d) => d.deliverableAs !== null && d.pending + d.sending > 0);
+      const result = deliverable
+        ? await drainWithProgress(runtime, deadline)
+        : { delivered: 0, dead: 0, pending: 0 };
+      const left = waiting.map((d) => ({ ...d, hint: waitingHint(runtime, d) }));
+      if (flags.json) printJson({ ...result, waiting: left });
+      else {
+        for (const d of waiting) process.stderr.write(`not delivered here: ${destinationLine(runtime, d)}\n`);
         process.stdout.write(
-          `delivered ${result.delivered}, dead ${result.dead}, still pending ${result.pending}\n`,
+          `delivered ${result.delivered}, dead ${result.dead}, still pending ${result.pending}` +
+            (waiting.length > 0
+              ? `, waiting for another account ${waiting.reduce((n, d) => n + d.pending + d.sending, 0)}`
+              : '') +
+            '\n',
         );
-      process.exitCode = result.pending > 0 || result.dead > 0 ? 1 : 0;
+      }
+      const nothingDeliverable = waiting.length > 0 && !deliverable;
+      process.exitCode = nothingDeliverable || result.pending > 0 || result.dead > 0 ? 1 : 0;
     }),
   );
 
@@ -120,6 +171,32 @@ Examples:
       else
         process.stdout.write(
           `${changed} write(s) back to pending; run \`kosmo-vero outbox drain\` to send\n`,
+        );
+    }),
+  );
+
+  withOutboxFlags(
+    outbox
+      .command('move')
+      .description(
+        'hand the pending and dead writes of one destination to a configured account (e.g. after a credential rotation)',
+      )
+      .requiredOption(
+        '--from <destination>',
+        'destination id, as `outbox status` numbers them (#0: unassigned)',
+      )
+      .requiredOption('--to <account>', 'configured account that will deliver them'),
+  ).action((flags: OutboxFlags) =>
+    withRuntime(flags, async (runtime) => {
+      const from = Number(flags.from?.replace(/^#/, ''));
+      if (!Number.isInteger(from) || from < 0) {
+        throw new UsageError(`--from: expected a destination id such as 2, got "${flags.from}"`);
+      }
+      const moved = runtime.moveQueuedWrites(from, flags.to as string);
+      if (flags.json) printJson({ moved, from, to: flags.to });
+      else
+        process.stdout.write(
+          `${plural(moved, 'write')} moved to account "${flags.to}"; run \`kosmo-vero outbox drain\` to send\n`,
         );
     }),
   );

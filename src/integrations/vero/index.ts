@@ -37,6 +37,7 @@ export const vero: Integration<VeroClient> = {
   },
   functions: veroFunctions,
   createClient: clientFor,
+  endpoint: (client) => client.baseUrl,
   send,
   preview: (client, plan) => client.prepare(plan.operation as VeroWriteOperation, plan.input as never),
   imports: {

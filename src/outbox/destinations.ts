@@ -1,0 +1,83 @@
+import { createHmac } from 'node:crypto';
+import { maskCredential } from '../mask.js';
+import { OutboxError } from './errors.js';
+import type { OutboxStore, ServedDestination } from './store.js';
+import type { Destination, DestinationInput } from './types.js';
+
+/**
+ * Destinations of one outbox file: records the ones jobs are queued for, and tells which of them this process can
+ * deliver to. A credential is reduced to a keyed hash (HMAC-SHA256 under the file's random key, 128 bits kept)
+ * and a masked hint: enough to match the same credential again, nothing to recover it from.
+ */
+export class Destinations {
+  private readonly store: OutboxStore;
+  private readonly key: string;
+  private readonly recorded = new Map<string, Destination>();
+  /** What this process can deliver with: integration + endpoint + fingerprint -> local account name. */
+  private readonly holds = new Map<string, string>();
+
+  constructor(store: OutboxStore, held: DestinationInput[]) {
+    this.store = store;
+    this.key = store.fingerprintKey();
+    for (const input of held) {
+      checkDestination(input);
+      const match = matchKey(input.integration, input.endpoint, this.fingerprint(input.credential));
+      if (!this.holds.has(match)) this.holds.set(match, input.account);
+    }
+  }
+
+  /** The recorded destination for a job being queued. */
+  record(input: DestinationInput, now: number): Destination {
+    checkDestination(input);
+    const fingerprint = this.fingerprint(input.credential);
+    const cacheKey = [input.integration, input.account, input.endpoint, fingerprint].join('\n');
+    let destination = this.recorded.get(cacheKey);
+    if (!destination) {
+      const row = {
+        integration: input.integration,
+        account: input.account,
+        endpoint: input.endpoint,
+        fingerprint,
+        credentialHint: maskCredential(input.credential),
+      };
+      destination = { id: this.store.destinationId(row, now), ...row };
+      this.recorded.set(cacheKey, destination);
+    }
+    return destination;
+  }
+
+  /** The recorded destinations this process holds a matching account for (read fresh: other processes add some). */
+  served(): ServedDestination[] {
+    if (this.holds.size === 0) return [];
+    const served: ServedDestination[] = [];
+    for (const destination of this.store.destinations()) {
+      const account = this.localAccount(destination);
+      if (account !== undefined) served.push({ destination, account });
+    }
+    return served;
+  }
+
+  /** The local account that delivers jobs of this destination, if any. */
+  localAccount(destination: Destination): string | undefined {
+    return this.holds.get(matchKey(destination.integration, destination.endpoint, destination.fingerprint));
+  }
+
+  private fingerprint(credential: string): string {
+    return createHmac('sha256', this.key).update(credential).digest('hex').slice(0, 32);
+  }
+}
+
+const matchKey = (integration: string, endpoint: string, fingerprint: string): string =>
+  [integration, endpoint, fingerprint].join('\n');
+
+function checkDestination(input: DestinationInput): void {
+  for (const field of ['integration', 'account', 'endpoint', 'credential'] as const) {
+    const value: unknown = input?.[field];
+    if (typeof value !== 'string' || value === '') {
+      throw new OutboxError(
+        'outbox_invalid_job',
+        `destination: \`${field}\` must be a non-empty string (the account's ${field} the write goes to).`,
+      );
+    }
+  }
+}
