@@ -40,7 +40,7 @@ export class Destinations {
         fingerprint,
         credentialHint: maskCredential(input.credential),
       };
-      destination = { id: this.store.destinationId(row, now), ...row };
+      destination = { id: this.store.destinationId(row, now), ...row, pausedUntil: null, pauseReason: null };
       this.recorded.set(cacheKey, destination);
     }
     return destination;

@@ -1,7 +1,14 @@
 /** How a failed delivery is treated, read from the thrown value (src/vero/errors.ts conventions). */
 export interface FailureVerdict {
-  /** `retryable === false` means permanent; anything else (including no such field) is worth retrying. */
+  /** `retryable === false` means the write's own fault: dead at once. Anything else is worth retrying. */
   retryable: boolean;
+  /**
+   * `pauseDestination === true`: the credential was refused or the account is missing here. Not the write's
+   * fault: it stays pending and its destination pauses.
+   */
+  pauseDestination: boolean;
+  /** `maxAttempts` on the error: this kind of failure (e.g. an HTTP 500) is worth that many attempts at most. */
+  maxAttempts: number | undefined;
   retryAfterMs: number | undefined;
   /** Message only: never the stack, `cause` or other properties, which might carry request details. */
   message: string;
@@ -9,15 +16,16 @@ export interface FailureVerdict {
 
 const MAX_MESSAGE_LENGTH = 1000;
 
+const nonNegative = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+
 export function classifyFailure(error: unknown): FailureVerdict {
   const fields = typeof error === 'object' && error !== null ? (error as Record<string, unknown>) : {};
-  const retryAfter = fields.retryAfterMs;
   return {
     retryable: fields.retryable !== false,
-    retryAfterMs:
-      typeof retryAfter === 'number' && Number.isFinite(retryAfter) && retryAfter >= 0
-        ? retryAfter
-        : undefined,
+    pauseDestination: fields.pauseDestination === true,
+    maxAttempts: nonNegative(fields.maxAttempts),
+    retryAfterMs: nonNegative(fields.retryAfterMs),
     message: messageOf(error).slice(0, MAX_MESSAGE_LENGTH),
   };
 }

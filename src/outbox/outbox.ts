@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { defaultOutboxPath } from './default-path.js';
 import { Destinations } from './destinations.js';
-import { OutboxError } from './errors.js';
+import { isBusy, OutboxError, storageError } from './errors.js';
 import { backoffDelayMs, classifyFailure } from './failure.js';
 import { type LockOwner, newLockOwner, releaseLockOwner } from './liveness.js';
 import { OutboxStore, type ServedDestination } from './store.js';
@@ -10,6 +10,7 @@ import type {
   DestinationStatus,
   DrainOptions,
   DrainProgress,
+  HeldJob,
   JobOutcome,
   OutboxJob,
   OutboxJobInput,
@@ -24,32 +25,38 @@ interface DrainRun {
   dead: number;
   onProgress: ((progress: DrainProgress) => void) | undefined;
   resolve: (progress: DrainProgress) => void;
+  reject: (error: Error) => void;
   deadline: NodeJS.Timeout | undefined;
 }
 
 interface Waiter {
   ids: number[];
-  /** Ids not yet known to be final. */
+  /** Ids not yet known to be final (or paused). */
   remaining: Set<number>;
   resolve: (outcomes: JobOutcome[]) => void;
+  reject: (error: Error) => void;
   timeout: NodeJS.Timeout | undefined;
 }
 
 /** An outcome that could not be written (e.g. disk full); written again before the next claim. */
 type UnrecordedOutcome = () => void;
 
-type LocalOutcome = 'delivered' | 'dead' | 'retry' | 'lost';
+type LocalOutcome = 'delivered' | 'dead' | 'retry' | 'paused' | 'lost';
 
-const FINAL: ReadonlySet<OutboxState> = new Set(['delivered', 'dead']);
+const FINAL: ReadonlySet<OutboxState> = new Set(['delivered', 'dead', 'discarded']);
+
+const HOUR = 3_600_000;
 
 /**
  * Durable write outbox on SQLite. `enqueue` commits before it returns; a drainer delivers through the `deliver`
- * callback with bounded concurrency, strict order among jobs sharing an ordering key, backoff with full jitter and a dead-letter
- * state. Delivery is at-least-once: a process killed after delivering but before recording replays the job (same
- * `key`) on the next run.
+ * callback with bounded concurrency, strict order among jobs sharing an ordering key, backoff with full jitter and
+ * a dead-letter state. Delivery is at-least-once: a process killed after delivering but before recording replays
+ * the job (same `key`) on the next run.
  *
- * A dead job does not hold back later jobs sharing its keys: dead is final, so they proceed. `retry()` of a dead
- * job sends it again after later jobs of its keys may already have been delivered.
+ * Failures: a job is dead only for its own fault (`retryable === false`), when a bounded kind of failure used its
+ * attempts, or when it kept failing for `retryForMs` (24 h). A refused credential pauses the job's destination
+ * instead. A dead job holds back the later jobs sharing its keys until it is retried or discarded: order is never
+ * broken silently.
  *
  * Each job records its destination; this process delivers only jobs whose destination matches one of the
  * `destinations` it was opened with. Everything else stays pending, untouched, for a process that holds it.
@@ -59,14 +66,21 @@ export class Outbox {
     return defaultOutboxPath();
   }
 
+  private readonly path: string;
   private readonly store: OutboxStore;
   private readonly destinations: Destinations;
   private readonly owner: LockOwner;
   private readonly deliverFn: (job: OutboxJob) => Promise<unknown>;
+  private readonly now: () => number;
   private readonly concurrency: number;
-  private readonly maxAttempts: number;
+  /** Slots one destination's function (one endpoint) may hold, so a hanging endpoint cannot take them all. */
+  private readonly laneLimit: number;
+  private readonly retryForMs: number;
+  private readonly maxAttempts: number | undefined;
+  private readonly maxInterruptions: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
+  private readonly pauseMs: number;
   private readonly leaseMs: number;
   private readonly pollIntervalMs: number;
 
@@ -74,6 +88,7 @@ export class Outbox {
   private closing: Promise<void> | undefined;
   private readonly drains = new Set<DrainRun>();
   private readonly inFlight = new Map<number, Promise<void>>();
+  private readonly lanes = new Map<string, number>();
   private readonly waiters = new Set<Waiter>();
   private unrecorded: UnrecordedOutcome[] = [];
   private pumpQueued = false;
@@ -94,11 +109,18 @@ export class Outbox {
         'Outbox: `path` must be a file path (or ":memory:"); use Outbox.defaultPath() for the default.',
       );
     }
+    this.path = options.path;
     this.deliverFn = options.deliver;
+    this.now = options.now ?? Date.now;
     this.concurrency = positiveInt('concurrency', options.concurrency, 8);
-    this.maxAttempts = positiveInt('maxAttempts', options.maxAttempts, 8);
+    this.laneLimit = Math.max(1, Math.ceil(this.concurrency / 2));
+    this.retryForMs = positiveInt('retryForMs', options.retryForMs, 24 * HOUR);
+    this.maxAttempts =
+      options.maxAttempts === undefined ? undefined : positiveInt('maxAttempts', options.maxAttempts, 1);
+    this.maxInterruptions = positiveInt('maxInterruptions', options.maxInterruptions, 10);
     this.baseDelayMs = positiveInt('baseDelayMs', options.baseDelayMs, 500);
-    this.maxDelayMs = positiveInt('maxDelayMs', options.maxDelayMs, 60_000);
+    this.maxDelayMs = positiveInt('maxDelayMs', options.maxDelayMs, 300_000);
+    this.pauseMs = positiveInt('pauseMs', options.pauseMs, 60_000);
     this.leaseMs = positiveInt('leaseMs', options.leaseMs, 30_000);
     this.pollIntervalMs = positiveInt('pollIntervalMs', options.pollIntervalMs, 1000);
     this.store = new OutboxStore(options.path, options.synchronous ?? 'normal');
@@ -112,7 +134,7 @@ export class Outbox {
     if (options.autoStart) this.start();
   }
 
-  /** Stores the job; durable (committed) when this returns. Wakes a running drainer. */
+  /** Stores the job; durable (committed) when this returns, and never acknowledged otherwise. Wakes a drainer. */
   enqueue(input: OutboxJobInput): { id: number; key: string } {
     this.assertOpen('enqueue');
     if (typeof input?.fn !== 'string' || input.fn === '') {
@@ -132,9 +154,15 @@ export class Outbox {
       throw new OutboxError('outbox_invalid_job', 'enqueue: `payload` must be a JSON value (got undefined).');
     }
     const key = randomUUID();
-    const now = Date.now();
-    const destination = this.destinations.record(input.destination, now);
-    const id = this.store.insert({ key, destination, fn: input.fn, orderingKeys, payload, now });
+    const now = this.now();
+    let id: number;
+    try {
+      const destination = this.destinations.record(input.destination, now);
+      id = this.store.insert({ key, destination, fn: input.fn, orderingKeys, payload, now });
+    } catch (error) {
+      if (error instanceof OutboxError) throw error;
+      throw storageError(this.path, 'store the write (it was not queued)', error);
+    }
     this.wake();
     return { id, key };
   }
@@ -154,18 +182,22 @@ export class Outbox {
   }
 
   /**
-   * Delivers until no job this process can deliver is pending or sending (including jobs waiting for a backoff),
-   * or until `deadlineMs` from now. Jobs for destinations it does not hold are left alone (see `status()`). `delivered`/`dead` count outcomes reached by this process during the call; `pending` is what is left.
-   * On the deadline it returns at once; deliveries already in flight finish in the background (`close()` awaits them).
+   * Delivers until nothing this process can deliver is left to try: no job of its destinations is sending, due,
+   * or waiting for a backoff. Jobs held back by a dead job, of a paused destination, or of destinations it does
+   * not hold are left (see `status()`). Or until `deadlineMs` from now. `delivered`/`dead` count outcomes reached
+   * by this process during the call; `pending` is what is left of its destinations. On the deadline it returns at
+   * once; deliveries already in flight finish in the background (`close()` awaits them). Rejects with
+   * `outbox_storage` / `outbox_damaged` when the file cannot be read or written.
    */
   drain(options: DrainOptions = {}): Promise<DrainProgress> {
     this.assertOpen('drain');
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const run: DrainRun = {
         delivered: 0,
         dead: 0,
         onProgress: options.onProgress,
         resolve,
+        reject,
         deadline: undefined,
       };
       if (options.deadlineMs !== undefined) {
@@ -177,9 +209,10 @@ export class Outbox {
   }
 
   /**
-   * Resolves when every id is delivered or dead, or when `timeoutMs` passes (then some are still pending/sending).
-   * It does not deliver: a drainer (`start()`/`drain()`, here or in another process) must be running. Without
-   * `timeoutMs` it waits as long as that takes.
+   * Resolves when every id is delivered, dead or discarded, or pending in a paused destination (its outcome then
+   * carries `pausedUntil`), or when `timeoutMs` passes (then some are still pending/sending). It does not deliver:
+   * a drainer (`start()`/`drain()`, here or in another process) must be running. Without `timeoutMs` it waits as
+   * long as that takes.
    */
   async waitFor(ids: number[], options: { timeoutMs?: number } = {}): Promise<JobOutcome[]> {
     this.assertOpen('waitFor');
@@ -189,10 +222,10 @@ export class Outbox {
     if (missing.length > 0) {
       throw new OutboxError('outbox_unknown_job', `waitFor: no outbox job with id ${missing.join(', ')}.`);
     }
-    const remaining = new Set(current.filter((o) => !FINAL.has(o.state)).map((o) => o.id));
+    const remaining = new Set(current.filter((o) => !this.settled(o)).map((o) => o.id));
     if (remaining.size === 0) return ordered(ids, current);
-    return new Promise((resolve) => {
-      const waiter: Waiter = { ids, remaining, resolve, timeout: undefined };
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { ids, remaining, resolve, reject, timeout: undefined };
       if (options.timeoutMs !== undefined) {
         waiter.timeout = setTimeout(() => this.finishWaiter(waiter), Math.max(0, options.timeoutMs));
       }
@@ -206,16 +239,19 @@ export class Outbox {
     const oldest = this.store.oldestActiveCreatedAt();
     return {
       counts: this.store.counts(),
-      oldestPendingAgeMs: oldest === null ? null : Math.max(0, Date.now() - oldest),
+      oldestPendingAgeMs: oldest === null ? null : Math.max(0, this.now() - oldest),
       lastErrors: this.store.lastErrors(),
       destinations: this.destinationStatus(),
+      held: this.store.held().map((row): HeldJob => ({ ...row, keys: JSON.parse(row.keys) as string[] })),
     };
   }
 
   private destinationStatus(): DestinationStatus[] {
     const recorded = new Map(this.store.destinations().map((d) => [d.id, d]));
+    const now = this.now();
     return this.store.destinationCounts().map((row) => {
       const destination = recorded.get(row.destinationId);
+      const paused = destination?.pausedUntil != null && destination.pausedUntil > now;
       return {
         id: row.destinationId,
         integration: destination?.integration ?? row.integration,
@@ -226,36 +262,53 @@ export class Outbox {
         sending: row.sending,
         dead: row.dead,
         deliverableAs: destination ? (this.destinations.localAccount(destination) ?? null) : null,
+        pausedUntil: paused ? (destination?.pausedUntil ?? null) : null,
+        pauseReason: paused ? (destination?.pauseReason ?? null) : null,
       };
     });
   }
 
   /**
-   * A dead job (or all dead jobs) back to pending with a fresh attempt count; a pending job waiting for its backoff
-   * becomes due now. Returns how many rows changed.
+   * A dead job (or all dead jobs) back to pending with a fresh retry window; a pending job waiting for its backoff
+   * becomes due now. A retried dead job keeps its place: the later jobs it held back still go after it. Returns
+   * how many rows changed.
    */
   retry(target: number | 'dead'): number {
     this.assertOpen('retry');
-    const now = Date.now();
+    const now = this.now();
     const changed = target === 'dead' ? this.store.retryDead(now) : this.store.retryOne(target, now);
-    if (changed === 0 && target !== 'dead') this.explainNotRetried(target);
+    if (changed === 0 && target !== 'dead') this.explainNot('retry', target, 'dead or pending');
     if (changed > 0) this.wake();
     return changed;
   }
 
-  private explainNotRetried(id: number): never {
+  /**
+   * Gives up on a dead job (or all dead jobs): it is kept as `discarded` and no longer holds back the later jobs
+   * sharing its keys, which then go. Returns how many jobs were discarded.
+   */
+  discard(target: number | 'dead'): number {
+    this.assertOpen('discard');
+    const now = this.now();
+    const changed = target === 'dead' ? this.store.discardDead(now) : this.store.discardOne(target, now);
+    if (changed === 0 && target !== 'dead') this.explainNot('discard', target, 'dead');
+    if (changed > 0) this.wake();
+    return changed;
+  }
+
+  private explainNot(operation: string, id: number, states: string): never {
     const state = this.store.stateOf(id);
     const dead = this.store.deadIds(20);
     const deadList = dead.length > 0 ? `dead writes: ${dead.join(', ')}` : 'no write is dead';
     if (state === undefined) {
       throw new OutboxError(
         'outbox_unknown_job',
-        `retry: no write with id ${id} in this outbox (${deadList}).`,
+        `${operation}: no write with id ${id} in this outbox (${deadList}).`,
       );
     }
+    const now = { sending: 'being delivered now', delivered: 'already delivered' }[state as string] ?? state;
     throw new OutboxError(
       'outbox_not_retryable',
-      `retry: write ${id} is ${state === 'sending' ? 'being delivered now' : 'already delivered'}; only dead or pending writes are retried (${deadList}).`,
+      `${operation}: write ${id} is ${now}; only ${states} writes can be ${operation === 'retry' ? 'retried' : 'discarded'} (${deadList}).`,
     );
   }
 
@@ -269,7 +322,7 @@ export class Outbox {
     if (!Number.isInteger(from) || from < 0) {
       throw new OutboxError('outbox_invalid_option', `move: \`from\` must be a destination id, got ${from}.`);
     }
-    const now = Date.now();
+    const now = this.now();
     const destination = this.destinations.record(to, now);
     if (destination.id === from) return 0;
     const moved = this.store.move(from, destination, now);
@@ -277,13 +330,16 @@ export class Outbox {
     return moved;
   }
 
-  /** Deletes delivered rows (optionally only those delivered at least `olderThanMs` ago). Returns how many. */
+  /**
+   * Deletes delivered rows (optionally only those delivered at least `olderThanMs` ago) and gives the space back
+   * to the file system. Returns how many.
+   */
   purge(filter: PurgeFilter): number {
     this.assertOpen('purge');
     if (filter?.delivered !== true) {
       throw new OutboxError('outbox_invalid_option', 'purge: only `{ delivered: true }` is supported.');
     }
-    return this.store.purgeDelivered(Date.now() - Math.max(0, filter.olderThanMs ?? 0));
+    return this.store.purgeDelivered(this.now() - Math.max(0, filter.olderThanMs ?? 0));
   }
 
   /** Stops delivering, settles pending `drain`/`waitFor` calls with the current state, waits for in-flight work. */
@@ -325,21 +381,29 @@ export class Outbox {
   private pump(): void {
     this.clearPumpTimer();
     if (!this.active) return;
-    this.flushUnrecorded();
-    const free = this.concurrency - this.inFlight.size;
-    if (free > 0) {
-      let jobs: OutboxJob[];
-      try {
-        jobs = this.store.claim(this.owner, free, Date.now(), this.leaseMs, this.maxAttempts, this.served());
-      } catch {
-        // Locked past the busy timeout by another process, or an I/O error: try again after a pause.
-        this.armPumpTimer(this.pollIntervalMs);
-        return;
+    try {
+      this.flushUnrecorded();
+      const free = this.concurrency - this.inFlight.size;
+      if (free > 0) {
+        const jobs = this.store.claim(
+          this.owner,
+          free,
+          this.now(),
+          this.leaseMs,
+          this.maxInterruptions,
+          this.servedNow(),
+          (destinationId, fn) => (this.lanes.get(laneOf(destinationId, fn)) ?? 0) < this.laneLimit,
+        );
+        for (const job of jobs) this.launch(job);
       }
-      for (const job of jobs) this.launch(job);
+      if (this.drains.size > 0) this.settleDrainsIfIdle();
+      this.scheduleNextPump();
+    } catch (error) {
+      // Another process held the write lock past the busy timeout: try again after a pause. Anything else (disk
+      // full, a damaged or vanished file) is reported at once, not retried in silence.
+      if (isBusy(error)) this.armPumpTimer(this.pollIntervalMs);
+      else this.failStorage(storageError(this.path, 'deliver queued writes', error));
     }
-    if (this.drains.size > 0) this.settleDrainsIfEmpty();
-    this.scheduleNextPump();
   }
 
   /**
@@ -348,11 +412,11 @@ export class Outbox {
    */
   private scheduleNextPump(): void {
     if (!this.active || this.inFlight.size >= this.concurrency) return;
-    const now = Date.now();
-    const nextDue = this.store.nextDueAt(this.servedIds());
+    const now = this.now();
+    const nextDue = this.store.nextDueAt(this.servedIds(this.servedNow()));
     if (nextDue !== null && nextDue > now) {
       this.armPumpTimer(Math.min(nextDue - now, this.pollIntervalMs));
-    } else if (this.inFlight.size === 0) {
+    } else if (this.inFlight.size === 0 || nextDue === null) {
       this.armPumpTimer(this.pollIntervalMs);
     }
   }
@@ -373,6 +437,8 @@ export class Outbox {
   }
 
   private launch(job: OutboxJob): void {
+    const lane = laneOf(job.destination.id, job.fn);
+    this.lanes.set(lane, (this.lanes.get(lane) ?? 0) + 1);
     const run = async (): Promise<void> => {
       let outcome: LocalOutcome;
       try {
@@ -382,6 +448,9 @@ export class Outbox {
         outcome = this.recordFailure(job, error);
       }
       this.inFlight.delete(job.id);
+      const left = (this.lanes.get(lane) ?? 1) - 1;
+      if (left > 0) this.lanes.set(lane, left);
+      else this.lanes.delete(lane);
       if (this.inFlight.size === 0 && this.leaseTimer) {
         clearInterval(this.leaseTimer);
         this.leaseTimer = undefined;
@@ -394,7 +463,7 @@ export class Outbox {
       const every = Math.max(1, Math.floor(this.leaseMs / 3));
       this.leaseTimer = setInterval(() => {
         try {
-          this.store.renewLeases(this.owner, Date.now() + this.leaseMs);
+          this.store.renewLeases(this.owner, this.now() + this.leaseMs);
         } catch {
           // Busy or I/O error: the next tick tries again; the lease has two more thirds to go.
         }
@@ -404,14 +473,32 @@ export class Outbox {
   }
 
   private recordDelivered(job: OutboxJob, result: unknown): LocalOutcome {
-    const write = () => this.store.markDelivered(this.owner, job, serialiseResult(result), Date.now());
+    const write = () => this.store.markDelivered(this.owner, job, serialiseResult(result), this.now());
     return this.record(write) ? 'delivered' : 'lost';
   }
 
   private recordFailure(job: OutboxJob, error: unknown): LocalOutcome {
     const verdict = classifyFailure(error);
-    const now = Date.now();
-    const dead = !verdict.retryable || job.attempts >= this.maxAttempts;
+    const now = this.now();
+    if (verdict.pauseDestination) {
+      const pause = { baseMs: this.pauseMs, maxMs: Math.max(this.maxDelayMs, this.pauseMs) };
+      const write = () =>
+        this.store.markPaused(
+          this.owner,
+          job,
+          verdict.message,
+          pause,
+          now + (verdict.retryAfterMs ?? 0),
+          now,
+        );
+      return this.record(write) ? 'paused' : 'lost';
+    }
+    const failingSince = job.firstFailedAt ?? now;
+    const dead =
+      !verdict.retryable ||
+      (this.maxAttempts !== undefined && job.attempts >= this.maxAttempts) ||
+      (verdict.maxAttempts !== undefined && job.attempts >= verdict.maxAttempts) ||
+      now - failingSince >= this.retryForMs;
     const nextAttemptAt = dead
       ? now
       : now + backoffDelayMs(job.attempts, verdict.retryAfterMs, this.baseDelayMs, this.maxDelayMs);
@@ -425,8 +512,9 @@ export class Outbox {
   private record(write: () => boolean): boolean {
     try {
       return write();
-    } catch {
+    } catch (error) {
       this.unrecorded.push(() => void write());
+      if (!isBusy(error)) this.failStorage(storageError(this.path, 'record a delivery outcome', error));
       return false;
     }
   }
@@ -434,18 +522,42 @@ export class Outbox {
   private flushUnrecorded(): void {
     const queue = this.unrecorded;
     this.unrecorded = [];
-    for (const write of queue) {
+    for (const [index, write] of queue.entries()) {
       try {
         write();
-      } catch {
-        this.unrecorded.push(write);
+      } catch (error) {
+        this.unrecorded.push(...queue.slice(index));
+        throw error;
       }
     }
   }
 
+  /** The storage failed: stop claiming, and fail every drain and wait with the reason instead of hanging. */
+  private failStorage(error: OutboxError): void {
+    this.started = false;
+    this.clearPumpTimer();
+    for (const run of [...this.drains]) {
+      this.drains.delete(run);
+      if (run.deadline) clearTimeout(run.deadline);
+      run.reject(error);
+    }
+    for (const waiter of [...this.waiters]) {
+      this.waiters.delete(waiter);
+      if (waiter.timeout) clearTimeout(waiter.timeout);
+      waiter.reject(error);
+    }
+    this.stopWaitPollIfIdle();
+  }
+
   private afterOutcome(id: number, outcome: LocalOutcome): void {
     if (this.drains.size > 0) {
-      const pending = this.store.activeCount(this.servedIds());
+      let pending: number;
+      try {
+        pending = this.store.activeCount(this.servedIds(this.destinations.served()));
+      } catch (error) {
+        this.failStorage(storageError(this.path, 'count queued writes', error));
+        return;
+      }
       for (const run of this.drains) {
         if (outcome === 'delivered') run.delivered++;
         if (outcome === 'dead') run.dead++;
@@ -457,62 +569,100 @@ export class Outbox {
           }
         }
       }
-      if (pending === 0) this.settleDrainsIfEmpty();
     }
     if (outcome === 'delivered' || outcome === 'dead') {
       for (const waiter of this.waiters) {
         if (waiter.remaining.delete(id) && waiter.remaining.size === 0) this.finishWaiter(waiter);
       }
     }
+    // A pause settles every waiting job of that destination, not just this one.
+    if (outcome === 'paused') this.checkWaiters();
   }
 
-  private settleDrainsIfEmpty(): void {
-    if (this.store.activeCount(this.servedIds()) > 0) return;
+  /** Drains end when nothing of this process's destinations is sending, due, or waiting for a backoff. */
+  private settleDrainsIfIdle(): void {
+    if (this.inFlight.size > 0) return;
+    const served = this.destinations.served();
+    if (this.store.sendingCount(this.servedIds(served)) > 0) return;
+    if (this.store.nextDueAt(this.servedIds(this.unpaused(served))) !== null) return;
     for (const run of [...this.drains]) this.finishDrain(run);
   }
 
   private finishDrain(run: DrainRun): void {
     if (!this.drains.delete(run)) return;
     if (run.deadline) clearTimeout(run.deadline);
-    const pending = this.store.activeCount(this.servedIds());
     if (!this.active) this.clearPumpTimer();
-    run.resolve({ delivered: run.delivered, dead: run.dead, pending });
+    try {
+      const pending = this.store.activeCount(this.servedIds(this.destinations.served()));
+      run.resolve({ delivered: run.delivered, dead: run.dead, pending });
+    } catch (error) {
+      run.reject(storageError(this.path, 'count queued writes', error));
+    }
   }
 
-  private served(): ServedDestination[] {
-    return this.destinations.served();
+  /** Destinations this process delivers to and that are not paused now. */
+  private servedNow(): ServedDestination[] {
+    return this.unpaused(this.destinations.served());
   }
 
-  private servedIds(): number[] {
-    return this.served().map((s) => s.destination.id);
+  private unpaused(served: ServedDestination[]): ServedDestination[] {
+    const now = this.now();
+    return served.filter(
+      ({ destination }) => !(destination.pausedUntil !== null && destination.pausedUntil > now),
+    );
+  }
+
+  private servedIds(served: ServedDestination[]): number[] {
+    return served.map((s) => s.destination.id);
   }
 
   // --- waitFor ---
 
+  private settled(outcome: JobOutcome): boolean {
+    return (
+      FINAL.has(outcome.state) || (outcome.pausedUntil !== undefined && outcome.pausedUntil > this.now())
+    );
+  }
+
   /** Jobs may be finished by other processes: look now and then while someone waits. */
   private ensureWaitPoll(): void {
     if (this.waitPollTimer) return;
-    this.waitPollTimer = setInterval(() => {
-      for (const waiter of [...this.waiters]) {
-        const outcomes = this.store.outcomes([...waiter.remaining]);
-        for (const o of outcomes) if (FINAL.has(o.state)) waiter.remaining.delete(o.id);
-        // Rows gone since (only delivered rows are purged) are final too.
-        const present = new Set(outcomes.map((o) => o.id));
-        for (const id of [...waiter.remaining]) if (!present.has(id)) waiter.remaining.delete(id);
-        if (waiter.remaining.size === 0) this.finishWaiter(waiter);
+    this.waitPollTimer = setInterval(() => this.checkWaiters(), this.pollIntervalMs);
+  }
+
+  private checkWaiters(): void {
+    for (const waiter of [...this.waiters]) {
+      let outcomes: JobOutcome[];
+      try {
+        outcomes = this.store.outcomes([...waiter.remaining]);
+      } catch (error) {
+        if (!isBusy(error)) this.failStorage(storageError(this.path, 'read queued writes', error));
+        return;
       }
-    }, this.pollIntervalMs);
+      for (const o of outcomes) if (this.settled(o)) waiter.remaining.delete(o.id);
+      // Rows gone since (only delivered rows are purged) are final too.
+      const present = new Set(outcomes.map((o) => o.id));
+      for (const id of [...waiter.remaining]) if (!present.has(id)) waiter.remaining.delete(id);
+      if (waiter.remaining.size === 0) this.finishWaiter(waiter);
+    }
   }
 
   private finishWaiter(waiter: Waiter): void {
     if (!this.waiters.delete(waiter)) return;
     if (waiter.timeout) clearTimeout(waiter.timeout);
+    this.stopWaitPollIfIdle();
+    try {
+      waiter.resolve(ordered(waiter.ids, this.store.outcomes(waiter.ids)));
+    } catch (error) {
+      waiter.reject(storageError(this.path, 'read queued writes', error));
+    }
+  }
+
+  private stopWaitPollIfIdle(): void {
     if (this.waiters.size === 0 && this.waitPollTimer) {
       clearInterval(this.waitPollTimer);
       this.waitPollTimer = undefined;
     }
-    const outcomes = this.store.outcomes(waiter.ids);
-    waiter.resolve(ordered(waiter.ids, outcomes));
   }
 
   private assertOpen(operation: string): void {
@@ -524,6 +674,8 @@ export class Outbox {
     }
   }
 }
+
+const laneOf = (destinationId: number, fn: string): string => `${destinationId}\n${fn}`;
 
 function positiveInt(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;

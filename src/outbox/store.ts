@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { OutboxError } from './errors.js';
+import { OutboxError, storageError } from './errors.js';
 import { isOwnerGone, type LockOwner } from './liveness.js';
 import type { Destination, JobOutcome, OutboxErrorEntry, OutboxJob, OutboxState } from './types.js';
 
@@ -31,8 +31,10 @@ CREATE TABLE IF NOT EXISTS outbox_jobs (
   account         TEXT    NOT NULL,                  -- the account name it was accepted for
   ordering_keys   TEXT    NOT NULL,                  -- JSON array of distinct non-empty strings
   payload         TEXT    NOT NULL,
-  state           TEXT    NOT NULL CHECK (state IN ('pending', 'sending', 'delivered', 'dead')),
+  state           TEXT    NOT NULL CHECK (state IN ('pending', 'sending', 'delivered', 'dead', 'discarded')),
   attempts        INTEGER NOT NULL DEFAULT 0,
+  interruptions   INTEGER NOT NULL DEFAULT 0,        -- deliveries whose process died before the outcome
+  first_failed_at INTEGER,                           -- start of the retry window
   next_attempt_at INTEGER NOT NULL,
   locked_by       TEXT,
   locked_pid      INTEGER,
@@ -63,6 +65,9 @@ CREATE TABLE IF NOT EXISTS outbox_destinations (
   fingerprint     TEXT    NOT NULL,
   credential_hint TEXT    NOT NULL,
   created_at      INTEGER NOT NULL,
+  paused_until    INTEGER,                           -- no claims before (credential refused, account missing)
+  pause_reason    TEXT,
+  pauses          INTEGER NOT NULL DEFAULT 0,        -- consecutive pauses: each one lasts longer
   UNIQUE (integration, account, endpoint, fingerprint)
 );
 -- The key of the credential fingerprints: random per file, so a fingerprint means nothing outside this file.
@@ -85,20 +90,26 @@ SELECT k.value, j.id FROM outbox_jobs j, json_each(j.ordering_keys) k WHERE j.st
 `;
 
 /*
- * v2 jobs have no destination: they get destination 0 (never delivered until an operator assigns them), and the
- * key table gains the destination column.
+ * v2 jobs have no destination: they get destination 0 (never delivered until an operator assigns them). The jobs
+ * table is rebuilt (its state CHECK gains 'discarded') and the key table gains the destination column; SCHEMA
+ * then creates the rest. The AUTOINCREMENT counter is carried over, so ids of purged jobs are never reused.
  */
 const MIGRATE_V2 = `
 DROP INDEX IF EXISTS outbox_jobs_due;
-ALTER TABLE outbox_jobs ADD COLUMN destination_id INTEGER NOT NULL DEFAULT 0;
+DROP INDEX IF EXISTS outbox_jobs_in_flight;
+ALTER TABLE outbox_jobs RENAME TO outbox_jobs_v2;
 ALTER TABLE outbox_job_keys RENAME TO outbox_job_keys_v2;
-CREATE TABLE outbox_job_keys (
-  destination_id INTEGER NOT NULL,
-  key            TEXT    NOT NULL,
-  job_id         INTEGER NOT NULL,
-  PRIMARY KEY (destination_id, key, job_id)
-) WITHOUT ROWID;
+`;
+const MIGRATE_V2_COPY = `
+INSERT INTO outbox_jobs (id, key, integration, fn, account, ordering_keys, payload, state, attempts,
+  next_attempt_at, locked_by, locked_pid, locked_host, locked_until, last_error, result, created_at, updated_at)
+SELECT id, key, integration, fn, account, ordering_keys, payload, state, attempts, next_attempt_at, locked_by,
+  locked_pid, locked_host, locked_until, last_error, result, created_at, updated_at FROM outbox_jobs_v2;
 INSERT INTO outbox_job_keys (destination_id, key, job_id) SELECT 0, key, job_id FROM outbox_job_keys_v2;
+UPDATE sqlite_sequence SET seq = (SELECT seq FROM sqlite_sequence WHERE name = 'outbox_jobs_v2')
+ WHERE name = 'outbox_jobs' AND EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'outbox_jobs_v2');
+DELETE FROM sqlite_sequence WHERE name = 'outbox_jobs_v2';
+DROP TABLE outbox_jobs_v2;
 DROP TABLE outbox_job_keys_v2;
 `;
 
@@ -123,30 +134,39 @@ interface JobRow {
   payload: string;
   attempts: number;
   created_at: number;
+  first_failed_at: number | null;
   destination_id: number;
 }
 
-interface ReleasedRow {
+interface KeyRows {
   id: number;
-  state: 'pending' | 'dead';
   keys: string;
   destinationId: number;
 }
 
-interface DestinationRow {
-  id: number;
-  integration: string;
-  account: string;
-  endpoint: string;
-  fingerprint: string;
-  credentialHint: string;
-}
+type DestinationRow = Omit<Destination, 'id' | 'pausedUntil' | 'pauseReason'>;
 
 /** What the store needs to know of a claimed job to record its outcome. */
 export interface JobRef {
   id: number;
-  orderingKeys: string[];
   destination: { id: number };
+}
+
+/** How long a destination pauses: `baseMs` doubled per pause in a row, at most `maxMs`. */
+export interface PauseLength {
+  baseMs: number;
+  maxMs: number;
+}
+
+/** A dead job and how many later jobs wait behind it (they share one of its keys). */
+export interface HeldRow {
+  id: number;
+  fn: string;
+  account: string;
+  destinationId: number;
+  keys: string;
+  error: string | null;
+  waiting: number;
 }
 
 export interface NewJob {
@@ -174,6 +194,37 @@ export interface DestinationCounts {
   dead: number;
 }
 
+/**
+ * Opens the file and checks it before anything is queued into it: a damaged file refuses new writes (they could
+ * not be read back), and open errors (disk full, no permission) say what they are.
+ */
+function openChecked(file: string, synchronous: 'normal' | 'full'): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    // `timeout`: how long a statement waits for another connection's write lock before SQLITE_BUSY.
+    db = new Database(file, { timeout: 10_000 });
+    db.pragma('journal_mode = WAL');
+    // NORMAL in WAL: a commit is in the WAL file (OS cache) before it returns, so a killed process loses nothing;
+    // only power loss / OS crash may drop the last commits. FULL fsyncs every commit.
+    db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    // The WAL is reused after each checkpoint but keeps its largest size; this truncates it back.
+    db.pragma('journal_size_limit = 4194304');
+    const check = db.pragma('quick_check(1)', { simple: true });
+    if (check !== 'ok') {
+      throw new OutboxError(
+        'outbox_damaged',
+        `Outbox ${file} is damaged (integrity check: ${String(check)}); nothing was queued into it. Move the file aside (keep it for recovery) and start with a new one.`,
+      );
+    }
+    return db;
+  } catch (error) {
+    db?.close();
+    if (error instanceof OutboxError) throw error;
+    throw storageError(file, 'open the outbox', error);
+  }
+}
+
 /** All SQL of the outbox, as prepared statements. Synchronous, like better-sqlite3 itself. */
 export class OutboxStore {
   readonly db: Database.Database;
@@ -185,18 +236,13 @@ export class OutboxStore {
     limit: number,
     now: number,
     leaseMs: number,
-    maxAttempts: number,
+    maxInterruptions: number,
     served: ServedDestination[],
+    accept: (destinationId: number, fn: string) => boolean,
   ) => OutboxJob[];
 
   constructor(file: string, synchronous: 'normal' | 'full') {
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    // `timeout`: how long a statement waits for another connection's write lock before SQLITE_BUSY.
-    this.db = new Database(file, { timeout: 10_000 });
-    this.db.pragma('journal_mode = WAL');
-    // NORMAL in WAL: a commit is in the WAL file (OS cache) before it returns, so a killed process loses nothing;
-    // only power loss / OS crash may drop the last commits. FULL fsyncs every commit.
-    this.db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.db = openChecked(file, synchronous);
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) {
       this.db.close();
@@ -229,7 +275,7 @@ export class OutboxStore {
       // Heads of all their ordering keys only, of one destination. Due rows go oldest-due first (fresh rows: in
       // enqueue order), read straight from the due index; a blocked row costs one key-table seek per key.
       claimable: db.prepare(
-        `SELECT id, key, fn, ordering_keys, payload, attempts, created_at, destination_id
+        `SELECT id, key, fn, ordering_keys, payload, attempts, created_at, first_failed_at, destination_id
            FROM outbox_jobs j
           WHERE j.state = 'pending' AND j.destination_id = @destinationId AND j.next_attempt_at <= @now
             AND ${IS_HEAD}
@@ -249,19 +295,17 @@ export class OutboxStore {
       ),
       releaseHolder: db.prepare(
         `UPDATE outbox_jobs
-            SET state = CASE WHEN attempts >= @maxAttempts THEN 'dead' ELSE 'pending' END,
-                last_error = @error, next_attempt_at = @now, locked_by = NULL, locked_pid = NULL,
-                locked_host = NULL, locked_until = NULL, updated_at = @now
-          WHERE state = 'sending' AND locked_by IS @holderId
-         RETURNING id, state, ordering_keys AS keys, destination_id AS destinationId`,
+            SET state = CASE WHEN interruptions + 1 >= @maxInterruptions THEN 'dead' ELSE 'pending' END,
+                interruptions = interruptions + 1, last_error = @error, next_attempt_at = @now,
+                locked_by = NULL, locked_pid = NULL, locked_host = NULL, locked_until = NULL, updated_at = @now
+          WHERE state = 'sending' AND locked_by IS @holderId`,
       ),
       releaseExpired: db.prepare(
         `UPDATE outbox_jobs
-            SET state = CASE WHEN attempts >= @maxAttempts THEN 'dead' ELSE 'pending' END,
-                last_error = @error, next_attempt_at = @now, locked_by = NULL, locked_pid = NULL,
-                locked_host = NULL, locked_until = NULL, updated_at = @now
-          WHERE state = 'sending' AND locked_until < @now
-         RETURNING id, state, ordering_keys AS keys, destination_id AS destinationId`,
+            SET state = CASE WHEN interruptions + 1 >= @maxInterruptions THEN 'dead' ELSE 'pending' END,
+                interruptions = interruptions + 1, last_error = @error, next_attempt_at = @now,
+                locked_by = NULL, locked_pid = NULL, locked_host = NULL, locked_until = NULL, updated_at = @now
+          WHERE state = 'sending' AND locked_until < @now`,
       ),
       renew: db.prepare(
         `UPDATE outbox_jobs SET locked_until = @lockedUntil WHERE state = 'sending' AND locked_by = @ownerId`,
@@ -274,9 +318,32 @@ export class OutboxStore {
       ),
       failed: db.prepare(
         `UPDATE outbox_jobs
-            SET state = @state, last_error = @error, next_attempt_at = @nextAttemptAt, locked_by = NULL,
-                locked_pid = NULL, locked_host = NULL, locked_until = NULL, updated_at = @now
+            SET state = @state, last_error = @error, next_attempt_at = @nextAttemptAt,
+                first_failed_at = COALESCE(first_failed_at, @now), locked_by = NULL, locked_pid = NULL,
+                locked_host = NULL, locked_until = NULL, updated_at = @now
           WHERE id = @id AND state = 'sending' AND locked_by = @ownerId`,
+      ),
+      // A refused credential is not the write's fault: it goes back to pending, its attempt not counted.
+      pausedJob: db.prepare(
+        `UPDATE outbox_jobs
+            SET state = 'pending', attempts = attempts - 1, last_error = @error, next_attempt_at = @now,
+                locked_by = NULL, locked_pid = NULL, locked_host = NULL, locked_until = NULL, updated_at = @now
+          WHERE id = @id AND state = 'sending' AND locked_by = @ownerId`,
+      ),
+      // Each pause in a row lasts twice as long as the one before, up to maxMs (and never less than `atLeast`).
+      pauseDestination: db.prepare(
+        `UPDATE outbox_destinations
+            SET paused_until = MAX(COALESCE(paused_until, 0), @atLeast,
+                                   @now + MIN(@maxMs, @baseMs * (1 << MIN(pauses, 20)))),
+                pause_reason = @reason, pauses = pauses + 1
+          WHERE id = @destinationId`,
+      ),
+      unpauseDestination: db.prepare(
+        `UPDATE outbox_destinations SET paused_until = NULL, pause_reason = NULL, pauses = 0
+          WHERE id = @destinationId AND pauses > 0`,
+      ),
+      sendingCount: db.prepare(
+        `SELECT COUNT(*) AS n FROM outbox_jobs WHERE state = 'sending' AND destination_id = @destinationId`,
       ),
       counts: db.prepare(`SELECT state, COUNT(*) AS n FROM outbox_jobs GROUP BY state`),
       // Active jobs of one destination, from the two partial indexes (called after every outcome while draining).
@@ -303,6 +370,15 @@ export class OutboxStore {
            FROM outbox_jobs WHERE last_error IS NOT NULL AND state IN ('pending', 'dead')
           ORDER BY updated_at DESC, id DESC LIMIT 20`,
       ),
+      // Dead jobs keep their key rows, so they hold back the later jobs sharing a key: which, and how many.
+      held: db.prepare(
+        `SELECT d.id, d.fn, d.account, d.destination_id AS destinationId, d.ordering_keys AS keys,
+                d.last_error AS error,
+                (SELECT COUNT(DISTINCT k.job_id) FROM json_each(d.ordering_keys) dk
+                   JOIN outbox_job_keys k
+                     ON k.destination_id = d.destination_id AND k.key = dk.value AND k.job_id > d.id) AS waiting
+           FROM outbox_jobs d WHERE d.state = 'dead' ORDER BY d.id LIMIT 20`,
+      ),
       destinationCounts: db.prepare(
         `SELECT destination_id AS destinationId, MIN(integration) AS integration, MIN(account) AS account,
                 SUM(state = 'pending') AS pending, SUM(state = 'sending') AS sending, SUM(state = 'dead') AS dead
@@ -310,14 +386,17 @@ export class OutboxStore {
           GROUP BY destination_id ORDER BY destination_id`,
       ),
       outcomes: db.prepare(
-        `SELECT id, state, last_error AS error, result
-           FROM outbox_jobs WHERE id IN (SELECT value FROM json_each(@ids))`,
+        `SELECT j.id, j.state, j.last_error AS error, j.result, d.paused_until AS pausedUntil
+           FROM outbox_jobs j LEFT JOIN outbox_destinations d ON d.id = j.destination_id
+          WHERE j.id IN (SELECT value FROM json_each(@ids))`,
       ),
       stateOf: db.prepare(`SELECT state FROM outbox_jobs WHERE id = @id`),
       deadIds: db.prepare(`SELECT id FROM outbox_jobs WHERE state = 'dead' ORDER BY id LIMIT @limit`),
       retryOne: db.prepare(
         `UPDATE outbox_jobs
             SET state = 'pending', attempts = CASE WHEN state = 'dead' THEN 0 ELSE attempts END,
+                interruptions = CASE WHEN state = 'dead' THEN 0 ELSE interruptions END,
+                first_failed_at = CASE WHEN state = 'dead' THEN NULL ELSE first_failed_at END,
                 next_attempt_at = @now, updated_at = @now
           WHERE id = @id AND state IN ('dead', 'pending')`,
       ),
@@ -333,8 +412,18 @@ export class OutboxStore {
           WHERE j.state = 'dead'`,
       ),
       retryDead: db.prepare(
-        `UPDATE outbox_jobs SET state = 'pending', attempts = 0, next_attempt_at = @now, updated_at = @now
+        `UPDATE outbox_jobs
+            SET state = 'pending', attempts = 0, interruptions = 0, first_failed_at = NULL, next_attempt_at = @now,
+                updated_at = @now
           WHERE state = 'dead'`,
+      ),
+      discardOne: db.prepare(
+        `UPDATE outbox_jobs SET state = 'discarded', updated_at = @now WHERE id = @id AND state = 'dead'
+         RETURNING id, ordering_keys AS keys, destination_id AS destinationId`,
+      ),
+      discardDead: db.prepare(
+        `UPDATE outbox_jobs SET state = 'discarded', updated_at = @now WHERE state = 'dead'
+         RETURNING id, ordering_keys AS keys, destination_id AS destinationId`,
       ),
       purgeDelivered: db.prepare(
         `DELETE FROM outbox_jobs WHERE state = 'delivered' AND updated_at <= @before`,
@@ -351,7 +440,8 @@ export class OutboxStore {
             AND fingerprint = @fingerprint`,
       ),
       destinations: db.prepare(
-        `SELECT id, integration, account, endpoint, fingerprint, credential_hint AS credentialHint
+        `SELECT id, integration, account, endpoint, fingerprint, credential_hint AS credentialHint,
+                paused_until AS pausedUntil, pause_reason AS pauseReason
            FROM outbox_destinations ORDER BY id`,
       ),
       // Pending and dead jobs change destination; sending ones finish where they are.
@@ -373,21 +463,25 @@ export class OutboxStore {
         limit: number,
         now: number,
         leaseMs: number,
-        maxAttempts: number,
+        maxInterruptions: number,
         served: ServedDestination[],
+        accept: (destinationId: number, fn: string) => boolean,
       ): OutboxJob[] => {
-        this.releaseOrphans(owner, now, maxAttempts);
+        this.releaseOrphans(owner, now, maxInterruptions);
         const jobs: OutboxJob[] = [];
         // Start with a different destination each time, so a busy one cannot keep the others waiting.
         const start = served.length > 0 ? this.claimRotation++ % served.length : 0;
         for (let i = 0; i < served.length && jobs.length < limit; i++) {
           const { destination, account } = served[(start + i) % served.length] as ServedDestination;
+          // Read a few more than needed: `accept` may turn some down (their lane is full).
           const rows = this.stmts.claimable.all({
             destinationId: destination.id,
             now,
-            limit: limit - jobs.length,
+            limit: (limit - jobs.length) * 4,
           }) as JobRow[];
           for (const row of rows) {
+            if (jobs.length >= limit) break;
+            if (!accept(destination.id, row.fn)) continue;
             this.stmts.markSending.run({
               id: row.id,
               ownerId: owner.id,
@@ -406,6 +500,7 @@ export class OutboxStore {
               account,
               attempts: row.attempts + 1,
               createdAt: row.created_at,
+              firstFailedAt: row.first_failed_at,
             });
           }
         }
@@ -415,11 +510,9 @@ export class OutboxStore {
 
     // Each state change and its key rows commit together: key rows exist exactly for pending and sending jobs.
     const stmts = this.stmts;
-    const keysOf = (job: JobRef) => ({
-      id: job.id,
-      destinationId: job.destination.id,
-      keys: JSON.stringify(job.orderingKeys),
-    });
+    const forgetKeys = (rows: KeyRows[]) => {
+      for (const row of rows) stmts.deleteKeys.run(row);
+    };
     this.transactions = {
       insert: db.transaction((job: NewJob): number => {
         const { orderingKeys, destination, ...row } = job;
@@ -436,11 +529,23 @@ export class OutboxStore {
           stmts.insertKey.run({ destinationId: destination.id, key, jobId: id });
         return id;
       }),
-      delivered: db.transaction((owner: LockOwner, job: JobRef, result: string, now: number): boolean => {
-        if (stmts.delivered.run({ ownerId: owner.id, id: job.id, result, now }).changes === 0) return false;
-        stmts.deleteKeys.run(keysOf(job));
-        return true;
-      }),
+      delivered: db.transaction(
+        (
+          owner: LockOwner,
+          job: JobRef & { orderingKeys: string[] },
+          result: string,
+          now: number,
+        ): boolean => {
+          if (stmts.delivered.run({ ownerId: owner.id, id: job.id, result, now }).changes === 0) return false;
+          stmts.deleteKeys.run({
+            id: job.id,
+            destinationId: job.destination.id,
+            keys: JSON.stringify(job.orderingKeys),
+          });
+          stmts.unpauseDestination.run({ destinationId: job.destination.id });
+          return true;
+        },
+      ),
       failed: db.transaction(
         (
           owner: LockOwner,
@@ -458,11 +563,40 @@ export class OutboxStore {
             nextAttemptAt,
             now,
           }).changes;
-          if (changes === 0) return false;
-          if (state === 'dead') stmts.deleteKeys.run(keysOf(job));
+          // A dead job keeps its key rows: later jobs sharing a key wait until it is retried or discarded.
+          return changes > 0;
+        },
+      ),
+      paused: db.transaction(
+        (
+          owner: LockOwner,
+          job: JobRef,
+          error: string,
+          pause: PauseLength,
+          atLeast: number,
+          now: number,
+        ): boolean => {
+          if (stmts.pausedJob.run({ ownerId: owner.id, id: job.id, error, now }).changes === 0) return false;
+          stmts.pauseDestination.run({
+            destinationId: job.destination.id,
+            ...pause,
+            atLeast,
+            now,
+            reason: error,
+          });
           return true;
         },
       ),
+      discardOne: db.transaction((id: number, now: number): number => {
+        const rows = stmts.discardOne.all({ id, now }) as KeyRows[];
+        forgetKeys(rows);
+        return rows.length;
+      }),
+      discardDead: db.transaction((now: number): number => {
+        const rows = stmts.discardDead.all({ now }) as KeyRows[];
+        forgetKeys(rows);
+        return rows.length;
+      }),
       retryOne: db.transaction((id: number, now: number): number => {
         stmts.restoreKeysOne.run({ id });
         return stmts.retryOne.run({ id, now }).changes;
@@ -500,7 +634,8 @@ export class OutboxStore {
         const hasJobs = this.db
           .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox_jobs'`)
           .get();
-        if ((version === 1 || version === 2) && hasJobs) {
+        const migrating = (version === 1 || version === 2) && hasJobs;
+        if (migrating) {
           if (version === 1) this.db.exec(MIGRATE_V1);
           this.db.exec(MIGRATE_V2);
         } else if (version !== 0 || hasJobs) {
@@ -510,13 +645,18 @@ export class OutboxStore {
           );
         }
         this.db.exec(SCHEMA);
+        if (migrating) this.db.exec(MIGRATE_V2_COPY);
         this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })
       .immediate();
   }
 
-  /** Puts back rows claimed by a drainer that is gone (its pid died) or whose lease expired. */
-  private releaseOrphans(owner: LockOwner, now: number, maxAttempts: number): void {
+  /**
+   * Puts back rows claimed by a drainer that is gone (its pid died) or whose lease expired. Such an interrupted
+   * delivery may have reached the server; a job interrupted `maxInterruptions` times (it keeps crashing its
+   * process) is dead.
+   */
+  private releaseOrphans(owner: LockOwner, now: number, maxInterruptions: number): void {
     const holders = this.stmts.foreignHolders.all({ ownerId: owner.id }) as Array<{
       id: string | null;
       pid: number | null;
@@ -525,28 +665,18 @@ export class OutboxStore {
     for (const holder of holders) {
       if (holder.id === null || holder.pid === null || holder.host === null) continue;
       if (!isOwnerGone({ id: holder.id, pid: holder.pid, host: holder.host })) continue;
-      const released = this.stmts.releaseHolder.all({
+      this.stmts.releaseHolder.run({
         holderId: holder.id,
-        maxAttempts,
+        maxInterruptions,
         now,
         error: `interrupted: the process delivering it (pid ${holder.pid}) stopped before recording the outcome`,
-      }) as ReleasedRow[];
-      this.forgetKeysOfDead(released);
+      });
     }
-    const expired = this.stmts.releaseExpired.all({
-      maxAttempts,
+    this.stmts.releaseExpired.run({
+      maxInterruptions,
       now,
       error: 'interrupted: its delivery lease expired before the outcome was recorded',
-    }) as ReleasedRow[];
-    this.forgetKeysOfDead(expired);
-  }
-
-  private forgetKeysOfDead(rows: ReleasedRow[]): void {
-    for (const row of rows) {
-      if (row.state === 'dead') {
-        this.stmts.deleteKeys.run({ id: row.id, destinationId: row.destinationId, keys: row.keys });
-      }
-    }
+    });
   }
 
   /** The random key of this file's credential fingerprints (hex). */
@@ -560,7 +690,7 @@ export class OutboxStore {
   }
 
   destinations(): Destination[] {
-    return this.stmts.destinations.all() as DestinationRow[];
+    return this.stmts.destinations.all() as Destination[];
   }
 
   insert(job: NewJob): number {
@@ -572,7 +702,12 @@ export class OutboxStore {
   }
 
   /** Returns false when the row was no longer ours (lease lost): its new holder records the outcome. */
-  markDelivered(owner: LockOwner, job: JobRef, result: string, now: number): boolean {
+  markDelivered(
+    owner: LockOwner,
+    job: JobRef & { orderingKeys: string[] },
+    result: string,
+    now: number,
+  ): boolean {
     return this.transactions.delivered(owner, job, result, now);
   }
 
@@ -587,8 +722,45 @@ export class OutboxStore {
     return this.transactions.failed(owner, job, state, error, nextAttemptAt, now);
   }
 
+  /** The job back to pending and its destination paused (longer with each pause in a row, at least `atLeast`). */
+  markPaused(
+    owner: LockOwner,
+    job: JobRef,
+    error: string,
+    pause: PauseLength,
+    atLeast: number,
+    now: number,
+  ): boolean {
+    return this.transactions.paused(owner, job, error, pause, atLeast, now);
+  }
+
+  sendingCount(destinationIds: number[]): number {
+    let total = 0;
+    for (const destinationId of destinationIds)
+      total += (this.stmts.sendingCount.get({ destinationId }) as { n: number }).n;
+    return total;
+  }
+
+  held(): HeldRow[] {
+    return this.stmts.held.all() as HeldRow[];
+  }
+
+  discardOne(id: number, now: number): number {
+    return this.transactions.discardOne(id, now);
+  }
+
+  discardDead(now: number): number {
+    return this.transactions.discardDead(now);
+  }
+
   counts(): Record<OutboxState, number> {
-    const counts: Record<OutboxState, number> = { pending: 0, sending: 0, delivered: 0, dead: 0 };
+    const counts: Record<OutboxState, number> = {
+      pending: 0,
+      sending: 0,
+      delivered: 0,
+      dead: 0,
+      discarded: 0,
+    };
     for (const row of this.stmts.counts.all() as Array<{ state: OutboxState; n: number }>)
       counts[row.state] = row.n;
     return counts;
@@ -631,10 +803,12 @@ export class OutboxStore {
       state: OutboxState;
       error: string | null;
       result: string | null;
+      pausedUntil: number | null;
     }>;
     return rows.map((row) => {
       const outcome: JobOutcome = { id: row.id, state: row.state };
       if (row.error !== null) outcome.error = row.error;
+      if (row.state === 'pending' && row.pausedUntil !== null) outcome.pausedUntil = row.pausedUntil;
       if (row.state === 'delivered' && row.result !== null) outcome.result = JSON.parse(row.result);
       return outcome;
     });
@@ -661,8 +835,14 @@ export class OutboxStore {
     return this.transactions.move(from, to, now);
   }
 
+  /** Deletes delivered rows, then gives the space back: VACUUM rewrites the file, the WAL is truncated. */
   purgeDelivered(before: number): number {
-    return this.stmts.purgeDelivered.run({ before }).changes;
+    const purged = this.stmts.purgeDelivered.run({ before }).changes;
+    if (purged > 0) {
+      this.db.exec('VACUUM');
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    }
+    return purged;
   }
 
   close(): void {

@@ -21,6 +21,9 @@ export interface Destination {
   fingerprint: string;
   /** The credential's last 4 characters when it is long enough (see src/mask.ts), so operators can tell which. */
   credentialHint: string;
+  /** Epoch ms until which nothing is claimed for it (its credential was refused), or null. */
+  pausedUntil: number | null;
+  pauseReason: string | null;
 }
 
 /** What the caller hands to `enqueue`. The payload must never contain a credential. */
@@ -51,9 +54,12 @@ export interface OutboxJob {
   attempts: number;
   /** Epoch milliseconds when it was enqueued. */
   createdAt: number;
+  /** Epoch milliseconds of its first failed attempt (the start of its retry window), null before any. */
+  firstFailedAt: number | null;
 }
 
-export type OutboxState = 'pending' | 'sending' | 'delivered' | 'dead';
+/** `discarded`: a dead job an operator gave up on; it no longer holds back later jobs of its keys. */
+export type OutboxState = 'pending' | 'sending' | 'delivered' | 'dead' | 'discarded';
 
 export interface OutboxOptions {
   /** SQLite file path, or `:memory:` (tests and emulator runs: nothing survives the process). */
@@ -68,14 +74,34 @@ export interface OutboxOptions {
    * `retryable === false` is dead at once; anything else is retried (honouring `retryAfterMs` when present).
    */
   deliver: (job: OutboxJob) => Promise<unknown>;
-  /** Deliveries in flight at once, across all ordering keys. Default 8. */
+  /**
+   * Deliveries in flight at once, across all ordering keys. Default 8. One destination's function (one endpoint)
+   * holds at most half of them, so a hanging endpoint leaves the others room.
+   */
   concurrency?: number;
-  /** Attempts before a job is dead. Default 8. */
+  /**
+   * How long a job keeps being retried after its first failure before it is dead, when the failure is not its own
+   * fault (network, timeouts, 429, 502-504). Default 24 h.
+   */
+  retryForMs?: number;
+  /** A hard cap on attempts, whatever the failure. Default: none (the retry window decides). */
   maxAttempts?: number;
+  /**
+   * Deliveries interrupted by their process dying (or losing its lease) before a job is dead: a job that keeps
+   * crashing its drainer must not loop forever. Default 10.
+   */
+  maxInterruptions?: number;
   /** First backoff cap; doubles per attempt (full jitter). Default 500 ms. */
   baseDelayMs?: number;
-  /** Largest backoff cap. Default 60 000 ms. A server's `retryAfterMs` may exceed it and is still honoured. */
+  /** Largest backoff cap. Default 300 000 ms. A server's `retryAfterMs` may exceed it and is still honoured. */
   maxDelayMs?: number;
+  /**
+   * How long a destination pauses when its credential is refused (or its account is missing); doubles with each
+   * pause in a row, up to `maxDelayMs`. Default 60 000 ms.
+   */
+  pauseMs?: number;
+  /** The clock, epoch milliseconds. Default `Date.now`; tests pass their own. */
+  now?: () => number;
   /** Start the background drainer at once. Default false. */
   autoStart?: boolean;
   /** How long a claimed row stays ours without renewal. Renewed every third of it while delivering. Default 30 000. */
@@ -92,6 +118,7 @@ export interface OutboxOptions {
 export interface DrainProgress {
   delivered: number;
   dead: number;
+  /** Jobs of this process's destinations still pending or sending (including those held or paused). */
   pending: number;
 }
 
@@ -108,6 +135,8 @@ export interface JobOutcome {
   error?: string;
   /** What `deliver` resolved with, when delivered. */
   result?: unknown;
+  /** Pending because its destination is paused until then (its credential was refused). */
+  pausedUntil?: number;
 }
 
 export interface OutboxErrorEntry {
@@ -130,6 +159,20 @@ export interface OutboxStatus {
   lastErrors: OutboxErrorEntry[];
   /** Work not yet delivered, by destination (destinations with nothing pending, sending or dead are left out). */
   destinations: DestinationStatus[];
+  /** Dead jobs, each holding back the later jobs that share one of its keys until retried or discarded. */
+  held: HeldJob[];
+}
+
+export interface HeldJob {
+  id: number;
+  fn: string;
+  account: string;
+  destinationId: number;
+  /** The ordering keys (e.g. user ids) it holds. */
+  keys: string[];
+  error: string | null;
+  /** Later jobs sharing one of its keys, waiting for it. */
+  waiting: number;
 }
 
 export interface DestinationStatus {
@@ -146,6 +189,9 @@ export interface DestinationStatus {
   dead: number;
   /** The local account that delivers these jobs here, or null when this process cannot. */
   deliverableAs: string | null;
+  /** Epoch ms until which its deliveries are paused (credential refused), or null. */
+  pausedUntil: number | null;
+  pauseReason: string | null;
 }
 
 export interface PurgeFilter {

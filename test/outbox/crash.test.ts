@@ -139,7 +139,7 @@ test('a drainer SIGKILLed 5 times loses no write and keeps per-user order', asyn
   assert.equal(code, 0, last.stderr());
 
   const status = await finalCounts(file);
-  assert.deepEqual(status.counts, { pending: 0, sending: 0, delivered: 300, dead: 0 });
+  assert.deepEqual(status.counts, { pending: 0, sending: 0, delivered: 300, dead: 0, discarded: 0 });
   assert.deepEqual(Object.fromEntries(firstOccurrences()), Object.fromEntries(expected));
   assert.doesNotMatch(JSON.stringify(emulator.state().requests), new RegExp(CANARY));
 });

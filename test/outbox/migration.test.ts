@@ -48,7 +48,7 @@ test('a v1 file is migrated: its jobs wait, unassigned, until moved to a destina
       order.push(`${(j.payload as { name: string }).name} ${j.orderingKeys.join('+')}`);
     },
   });
-  assert.deepEqual(outbox.status().counts, { pending: 2, sending: 0, delivered: 1, dead: 1 });
+  assert.deepEqual(outbox.status().counts, { pending: 2, sending: 0, delivered: 1, dead: 1, discarded: 0 });
   assert.deepEqual(
     outbox.status().destinations.map(({ id, endpoint, pending, dead, deliverableAs }) => ({
       id,

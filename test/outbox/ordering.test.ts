@@ -177,13 +177,9 @@ test('random multi-key jobs under concurrency and retries: every key sees its jo
   await outbox.close();
 });
 
-test('a dead job stops holding back its keys; retry() puts it back in line for all of them', async () => {
+test('a dead job holds back every later job sharing any of its keys until retried; then all go in order', async () => {
   let failFirst = true;
   const order: string[] = [];
-  let release: () => void = () => undefined;
-  const gate = new Promise<void>((resolve) => {
-    release = resolve;
-  });
   const outbox = new Outbox({
     destinations: [TEST_DESTINATION],
     path: tempDb(),
@@ -193,23 +189,25 @@ test('a dead job stops holding back its keys; retry() puts it back in line for a
         failFirst = false;
         throw failure('HTTP 400', { retryable: false });
       }
-      if (name === 'later') await gate;
       order.push(name);
     },
   });
   const first = outbox.enqueue(job(['a', 'b'], { name: 'first' }));
-  outbox.enqueue(job('b', { name: 'later' }));
-  outbox.start();
-  const [dead] = await outbox.waitFor([first.id], { timeoutMs: 5000 });
-  assert.equal(dead?.state, 'dead');
-  // 'later' is now sending (held at the gate); the retried job shares key b and must wait for it.
-  while (outbox.status().counts.sending === 0) await sleep(5);
+  outbox.enqueue(job('b', { name: 'later b' }));
+  outbox.enqueue(job(['c', 'a'], { name: 'later a' }));
+  outbox.enqueue(job('c', { name: 'behind later a' }));
+  outbox.enqueue(job('d', { name: 'unrelated' }));
+  assert.deepEqual(await outbox.drain(), { delivered: 1, dead: 1, pending: 3 });
+  assert.deepEqual(order, ['unrelated']);
+  assert.deepEqual(
+    outbox.status().held.map(({ id, keys, waiting }) => ({ id, keys, waiting })),
+    [{ id: first.id, keys: ['a', 'b'], waiting: 2 }],
+  );
   assert.equal(outbox.retry(first.id), 1);
-  await sleep(50);
-  assert.deepEqual(order, []);
-  release();
-  const [again] = await outbox.waitFor([first.id], { timeoutMs: 5000 });
-  assert.equal(again?.state, 'delivered');
-  assert.deepEqual(order, ['later', 'first']);
+  assert.deepEqual(await outbox.drain(), { delivered: 4, dead: 0, pending: 0 });
+  const at = (name: string) => order.indexOf(name);
+  assert.equal(order.length, 5);
+  assert.ok(at('first') < at('later b'), order.join(', '));
+  assert.ok(at('first') < at('later a') && at('later a') < at('behind later a'), order.join(', '));
   await outbox.close();
 });

@@ -17,7 +17,7 @@ test('enqueue commits before returning: a second Outbox on the file sees the job
   assert.notEqual(a.key, b.key);
 
   const second = new Outbox({ destinations: [TEST_DESTINATION], path: file, deliver: ok });
-  assert.deepEqual(second.status().counts, { pending: 2, sending: 0, delivered: 0, dead: 0 });
+  assert.deepEqual(second.status().counts, { pending: 2, sending: 0, delivered: 0, dead: 0, discarded: 0 });
   await first.close();
   await second.close();
   assert.equal(fs.existsSync(file), true);
@@ -77,12 +77,12 @@ test('drain delivers everything and waitFor returns what deliver resolved with',
       result: { status: 200, message: `Success for ${i + 1}` },
     })),
   );
-  assert.deepEqual(outbox.status().counts, { pending: 0, sending: 0, delivered: 3, dead: 0 });
+  assert.deepEqual(outbox.status().counts, { pending: 0, sending: 0, delivered: 3, dead: 0, discarded: 0 });
   assert.equal(outbox.status().oldestPendingAgeMs, null);
   await outbox.close();
 });
 
-test('a non-retryable failure is dead at once with its message; later jobs of the key still go', async () => {
+test('a non-retryable failure is dead at once with its message; it holds back its key until discarded', async () => {
   const calls: number[] = [];
   const outbox = new Outbox({
     destinations: [TEST_DESTINATION],
@@ -96,9 +96,10 @@ test('a non-retryable failure is dead at once with its message; later jobs of th
   });
   const first = outbox.enqueue(job('u1', { n: 1 }, 'vero.track_event'));
   const second = outbox.enqueue(job('u1', { n: 2 }));
+  const other = outbox.enqueue(job('u2', { n: 3 }));
   const result = await outbox.drain();
-  assert.deepEqual(result, { delivered: 1, dead: 1, pending: 0 });
-  assert.deepEqual(calls, [1, 2]);
+  assert.deepEqual(result, { delivered: 1, dead: 1, pending: 1 });
+  assert.deepEqual(calls, [1, 3], 'the later write of u1 waits behind the dead one; u2 goes');
   const [dead] = await outbox.waitFor([first.id]);
   assert.deepEqual(dead, {
     id: first.id,
@@ -106,7 +107,7 @@ test('a non-retryable failure is dead at once with its message; later jobs of th
     error: 'POST /events/track: HTTP 400 "email: invalid"',
   });
   const status = outbox.status();
-  assert.deepEqual(status.counts, { pending: 0, sending: 0, delivered: 1, dead: 1 });
+  assert.deepEqual(status.counts, { pending: 1, sending: 0, delivered: 1, dead: 1, discarded: 0 });
   assert.equal(status.lastErrors.length, 1);
   assert.deepEqual(
     { ...status.lastErrors[0], updatedAt: 0 },
@@ -121,7 +122,28 @@ test('a non-retryable failure is dead at once with its message; later jobs of th
       updatedAt: 0,
     },
   );
+  assert.deepEqual(status.held, [
+    {
+      id: first.id,
+      fn: 'vero.track_event',
+      account: 'default',
+      destinationId: 1,
+      keys: ['u1'],
+      error: 'POST /events/track: HTTP 400 "email: invalid"',
+      waiting: 1,
+    },
+  ]);
+  assert.throws(() => outbox.discard(second.id), {
+    code: 'outbox_not_retryable',
+    message: /only dead writes/,
+  });
+  assert.equal(outbox.discard(first.id), 1);
+  assert.deepEqual(await outbox.drain(), { delivered: 1, dead: 0, pending: 0 });
+  assert.deepEqual(calls, [1, 3, 2]);
   assert.equal((await outbox.waitFor([second.id]))[0]?.state, 'delivered');
+  assert.equal((await outbox.waitFor([other.id]))[0]?.state, 'delivered');
+  assert.deepEqual(outbox.status().held, []);
+  assert.equal(outbox.status().counts.discarded, 1);
   await outbox.close();
 });
 
@@ -232,7 +254,7 @@ test('retry brings dead jobs back with fresh attempts; purge removes delivered r
 
   assert.equal(outbox.purge({ delivered: true, olderThanMs: 60_000 }), 0);
   assert.equal(outbox.purge({ delivered: true }), 3);
-  assert.deepEqual(outbox.status().counts, { pending: 0, sending: 0, delivered: 0, dead: 0 });
+  assert.deepEqual(outbox.status().counts, { pending: 0, sending: 0, delivered: 0, dead: 0, discarded: 0 });
   assert.throws(() => outbox.purge({} as never), { code: 'outbox_invalid_option' });
   await outbox.close();
 });
