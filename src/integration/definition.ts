@@ -55,6 +55,8 @@ interface FunctionBase<Schema extends z.ZodType> {
   extra?: boolean;
   /** Parameters the published page does not list: left out of its table, documented after it. */
   extraParameters?: string[];
+  /** What the service does that a caller would not guess; shown on the function's own doc page. */
+  caveats?: string[];
   destructive?: boolean;
   idempotent?: boolean;
 }

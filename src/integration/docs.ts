@@ -97,7 +97,9 @@ function functionPage(integration: Integration, fn: IntegrationFunction): string
     `Call it as \`app.integrations.${integration.name}.${fn.name}({...})\` (also \`app.integrations.${integration.name}.${integration.name}_${fn.name}\`).`,
     `Full name \`${fullName}\`; operation: ${fn.operation}${fn.extra ? '; not on the published reference' : ''}.`,
   ].join(' ');
-  return `${functionSection(fn, 1)}\n\n${about}\n`;
+  const caveats = (fn.caveats ?? []).map((caveat) => `- ${caveat}`).join('\n');
+  const goodToKnow = caveats === '' ? '' : `\n\n## Good to know\n\n${caveats}`;
+  return `${functionSection(fn, 1)}${goodToKnow}\n\n${about}\n`;
 }
 
 function integrationsIndex(integrations: Integration[]): string {

@@ -55,6 +55,11 @@ const trackEvent: WriteFunction<typeof trackEventSchema> = {
   operation: 'write',
   schema: trackEventSchema,
   extraParameters: ['extras'],
+  caveats: [
+    'Vero matches users by id only: an email `identity` reaches the profile whose id is that email (creating it), not a user identified by an id who has that email. Pass the id you gave `identify_user`.',
+    'The event carries `extras.created_at`, the time of the call (ISO 8601, UTC), also when it is queued or retried; pass `extras = { created_at = "..." }` for another time.',
+    'Vero drops the same event (same name, user and `data`) sent again within 5 minutes as a duplicate.',
+  ],
   example: `app.integrations.vero.track_event({
   identity = "usr_123",
   event_name = "Purchased",
@@ -123,6 +128,9 @@ const subscriptionChange = (
   example: `app.integrations.vero.${name}({
   id = "usr_123"
 })`,
+  caveats: [
+    'Vero drops a request identical to one received within 5 minutes: unsubscribe, resubscribe, unsubscribe for one user inside that window leaves the user subscribed (the third call returns `status = "duplicate"`).',
+  ],
   plan: ({ id }) => ({ operation: name, input: { id }, subject: { id }, orderingKeys: [id] }),
 });
 
