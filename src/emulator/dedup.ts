@@ -16,8 +16,10 @@
  * Bodies are compared after JSON-text fields are decoded, so a form body and a JSON body saying the same are one.
  */
 import { createHash } from 'node:crypto';
-import { isPlainObject, type Params } from './body.js';
+import type { Params } from './body.js';
 import type { Endpoint } from './endpoints.js';
+import { profileIdOf } from './operations.js';
+import type { Operation } from './validate.js';
 
 /** 5 minutes: the newest Vero reference's event window, used for every request (see above). */
 export const DEFAULT_DEDUP_WINDOW_MS = 5 * 60 * 1000;
@@ -61,8 +63,8 @@ export class DedupWindow {
 }
 
 /** The key: a hash of the credential (never kept in clear), the endpoint and what the rules above compare. */
-export function dedupKey(secret: string, endpoint: Endpoint, params: Params): string {
-  const subject = endpoint === '/events/track' ? eventSubject(params) : params;
+export function dedupKey(secret: string, endpoint: Endpoint, params: Params, op: Operation): string {
+  const subject = op.kind === 'event' ? eventSubject(op, params) : params;
   return createHash('sha256')
     .update(secret)
     .update('\0')
@@ -72,18 +74,15 @@ export function dedupKey(secret: string, endpoint: Endpoint, params: Params): st
     .digest('base64');
 }
 
-/** Runs after validation, so identity holds an id or an email and event_name is a string. */
-function eventSubject(params: Params): unknown {
-  const identity = isPlainObject(params.identity) ? params.identity : {};
-  const profile = identity.id ?? identity.email;
-  const name = normaliseEventName(String(params.event_name));
-  const data = isPlainObject(params.data) && Object.keys(params.data).length > 0 ? params.data : undefined;
-  if (data !== undefined) return { profile: String(profile), name, data };
-  const checkId = params.check_id ?? (isPlainObject(params.extras) ? params.extras.check_id : undefined);
+function eventSubject(op: Extract<Operation, { kind: 'event' }>, params: Params): unknown {
+  const profile = profileIdOf(op.identity);
+  const name = normaliseEventName(op.eventName);
+  if (Object.keys(op.data).length > 0) return { profile, name, data: op.data };
+  const checkId = params.check_id ?? op.extras.check_id;
   if (checkId !== undefined && checkId !== null && checkId !== '') {
-    return { profile: String(profile), name, check_id: String(checkId) };
+    return { profile, name, check_id: String(checkId) };
   }
-  return { profile: String(profile), name };
+  return { profile, name };
 }
 
 function canonicalJson(value: unknown): string {

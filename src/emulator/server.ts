@@ -158,7 +158,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     if (!decoded.ok) return { status: 400, message: decoded.message };
     const checked = validate(endpoint, decoded.params);
     if (!checked.ok) return { status: 400, message: checked.message };
-    const key = dedupKey(credential.secret, endpoint, decoded.params);
+    const key = dedupKey(credential.secret, endpoint, decoded.params, checked.op);
     const now = Date.now();
     if (dedup.isDuplicate(key, now)) return { status: 200, message: ALREADY_RECEIVED };
     store.transaction(() => applyOperation(store, checked.op, new Date(now).toISOString()));
