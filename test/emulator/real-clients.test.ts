@@ -85,6 +85,54 @@ describe('emulator fidelity: real clients request shapes', () => {
       assert.deepEqual(user('jane@example.com')?.data, { plan: 'pro' });
     });
 
+    it('the Ruby gem 1.0 (JSON to .json paths, tracking_api_key in the body, identity from to_vero): the id decides', async () => {
+      await call(emu.url, 'POST', '/users/track', { id: 'jane@example.com', email: 'jane@example.com' });
+      const ruby = (path: string, method: string, body: Record<string, unknown>) =>
+        send({
+          method,
+          path,
+          contentType: 'application/json',
+          body: JSON.stringify({ ...body, tracking_api_key: CANARY }),
+        });
+      // APIContext#track!: identity is the trackable's to_vero hash, extras defaults to {}.
+      const identity = { id: 'rb-1', email: 'jane@example.com', _user_type: 'User' };
+      assert.deepEqual(
+        (
+          await ruby('/events/track.json', 'POST', {
+            data: { plan: 'pro' },
+            event_name: 'Upgraded',
+            identity,
+            extras: {},
+          })
+        ).body,
+        SUCCESS,
+      );
+      // APIContext#unsubscribe! and #update_user_tags! send both id and email.
+      assert.deepEqual(
+        (await ruby('/users/unsubscribe.json', 'POST', { id: 'rb-1', email: 'jane@example.com' })).body,
+        SUCCESS,
+      );
+      assert.deepEqual(
+        (
+          await ruby('/users/tags/edit.json', 'PUT', {
+            id: 'rb-1',
+            email: 'jane@example.com',
+            add: ['vip'],
+            remove: [],
+          })
+        ).body,
+        SUCCESS,
+      );
+      assert.deepEqual(
+        [user('rb-1')?.unsubscribed, user('rb-1')?.tags, await eventsOf('rb-1')],
+        [true, ['vip'], 1],
+      );
+      const emailProfile = user('jane@example.com');
+      assert.deepEqual([emailProfile?.unsubscribed, emailProfile?.tags], [false, []]);
+      assert.equal(await eventsOf('jane@example.com'), 0);
+      assert.deepEqual(emu.state().events[0]?.identity, { id: 'rb-1', email: 'jane@example.com' });
+    });
+
     it('vero-php unsubscribe($user_id = null, $email) unsubscribes the email-id profile, not the user with that email', async () => {
       await call(emu.url, 'POST', '/users/track', { id: 'usr_456', email: 'jane@example.com' });
       // vero-php client.php: JSON body {auth_token, id, email} to /users/unsubscribe.json, id null when not given.
