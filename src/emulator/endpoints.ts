@@ -13,16 +13,24 @@ export type Endpoint =
   | '/events/track'
   | '/heartbeat';
 
-export const ENDPOINT_METHODS: Readonly<Record<Endpoint, string>> = {
-  '/users/track': 'POST',
-  '/users/edit': 'PUT',
-  '/users/tags/edit': 'PUT',
-  '/users/unsubscribe': 'POST',
-  '/users/resubscribe': 'POST',
-  '/users/reidentify': 'PUT',
-  '/users/delete': 'POST',
-  '/events/track': 'POST',
-  '/heartbeat': 'GET',
+/**
+ * The methods each endpoint answers; any other is a 404 naming the documented one (what Rails-style routing gives).
+ * - `/users/reidentify` also takes POST: Vero's own earlier reference (developers.getvero.com, "Alias") shows
+ *   `curl -d ... 'https://api.getvero.com/api/v2/users/reidentify'`, a POST; today's reference, the Ruby gem,
+ *   @getvero/tracking, vero-php, vero-python, n8n and Segment send PUT.
+ * - `/users/delete` takes POST only: every Vero reference, the Ruby gem, @getvero/tracking and n8n send POST, and no
+ *   Vero source documents `DELETE /users/delete`, so a client sending DELETE is told so rather than passed.
+ */
+export const ENDPOINT_METHODS: Readonly<Record<Endpoint, readonly string[]>> = {
+  '/users/track': ['POST'],
+  '/users/edit': ['PUT'],
+  '/users/tags/edit': ['PUT'],
+  '/users/unsubscribe': ['POST'],
+  '/users/resubscribe': ['POST'],
+  '/users/reidentify': ['PUT', 'POST'],
+  '/users/delete': ['POST'],
+  '/events/track': ['POST'],
+  '/heartbeat': ['GET'],
 };
 
 export function isEndpoint(path: string): path is Endpoint {

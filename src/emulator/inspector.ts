@@ -37,7 +37,7 @@ export interface InspectorView {
   revision: number;
   totals: { users: number; events: number; requests: number };
   users: ViewPage<EmulatorUser>;
-  /** `user` is the filter applied: a user id or email, null for all events. */
+  /** `user` is the filter applied: a profile id (an email-only event's profile id is its email), null for all events. */
   events: ViewPage<EmulatorEvent> & { user: string | null };
   requests: ViewPage<EmulatorRequest>;
 }

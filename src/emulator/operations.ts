@@ -1,4 +1,11 @@
-/** What each Vero operation does to the stored state. Runs inside the store's per-request transaction. */
+/**
+ * What each Vero operation does to the stored state. Runs inside the store's per-request transaction.
+ *
+ * Identity follows Vero's default stitching rule: a profile is found by `id` only. A request that names only an
+ * email addresses the profile whose id is that email (creating it), never a profile with another id that happens
+ * to carry the same email (help.getvero.com, "Identity stitching and resolution": "By default, Vero only stitches on
+ * the id").
+ */
 import type { Params } from './body.js';
 import type { EmulatorStore, UserRow } from './store.js';
 import type { Operation, UserRef } from './validate.js';
@@ -83,17 +90,19 @@ export function applyOperation(store: EmulatorStore, op: Operation, now: string)
   }
 }
 
-function find(store: EmulatorStore, ref: UserRef): UserRow | undefined {
-  if (ref.id !== undefined) return store.userById(ref.id);
-  if (ref.email !== undefined) return store.userByEmail(ref.email);
-  return undefined;
+/** The profile id a request addresses: its id, or (named only by email) the email itself. */
+export function profileIdOf(ref: UserRef): string {
+  return ref.id ?? (ref.email as string);
 }
 
-/** A user named only by email gets the email as id, as Vero does. */
+function find(store: EmulatorStore, ref: UserRef): UserRow | undefined {
+  return store.userById(profileIdOf(ref));
+}
+
 function findOrCreate(store: EmulatorStore, ref: UserRef, now: string): UserRow {
   const existing = find(store, ref);
   if (existing !== undefined) return existing;
-  const id = ref.id ?? (ref.email as string);
+  const id = profileIdOf(ref);
   const empty: Params = {};
   store.insertUser({
     id,

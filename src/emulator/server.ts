@@ -1,7 +1,7 @@
 /** startEmulator: a Vero Track API v2 look-alike on node:http, state in SQLite. */
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Params, parseBody } from './body.js';
+import { type Params, type ParsedBody, parseBody } from './body.js';
 import {
   type CredentialMatch,
   findCredential,
@@ -15,6 +15,8 @@ import { EmulatorError } from './errors.js';
 import { FaultQueue } from './faults.js';
 import { BodyTooLarge, readBody, sendJson } from './http.js';
 import { createInspector, handleInspector, INSPECTOR_PREFIX } from './inspector.js';
+import { decodeJsonText } from './json-text.js';
+import { isMultipart, parseMultipart } from './multipart.js';
 import { applyOperation } from './operations.js';
 import { EmulatorStore, type NewRequest } from './store.js';
 import type { EmulatorFault, EmulatorOptions, EmulatorState, RunningEmulator } from './types.js';
@@ -101,7 +103,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const method = req.method ?? 'GET';
     const endpoint = endpointOf(pathname);
     const raw = await readBody(req);
-    const parsed = parseBody(raw, req.headers['content-type']);
+    const contentType = req.headers['content-type'];
+    const parsed = isMultipart(contentType)
+      ? await parseMultipart(raw, contentType as string)
+      : parseBody(raw, contentType);
     const params: Params | null = parsed.ok ? parsed.params : null;
     const credential = matchCredential(findCredential(params, query), tokens);
     const base = {
@@ -110,11 +115,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       received_at: receivedAt,
     };
 
-    if (endpoint === null || ENDPOINT_METHODS[endpoint] !== method) {
+    if (endpoint === null || !ENDPOINT_METHODS[endpoint].includes(method)) {
       const message =
         endpoint === null
           ? `Not found: no Vero endpoint at ${pathname}.`
-          : `Not found: ${endpoint} takes ${ENDPOINT_METHODS[endpoint]}, not ${method}.`;
+          : `Not found: ${endpoint} takes ${ENDPOINT_METHODS[endpoint].join(' or ')}, not ${method}.`;
       record(req, pathname, endpoint, { ...base, status: 404, message });
       return sendJson(res, 404, { status: 404, message });
     }
@@ -140,7 +145,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   /** Everything after routing and faults; applies the operation and the dedup memory in one go. */
   function answer(
     endpoint: Endpoint,
-    parsed: ReturnType<typeof parseBody>,
+    parsed: ParsedBody,
     params: Params | null,
     credential: CredentialMatch,
   ): Outcome {
@@ -149,9 +154,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       return { status: 400, message: parsed.ok ? 'Malformed body.' : parsed.message };
     if (endpoint === '/heartbeat') return { status: 200, message: SUCCESS };
     if (credential.kind !== 'accepted') return { status: 401, message: UNAUTHORIZED };
-    const checked = validate(endpoint, withoutCredential(params));
+    const decoded = decodeJsonText(withoutCredential(params));
+    if (!decoded.ok) return { status: 400, message: decoded.message };
+    const checked = validate(endpoint, decoded.params);
     if (!checked.ok) return { status: 400, message: checked.message };
-    const key = dedupKey(credential.secret, endpoint, withoutCredential(params));
+    const key = dedupKey(credential.secret, endpoint, decoded.params, checked.op);
     const now = Date.now();
     if (dedup.isDuplicate(key, now)) return { status: 200, message: ALREADY_RECEIVED };
     store.transaction(() => applyOperation(store, checked.op, new Date(now).toISOString()));

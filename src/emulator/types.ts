@@ -13,7 +13,7 @@ export interface EmulatorOptions {
   tokens?: Array<string | EmulatorToken>;
   /** SQLite file that keeps state across restarts; default in memory. */
   dbPath?: string;
-  /** How long an identical request answers "Request already received."; default 180000 (3 minutes), 0 disables. */
+  /** How long a repeated request answers "Request already received." (rules in dedup.ts); default 300000 (5 minutes), 0 disables. */
   dedupWindowMs?: number;
   /** Receives one line per Vero request; never contains a credential. */
   log?: (line: string) => void;

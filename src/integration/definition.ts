@@ -26,6 +26,15 @@ export interface WritePlan {
   orderingKeys: string[];
 }
 
+/** What a plan may depend on besides the arguments. */
+export interface PlanContext {
+  /**
+   * The moment the call was made (the runtime's clock). A plan that records it (e.g. an event's time) carries it into
+   * the outbox, so a retried or late-delivered write keeps the time of the call.
+   */
+  now: Date;
+}
+
 export interface SendOutcome {
   duplicate: boolean;
   message: string;
@@ -44,13 +53,17 @@ interface FunctionBase<Schema extends z.ZodType> {
   example: string;
   /** Functions that Vero supports but the published page does not list. */
   extra?: boolean;
+  /** Parameters the published page does not list: left out of its table, documented after it. */
+  extraParameters?: string[];
+  /** What the service does that a caller would not guess; shown on the function's own doc page. */
+  caveats?: string[];
   destructive?: boolean;
   idempotent?: boolean;
 }
 
 export interface WriteFunction<Schema extends z.ZodType = z.ZodType> extends FunctionBase<Schema> {
   operation: 'write';
-  plan(args: z.output<Schema>): WritePlan;
+  plan(args: z.output<Schema>, context: PlanContext): WritePlan;
 }
 
 export interface ReadContext<Client> {
@@ -107,6 +120,8 @@ export interface Integration<Client = unknown> {
   guide: string[];
   /** Heading of the section listing functions beyond the published reference. */
   extrasHeading?: string;
+  /** Hand-written markdown sections placed after the functions beyond the published reference, in order. */
+  notes?: string[];
 }
 
 export const fullNameOf = (integration: { name: string }, fn: { name: string }): string =>

@@ -36,45 +36,58 @@ export function parameterRows(fn: IntegrationFunction): ParameterRow[] {
   }));
 }
 
-function parameterTable(fn: IntegrationFunction, heading: string): string {
-  const rows = parameterRows(fn);
-  if (rows.length === 0) return `${heading} Parameters\n\nNone.`;
-  const lines = rows.map(
-    (row) => `| \`${row.name}\` | ${row.type} | ${row.required ? 'yes' : 'no'} | ${row.description} |`,
-  );
+function rowsTable(rows: ParameterRow[]): string {
   return [
-    `${heading} Parameters`,
-    '',
     '| Name | Type | Required | Description |',
     '|------|------|----------|-------------|',
-    ...lines,
+    ...rows.map(
+      (row) => `| \`${row.name}\` | ${row.type} | ${row.required ? 'yes' : 'no'} | ${row.description} |`,
+    ),
   ].join('\n');
 }
 
+/** `published`: only the parameters the published reference lists (the others are documented after it). */
+function parameterTable(fn: IntegrationFunction, heading: string, published = false): string {
+  const extra = fn.extraParameters ?? [];
+  const rows = parameterRows(fn).filter((row) => !published || !extra.includes(row.name));
+  if (rows.length === 0) return `${heading} Parameters\n\nNone.`;
+  return `${heading} Parameters\n\n${rowsTable(rows)}`;
+}
+
 /** One function's section; `level` is the heading depth of its name (2 in the reference, 3 among extras). */
-function functionSection(fn: IntegrationFunction, level: number): string {
+function functionSection(fn: IntegrationFunction, level: number, published = false): string {
   const sub = '#'.repeat(level + 1);
   return [
     `${'#'.repeat(level)} ${fn.name}`,
     fn.description,
-    parameterTable(fn, sub),
+    parameterTable(fn, sub, published),
     `${sub} Example\n\n\`\`\`lua\n${fn.example}\n\`\`\``,
   ].join('\n\n');
+}
+
+/** The parameters of a published function that its published table leaves out. */
+function extraParameterSection(fn: IntegrationFunction): string {
+  const extra = fn.extraParameters ?? [];
+  const rows = parameterRows(fn).filter((row) => extra.includes(row.name));
+  return `### More parameters of ${fn.name}\n\n${rowsTable(rows)}`;
 }
 
 export function renderReference(integration: Integration): string {
   const published = integration.functions.filter((fn) => !fn.extra);
   const extras = integration.functions.filter((fn) => fn.extra);
-  const sections = [...published.map((fn) => functionSection(fn, 2)), ...integration.guide];
-  if (extras.length > 0) {
+  const widened = published.filter((fn) => (fn.extraParameters ?? []).length > 0);
+  const sections = [...published.map((fn) => functionSection(fn, 2, true)), ...integration.guide];
+  if (extras.length > 0 || widened.length > 0) {
     sections.push(
       [
         `## ${integration.extrasHeading ?? 'More Functions'}`,
         `These functions are not on the published ${integration.title} reference; they map to endpoints ${integration.title} supports and work the same way, in every account namespace.`,
         ...extras.map((fn) => functionSection(fn, 3)),
+        ...widened.map(extraParameterSection),
       ].join('\n\n'),
     );
   }
+  sections.push(...(integration.notes ?? []));
   return `# ${integration.title} — Lua API Reference\n\n${sections.join('\n\n---\n\n')}\n`;
 }
 
@@ -84,7 +97,9 @@ function functionPage(integration: Integration, fn: IntegrationFunction): string
     `Call it as \`app.integrations.${integration.name}.${fn.name}({...})\` (also \`app.integrations.${integration.name}.${integration.name}_${fn.name}\`).`,
     `Full name \`${fullName}\`; operation: ${fn.operation}${fn.extra ? '; not on the published reference' : ''}.`,
   ].join(' ');
-  return `${functionSection(fn, 1)}\n\n${about}\n`;
+  const caveats = (fn.caveats ?? []).map((caveat) => `- ${caveat}`).join('\n');
+  const goodToKnow = caveats === '' ? '' : `\n\n## Good to know\n\n${caveats}`;
+  return `${functionSection(fn, 1)}${goodToKnow}\n\n${about}\n`;
 }
 
 function integrationsIndex(integrations: Integration[]): string {

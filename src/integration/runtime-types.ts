@@ -29,6 +29,8 @@ export interface RuntimeOptions {
   outbox?: string;
   /** Deliver queued writes in the background as they are accepted (default true); false leaves them for a drain. */
   background?: boolean;
+  /** The clock a call's time is read from (e.g. an event's `extras.created_at`); default `() => new Date()`. */
+  now?: () => Date;
 }
 
 export type DeliveryMode = 'direct' | 'queued';

@@ -207,6 +207,8 @@ export class Runtime {
   async call(name: string, args: unknown, options: CallOptions = {}): Promise<CallResult> {
     const started = performance.now();
     const startedAt = new Date().toISOString();
+    // Read before validation and permission prompts: a write records when the agent called, not when it was allowed.
+    const calledAt = this.options.now?.() ?? new Date();
     let resolved: ResolvedFunction | undefined;
     let accountName: string | null = options.account?.toLowerCase() ?? 'default';
     const finish = (status: CallStatus, error?: unknown, outboxId?: number) => {
@@ -248,7 +250,7 @@ export class Runtime {
         finish('ok');
         return result;
       }
-      const plan = fn.plan(valid);
+      const plan = fn.plan(valid, { now: calledAt });
       const base = { function_name: fullName, account: account.name, ...plan.subject };
       if (options.dryRun ?? this.options.dryRun ?? false) {
         finish('dry_run');

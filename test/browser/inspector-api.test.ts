@@ -80,13 +80,17 @@ describe('inspector page files and GET /_emulator/view', () => {
   it('answers one newest-first page of each list, with totals', async () => {
     const { status, body } = await view(emu, '?events_limit=3');
     assert.equal(status, 200);
-    assert.deepEqual(body.totals, { users: 2, events: 9, requests: 11 });
+    // Three users: the email-only event created the profile whose id is one@example.com (Vero's id-only rule).
+    assert.deepEqual(body.totals, { users: 3, events: 9, requests: 11 });
     assert.deepEqual(
       body.events.rows.map((e) => e.event_name),
       ['Other', 'By email', 'Tick'],
     );
     assert.equal(body.events.limit, 3);
-    assert.equal(body.users.rows[0]?.id, 'usr_2');
+    assert.deepEqual(
+      body.users.rows.map((u) => u.id),
+      ['one@example.com', 'usr_2', 'usr_1'],
+    );
     assert.equal(body.requests.rows.length, 11);
     assert.equal(body.requests.rows[0]?.token, 'default');
 
@@ -97,14 +101,15 @@ describe('inspector page files and GET /_emulator/view', () => {
     );
   });
 
-  it('filters events by user id, including events sent with that user’s email', async () => {
+  it('filters events by profile id; an event sent with only an email belongs to the profile whose id is that email', async () => {
     const byId = await view(emu, '?user=usr_1');
     assert.equal(byId.body.events.user, 'usr_1');
-    assert.equal(byId.body.events.total, 8);
-    assert.ok(byId.body.events.rows.some((e) => e.event_name === 'By email'));
+    assert.equal(byId.body.events.total, 7);
+    assert.ok(!byId.body.events.rows.some((e) => e.event_name === 'By email'), 'Vero matches on id only');
     assert.ok(!byId.body.events.rows.some((e) => e.event_name === 'Other'));
     const byEmail = await view(emu, '?user=one%40example.com');
     assert.equal(byEmail.body.events.total, 1);
+    assert.equal(byEmail.body.events.rows[0]?.event_name, 'By email');
     assert.equal(byEmail.body.totals.events, 9, 'totals stay unfiltered');
   });
 
@@ -139,7 +144,8 @@ describe('inspector page files and GET /_emulator/view', () => {
 describe('GET /_emulator/view over 20 000 events', () => {
   const BULK = 20_000;
   const PEOPLE = 20;
-  // Every third event names its person by email only, so the per-user filter has to catch those too.
+  // Every third event names its person by email only: by Vero's id-only rule it belongs to the profile whose id is
+  // that email, not to usr_<p>, and the per-user filter must keep the two apart.
   const identityOf = (n: number) =>
     n % 3 === 0 ? { email: `p${n % PEOPLE}@example.com` } : { id: `usr_${n % PEOPLE}` };
   const dir = mkdtempSync(join(tmpdir(), 'kosmo-vero-view-'));
@@ -187,9 +193,11 @@ describe('GET /_emulator/view over 20 000 events', () => {
   });
 
   const ns = (page: View['events']) => page.rows.map((e) => e.data.n);
-  /** n of every event of usr_<p>, newest first: sent with the id or with the email. */
-  const eventsOf = (p: number) =>
-    Array.from({ length: BULK }, (_, n) => BULK - 1 - n).filter((n) => n % PEOPLE === p);
+  const newestFirst = Array.from({ length: BULK }, (_, n) => BULK - 1 - n);
+  /** n of every event of usr_<p> (sent with the id), newest first. */
+  const eventsOf = (p: number) => newestFirst.filter((n) => n % PEOPLE === p && n % 3 !== 0);
+  /** n of every event sent with only p<p>@example.com, newest first. */
+  const emailEventsOf = (p: number) => newestFirst.filter((n) => n % PEOPLE === p && n % 3 === 0);
 
   it('answers the newest page with totals of all rows', async () => {
     const { status, body } = await view(emu);
@@ -235,19 +243,19 @@ describe('GET /_emulator/view over 20 000 events', () => {
     assert.equal(past.body.events.total, BULK);
   });
 
-  it('filters one person by id, catching the events sent with their email, and pages the result', async () => {
+  it('filters one profile by id and pages the result; email-only events stay with the email’s own profile', async () => {
     const expected = eventsOf(7);
     const first = await view(emu, '?user=usr_7&events_limit=100');
     assert.equal(first.body.events.user, 'usr_7');
     assert.equal(first.body.events.total, expected.length);
     assert.deepEqual(ns(first.body.events), expected.slice(0, 100));
-    assert.ok(first.body.events.rows.some((e) => e.identity.email === 'p7@example.com'));
+    assert.ok(first.body.events.rows.every((e) => e.identity.id === 'usr_7'));
     assert.equal(first.body.totals.events, BULK, 'totals stay unfiltered');
     const last = await view(emu, `?user=usr_7&events_offset=${expected.length - 5}`);
     assert.deepEqual(ns(last.body.events), expected.slice(-5));
 
     const byEmail = await view(emu, '?user=p7%40example.com');
-    const sentWithEmail = expected.filter((n) => n % 3 === 0);
+    const sentWithEmail = emailEventsOf(7);
     assert.equal(byEmail.body.events.total, sentWithEmail.length);
     assert.deepEqual(ns(byEmail.body.events), sentWithEmail.slice(0, 50));
     const nobody = await view(emu, '?user=usr_404');

@@ -167,6 +167,26 @@ describe('emulator inspector page in Chromium', { skip: SKIP }, () => {
     assert.deepEqual(names.slice(0, 2), ['Cancelled subscription', 'Signed up']);
   });
 
+  it('shows the profile an email-only event creates, marked "email as id", apart from the user with that email', async () => {
+    const run = await harness.runtime.runLua(
+      'app.integrations.vero.track_event({ identity = "jane@example.com", event_name = "Opened app" })',
+    );
+    assert.equal(run.ok, true, JSON.stringify(run.error));
+    const emailProfile = page.locator('#users tbody tr[data-user-id="jane@example.com"]');
+    await emailProfile.locator('.badge', { hasText: 'email as id' }).waitFor({ timeout: 10_000 });
+    assert.equal(
+      await page
+        .locator('#users tbody tr[data-user-id="usr_456"] .badge', { hasText: 'email as id' })
+        .count(),
+      0,
+    );
+    await emailProfile.locator('button.id').click();
+    await page.locator('#totals', { hasText: '1 for jane@example.com' }).waitFor({ timeout: 10_000 });
+    assert.deepEqual(await page.locator('#events .event-name').allInnerTexts(), ['Opened app']);
+    await page.locator('#filter-clear').click();
+    await page.locator('#events li', { hasText: 'Cancelled subscription' }).waitFor({ timeout: 10_000 });
+  });
+
   it('shows refused requests with their reason and which token matched', async () => {
     assert.equal(
       await rawVero(harness, '/users/track', {

@@ -142,7 +142,7 @@ describe('config file accounts, tracking API keys', () => {
 describe('permissions and dry-run', () => {
   let h: Harness;
   before(async () => {
-    h = await startHarness();
+    h = await startHarness({ now: () => new Date('2025-06-15T10:30:00.000Z') });
   });
   after(() => h.close());
   beforeEach(() => h.emulator.reset());
@@ -235,6 +235,7 @@ describe('permissions and dry-run', () => {
           identity: { email: 'jane@example.com' },
           event_name: 'Signed up',
           data: { plan: 'free' },
+          extras: { created_at: '2025-06-15T10:30:00.000Z' },
         },
       },
     });

@@ -17,6 +17,20 @@ describe('reference docs rendered from the function metadata', () => {
     assert.equal(reference.slice(0, extras), published);
   });
 
+  test('beyond the published part: the identity rule, the dedup warning and the event time', () => {
+    const tail = reference.slice(reference.indexOf('## Beyond the Published Reference'));
+    assert.match(tail, /### More parameters of track_event\n\n[^#]*\| `extras` \| object \| no \|/);
+    assert.match(tail, /`track_event` with an email identity does not reach a user you identified\nby id/);
+    assert.match(
+      tail,
+      /`unsubscribe`, `resubscribe`, `unsubscribe` for one user within 5 minutes: the third call is dropped/,
+    );
+    assert.match(
+      tail,
+      /`track_event` sends `extras\.created_at`: the moment the function was called, as an ISO 8601 UTC date-time/,
+    );
+  });
+
   test('the extra functions are documented after the published ones', () => {
     const tail = reference.slice(reference.indexOf('## Beyond the Published Reference'));
     for (const name of ['alias_user', 'delete_user', 'add_tags', 'remove_tags']) {
@@ -34,6 +48,14 @@ describe('reference docs rendered from the function metadata', () => {
     assert.match(page, /^# track_event\n\nTrack a behavioral event for a user\./);
     assert.match(page, /\| `event_name` \| string \| yes \|/);
     assert.match(page, /Full name `vero\.track_event`; operation: write\./);
+    assert.match(
+      page,
+      /## Good to know\n\n- Vero matches users by id only: an email `identity` reaches the profile whose id is that email/,
+    );
+    assert.match(
+      runtime.readDoc('integrations.vero.unsubscribe'),
+      /unsubscribe, resubscribe, unsubscribe .* leaves the user subscribed/,
+    );
     assert.match(runtime.readDoc('integrations.vero.get_current_user'), /## Parameters\n\nNone\./);
   });
 

@@ -49,8 +49,8 @@ describe('queued delivery through the runtime', () => {
   });
 
   test('writes naming the same user by id, email or new id arrive in order, even when the first is slow', async () => {
-    // Without ordering across identifiers the email-identity event would overtake the slow identify, and Vero
-    // would create a second profile whose id is the email.
+    // Ordering follows every identifier a write names, so the email-identity event waits for the slow identify.
+    // (Vero matches profiles on id only: that event reaches the profile whose id is the email, not usr_1.)
     await addFaults(h.emulator, [
       { endpoint: '/users/track', latencyMs: 300 },
       { endpoint: '/users/reidentify', latencyMs: 200 },
@@ -77,8 +77,15 @@ describe('queued delivery through the runtime', () => {
     assert.deepEqual([...arrived].sort(), ['/users/reidentify', '/users/track', 'Paid', 'Viewed']);
     assert.deepEqual(
       state.users.map((u) => [u.id, u.email]),
-      [['usr_9', 'jane@example.com']],
-      'one profile: no user was created from the email',
+      [
+        ['usr_9', 'jane@example.com'],
+        ['jane@example.com', 'jane@example.com'],
+      ],
+      'the renamed user, and the profile the email-only event addressed',
+    );
+    assert.deepEqual(
+      state.events.filter((e) => e.event_name === 'Viewed').map((e) => e.identity),
+      [{ email: 'jane@example.com' }],
     );
   });
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { startEmulator } from '../../emulator/index.js';
+import { DEFAULT_DEDUP_WINDOW_MS, startEmulator } from '../../emulator/index.js';
 import { UsageError } from '../output.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -17,7 +17,11 @@ export function registerEmulator(program: Command): void {
       [],
     )
     .option('--db <file>', 'SQLite file that keeps state across restarts (default: in memory)')
-    .option('--dedup-window <ms>', 'how long identical requests answer "Request already received."', '180000')
+    .option(
+      '--dedup-window <ms>',
+      'how long a repeated request answers "Request already received." (0: never)',
+      String(DEFAULT_DEDUP_WINDOW_MS),
+    )
     .option('--quiet', 'do not log requests on stderr')
     .addHelpText(
       'after',

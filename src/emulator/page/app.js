@@ -80,6 +80,8 @@ function json(value) {
   return el('pre', { className: 'json', text: JSON.stringify(value, null, 2) });
 }
 
+const EMAIL_ID = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
+
 function userRow(user) {
   const idButton = el('button', {
     className: 'link id',
@@ -99,8 +101,17 @@ function userRow(user) {
       )
     : el('span', { className: 'muted', text: '—' });
   const subscription = user.unsubscribed ? badge('Unsubscribed', 'bad') : badge('Subscribed', 'good');
+  // Vero matches profiles on id only: a request naming just an email creates (or reaches) the profile whose id is
+  // that email, a different profile from any user with another id and the same email.
+  const emailId = EMAIL_ID.test(user.id)
+    ? badge(
+        'email as id',
+        'warn',
+        'Created by a request that named only an email: Vero uses the email as the id. Writes by id to another profile never reach this one.',
+      )
+    : null;
   const row = el('tr', {}, [
-    el('td', { label: 'ID' }, [idButton]),
+    el('td', { label: 'ID' }, [idButton, emailId]),
     el('td', { label: 'Email', text: user.email ?? '—', className: user.email ? 'mono' : 'muted' }),
     el('td', { label: 'Attributes' }, [keyValues(user.data)]),
     el('td', { label: 'Tags' }, [tags]),

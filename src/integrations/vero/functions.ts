@@ -51,9 +51,15 @@ const trackEvent: WriteFunction<typeof trackEventSchema> = {
   name: 'track_event',
   description: 'Track a behavioral event for a user. Events can trigger automated email campaigns in Vero.',
   toolDescription:
-    'Track a behavioral event for a user in Vero. Events can trigger automated email campaigns. Pass a user identity (ID or email), event name, and optional event data.',
+    "Track a behavioral event for a user in Vero. Events can trigger automated email campaigns. Pass a user identity (ID or email), event name, and optional event data. Vero matches users by ID only: an email identity reaches the profile whose ID is that email (creating it), not a user identified by an ID who has that email, so pass the user's ID to reach them. The event carries the time of the call (extras.created_at) unless you give one.",
   operation: 'write',
   schema: trackEventSchema,
+  extraParameters: ['extras'],
+  caveats: [
+    'Vero matches users by id only: an email `identity` reaches the profile whose id is that email (creating it), not a user identified by an id who has that email. Pass the id you gave `identify_user`.',
+    'The event carries `extras.created_at`, the time of the call (ISO 8601, UTC), also when it is queued or retried; pass `extras = { created_at = "..." }` for another time.',
+    'Vero drops the same event (same name, user and `data`) sent again within 5 minutes as a duplicate.',
+  ],
   example: `app.integrations.vero.track_event({
   identity = "usr_123",
   event_name = "Purchased",
@@ -63,7 +69,7 @@ const trackEvent: WriteFunction<typeof trackEventSchema> = {
     currency = "USD"
   }
 })`,
-  plan: ({ identity, event_name, data }): WritePlan => {
+  plan: ({ identity, event_name, data, extras }, { now }): WritePlan => {
     const byEmail = isValidEmail(identity);
     return {
       operation: 'trackEvent',
@@ -71,6 +77,11 @@ const trackEvent: WriteFunction<typeof trackEventSchema> = {
         identity: byEmail ? { email: identity } : { id: identity },
         eventName: event_name,
         data: { ...data },
+        // The time of the call, fixed in the plan: a queued, retried or late-drained event keeps it.
+        extras: {
+          createdAt: extras?.created_at ?? now.toISOString(),
+          ...(extras?.source === undefined ? {} : { source: extras.source }),
+        },
       },
       subject: byEmail ? { email: identity, event_name } : { id: identity, event_name },
       orderingKeys: [identity],
@@ -117,6 +128,9 @@ const subscriptionChange = (
   example: `app.integrations.vero.${name}({
   id = "usr_123"
 })`,
+  caveats: [
+    'Vero drops a request identical to one received within 5 minutes: unsubscribe, resubscribe, unsubscribe for one user inside that window leaves the user subscribed (the third call returns `status = "duplicate"`).',
+  ],
   plan: ({ id }) => ({ operation: name, input: { id }, subject: { id }, orderingKeys: [id] }),
 });
 

@@ -49,4 +49,5 @@ export const vero: Integration<VeroClient> = {
     'Vero has no endpoint that checks a credential without writing data: a reachable API (GET /heartbeat) does not prove the token is valid; the first real call will.',
   guide: [guide('common-workflows.md'), guide('multi-account.md')],
   extrasHeading: 'Beyond the Published Reference',
+  notes: [guide('how-vero-behaves.md')],
 };

@@ -22,10 +22,30 @@ export const identifyUserSchema = z.strictObject({
   data: attributes('Custom user attributes as key-value pairs').optional(),
 });
 
+// The same rule the wire client applies to extras.createdAt, checked here so a queued event cannot fail later.
+const isoDateTime = z
+  .string()
+  .max(MAX_LENGTH)
+  .refine((value) => ISO_DATE_TIME.test(value) && !Number.isNaN(Date.parse(value)), {
+    message: 'must be an ISO 8601 date-time, e.g. "2025-06-15T10:30:00Z"',
+  });
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+
 export const trackEventSchema = z.strictObject({
   identity: text().describe('User ID or email address identifying the user'),
   event_name: text().describe('Name of the event (e.g., "Logged in", "Purchased")'),
   data: attributes('Event-specific data as key-value pairs').optional(),
+  extras: z
+    .strictObject({
+      created_at: isoDateTime
+        .optional()
+        .describe('When the event happened (ISO 8601); default: the moment of the call'),
+      source: z.string().max(MAX_LENGTH).optional().describe('Where the event came from, e.g. "import"'),
+    })
+    .optional()
+    .describe(
+      "Vero's reserved event fields: `created_at` (ISO 8601; default: the moment of the call) and `source`",
+    ),
 });
 
 export const updateUserSchema = z
