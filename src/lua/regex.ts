@@ -241,7 +241,7 @@ export function compile(pattern: string): RegExp {
     return new RegExp(source, `gu${jsFlags}`);
   } catch (error) {
     throw new RegexSyntaxError(
-      `invalid pattern: ${(error as Error).message.replace(/^Invalid regular expression: /, '')}`,
+      `invalid pattern: ${(error as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '')}`,
     );
   }
 }

@@ -315,11 +315,18 @@ docs = {
     if type(query) ~= 'string' then error('docs.search(query) takes a search string', 2) end
     local hits = decode_result('docs.search', kv_call('search_docs', query, nil, nil, nil))
     if #hits == 0 then return "No results found for '" .. query .. "'." end
+    -- KosmoKrator's shape, "vero.track_event - <line>": the page as docs.read takes it, its first matching text line.
     local lines = {}
     for i = 1, #hits do
       local hit = hits[i]
-      local about = hit.matches and hit.matches[1] or hit.title
-      lines[i] = tostring(hit.page) .. (about and (' - ' .. tostring(about)) or '')
+      local about = hit.title
+      local matches = type(hit.matches) == 'table' and hit.matches or {}
+      for j = 1, #matches do
+        local line = matches[j]
+        if type(line) == 'string' and not string_find(line, '^#') then about = line break end
+      end
+      local page = tostring(hit.page)
+      lines[i] = (string_match(page, '^integrations%.(.+)$') or page) .. (about and (' - ' .. tostring(about)) or '')
     end
     return table_concat(lines, '\n')
   end,
