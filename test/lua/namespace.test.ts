@@ -60,6 +60,16 @@ describe('app.integrations namespace', () => {
     );
   });
 
+  it("KosmoKrator's app.tools and app.mcp are refused with a reason", async () => {
+    const tools = await pool.run('app.tools.bash({ command = "ls" })', testHost());
+    assert.equal(
+      tools.error?.message,
+      "app.tools is KosmoKrator's own (native tools) and is not offered here; this sandbox reaches integrations only, under app.integrations (docs/kosmokrator.md)",
+    );
+    const mcp = await pool.run('return app.mcp.github.list_issues({})', testHost());
+    assert.match(mcp.error?.message ?? '', /^app\.mcp is KosmoKrator's own \(MCP servers\)/);
+  });
+
   it('suggests the nearest account, and the nearest function under an account', async () => {
     const host = testHost();
     const account = await pool.run('app.integrations.vero.marketting.identify_user({})', host);

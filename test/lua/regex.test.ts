@@ -43,6 +43,7 @@ describe('regex.match / match_all / gsub (PCRE-style patterns, as in KosmoKrator
     ['next(regex.match_all("abc", "/\\\\d/"))', null],
     ['regex.gsub("  hello   world  ", "\\\\s+", " ")', ' hello world '],
     ['regex.gsub("aaa", "a", "b", 2)', 'bba'],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: ${1} is PHP's replacement syntax, not a template
     ['regex.gsub("John Smith", "/(\\\\w+) (\\\\w+)/", "$2, ${1} \\\\1")', 'Smith, John John'],
     ['regex.gsub("cost: 5", "/(\\\\d)/", "\\\\$$1")', 'cost: $5'],
     ['regex.gsub("2025-06-15", "/(?P<y>\\\\d+)-(\\\\d+)-(\\\\d+)/", "$3/$2/$1")', '15/06/2025'],

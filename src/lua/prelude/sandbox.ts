@@ -276,6 +276,10 @@ local function install(namespaces_json)
       .. ' Integrations: ' .. table_concat(integration_names, ', '), 3)
   end)
   app = readonly('app', { integrations = integrations_view }, function(k)
+    if k == 'tools' or k == 'mcp' then
+      error('app.' .. k .. ' is KosmoKrator\'s own (' .. (k == 'tools' and 'native tools' or 'MCP servers')
+        .. ') and is not offered here; this sandbox reaches integrations only, under app.integrations (docs/kosmokrator.md)', 3)
+    end
     error('app.' .. key_name(k) .. ' does not exist; integrations are under app.integrations', 3)
   end)
 end
