@@ -1,7 +1,7 @@
 /**
  * The trusted part of every fresh Lua state, run once before any script: captures what it needs as locals, builds
- * `app`, `json`, `regex`, `docs`, `dump`, `print`, `tostring`, the docs functions and the safe `os`, wraps pcall/xpcall/coroutine so a limit
- * error cannot be swallowed, and removes everything that reaches outside the state.
+ * `app`, `json`, `regex`, `docs`, `dump`, `print`, `tostring`, the docs functions and the safe `os`, wraps
+ * pcall/xpcall/coroutine so a limit error cannot be swallowed, and removes everything that reaches outside the state.
  *
  * The worker registers four C functions as globals before this runs; they are captured here and the globals erased:
  * - __kv_call(kind, a, b, c, payload) -> status ('ok' | 'error' | 'limit'), text (JSON when ok, else a message)
