@@ -39,6 +39,41 @@ describe('reference docs rendered from the function metadata', () => {
     assert.match(runtime.readDoc('integrations.vero.get_current_user'), /## Parameters\n\nNone\./);
   });
 
+  test("the namespace page starts with KosmoKrator's signature index; function pages end with their tool", () => {
+    const index = reference.slice(0, reference.indexOf('# Vero — Lua API Reference'));
+    assert.match(index, /^# app\.integrations\.vero — Vero\n/);
+    const signatures = [
+      ...index.matchAll(/^app\.integrations\.vero\.(\w+\(\{.*\}\)) {2}-- (read|write)$/gm),
+    ].map((m) => `${m[1]} ${m[2]}`);
+    assert.deepEqual(signatures, [
+      'identify_user({id, email, name?, data?}) write',
+      'track_event({identity, event_name, data?}) write',
+      'update_user({id, email?, data?}) write',
+      'unsubscribe({id}) write',
+      'resubscribe({id}) write',
+      'get_current_user({}) read',
+      'alias_user({id, new_id}) write',
+      'delete_user({id}) write',
+      'add_tags({id, tags}) write',
+      'remove_tags({id, tags}) write',
+    ]);
+    assert.match(index, /positional arguments map onto the parameters in the order shown/);
+    for (const fn of runtime.functions()) {
+      const page = runtime.readDoc(`integrations.vero.${fn.name}`);
+      assert.ok(page.endsWith(`*(Maps to tool: \`${fn.slug}\`)*\n`), fn.name);
+    }
+    assert.match(
+      runtime.readDoc('integrations.vero.track_event'),
+      /`app\.integrations\.vero\.track_event\(identity, event_name, data\?\)`/,
+    );
+  });
+
+  test("KosmoKrator's page spellings: a leading app., and docs.read's short names", () => {
+    assert.equal(runtime.readDoc('app.integrations.vero'), reference);
+    assert.equal(runtime.readDoc('vero'), reference);
+    assert.equal(runtime.readDoc('vero.track_event'), runtime.readDoc('integrations.vero.track_event'));
+  });
+
   test('the integrations index counts functions and the read/write split', () => {
     const index = runtime.readDoc('integrations');
     assert.match(index, /\| `vero` \| Vero \| 10 \| 1 \| 9 \| `lua_read_doc\("integrations\.vero"\)` \|/);
