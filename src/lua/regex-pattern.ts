@@ -1,10 +1,10 @@
 /**
  * PCRE-style patterns (`/(\d+)/i`, as PHP's preg_* and so KosmoKrator take them) turned into JavaScript regular
- * expressions in Unicode mode. What JavaScript cannot run is refused with an error naming the construct, never
- * silently read differently. Supported syntax and the differences from PCRE: docs/kosmokrator.md.
+ * expressions in Unicode mode. A construct JavaScript cannot run is refused with an error naming it; the few that
+ * read slightly differently (`\s`, `$`) are listed with the supported syntax in docs/kosmokrator.md.
  */
 
-/** A pattern or replacement the translator refuses; the message names the construct and says what to use. */
+/** A pattern that cannot be run; the message names the construct and, where there is one, what to use instead. */
 export class RegexSyntaxError extends Error {}
 
 const CLOSING: Record<string, string> = { '(': ')', '[': ']', '{': '}', '<': '>' };
