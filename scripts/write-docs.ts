@@ -1,10 +1,10 @@
-// Writes each integration's rendered Lua reference to docs/lua/<name>.md (checked by test/integration/docs.test.ts).
+// Writes each integration's Lua namespace page (signature index, then the reference) to docs/lua/<name>.md (checked by test/integration/docs.test.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { renderReference } from '../src/integration/docs.js';
+import { renderNamespacePage } from '../src/integration/docs.js';
 import { builtinIntegrations } from '../src/integrations/index.js';
 
 mkdirSync('docs/lua', { recursive: true });
 for (const integration of builtinIntegrations) {
-  writeFileSync(`docs/lua/${integration.name}.md`, renderReference(integration));
+  writeFileSync(`docs/lua/${integration.name}.md`, renderNamespacePage(integration));
   console.log(`wrote docs/lua/${integration.name}.md`);
 }

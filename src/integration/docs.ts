@@ -1,6 +1,6 @@
 import { didYouMean } from '../suggest.js';
 import type { Integration, IntegrationFunction } from './definition.js';
-import { fullNameOf } from './definition.js';
+import { fullNameOf, slugOf } from './definition.js';
 import { UnknownDocPageError } from './errors.js';
 import { jsonSchemaOf } from './validate-arguments.js';
 
@@ -72,7 +72,7 @@ function extraParameterSection(fn: IntegrationFunction): string {
   return `### More parameters of ${fn.name}\n\n${rowsTable(rows)}`;
 }
 
-export function renderReference(integration: Integration): string {
+function renderReference(integration: Integration): string {
   const published = integration.functions.filter((fn) => !fn.extra);
   const extras = integration.functions.filter((fn) => fn.extra);
   const widened = published.filter((fn) => (fn.extraParameters ?? []).length > 0);
@@ -91,15 +91,52 @@ export function renderReference(integration: Integration): string {
   return `# ${integration.title} — Lua API Reference\n\n${sections.join('\n\n---\n\n')}\n`;
 }
 
+/** `identify_user({id, email, name?, data?})`: KosmoKrator's signature notation, `?` for optional. */
+function signature(fn: IntegrationFunction, positional = false): string {
+  const names = parameterRows(fn).map((row) => (row.required ? row.name : `${row.name}?`));
+  return positional ? `${fn.name}(${names.join(', ')})` : `${fn.name}({${names.join(', ')}})`;
+}
+
+/** What `lua_read_doc("integrations.<name>")` starts with, like KosmoKrator's: every function's signature. */
+function signatureIndex(integration: Integration): string {
+  const base = `app.integrations.${integration.name}`;
+  const sample = integration.functions.find((fn) => parameterRows(fn).length >= 2);
+  const sampleNames = sample
+    ? parameterRows(sample)
+        .slice(0, 2)
+        .map((row) => row.name)
+    : [];
+  const positional = sample
+    ? ` For example \`${base}.${sample.name}(${sampleNames.join(', ')})\` is \`${base}.${sample.name}({ ${sampleNames.map((n) => `${n} = ${n}`).join(', ')} })\`; more positional arguments than parameters is an error.`
+    : '';
+  return [
+    `# ${base} — ${integration.title}`,
+    '',
+    `Generated index of the functions documented below. Each takes one table of named parameters (the documented form); positional arguments map onto the parameters in the order shown, \`?\` marking an optional one.${positional}`,
+    '',
+    '```',
+    ...integration.functions.map((fn) => `${base}.${signature(fn)}  -- ${fn.operation}`),
+    '```',
+    '',
+    `A named account: \`${base}.<account>.<function>(...)\`; \`${base}.default.*\` is the default account. Each function also answers to its tool name (\`${base}.${slugOf(integration, integration.functions[0] ?? { name: 'function' })}\`). One function's page: \`lua_read_doc("integrations.${integration.name}.<function>")\`.`,
+  ].join('\n');
+}
+
+/** The namespace page: the generated signature index, then the reference. docs/lua/<name>.md holds the same text. */
+export function renderNamespacePage(integration: Integration): string {
+  return `${signatureIndex(integration)}\n\n---\n\n${renderReference(integration)}`;
+}
+
 function functionPage(integration: Integration, fn: IntegrationFunction): string {
   const fullName = fullNameOf(integration, fn);
+  const base = `app.integrations.${integration.name}`;
   const about = [
-    `Call it as \`app.integrations.${integration.name}.${fn.name}({...})\` (also \`app.integrations.${integration.name}.${integration.name}_${fn.name}\`).`,
+    `Call it as \`${base}.${signature(fn)}\` or with positional arguments, \`${base}.${signature(fn, true)}\` (also \`${base}.${slugOf(integration, fn)}\`).`,
     `Full name \`${fullName}\`; operation: ${fn.operation}${fn.extra ? '; not on the published reference' : ''}.`,
   ].join(' ');
   const caveats = (fn.caveats ?? []).map((caveat) => `- ${caveat}`).join('\n');
   const goodToKnow = caveats === '' ? '' : `\n\n## Good to know\n\n${caveats}`;
-  return `${functionSection(fn, 1)}${goodToKnow}\n\n${about}\n`;
+  return `${functionSection(fn, 1)}${goodToKnow}\n\n${about}\n\n*(Maps to tool: \`${slugOf(integration, fn)}\`)*\n`;
 }
 
 function integrationsIndex(integrations: Integration[]): string {
@@ -129,7 +166,7 @@ export class DocLibrary {
     for (const integration of integrations) {
       this.pages.set(`integrations.${integration.name}`, {
         title: `${integration.title} — Lua API Reference`,
-        text: renderReference(integration),
+        text: renderNamespacePage(integration),
       });
       for (const fn of integration.functions) {
         this.pages.set(`integrations.${integration.name}.${fn.name}`, {
@@ -145,12 +182,22 @@ export class DocLibrary {
   }
 
   read(page: string): string {
-    const found = this.pages.get(page.trim());
+    const name = this.canonical(page.trim());
+    const found = this.pages.get(name) ?? this.pages.get(`integrations.${name}`);
     if (found) return found.text;
     const names = [...this.pages.keys()];
+    const hint = didYouMean(name, names) || didYouMean(`integrations.${name}`, names);
     throw new UnknownDocPageError(
-      `no doc page "${page}".${didYouMean(page, names)} Pages: ${names.filter((n) => n.split('.').length <= 2).join(', ')}; lua_list_docs() lists all.`,
+      `Page '${page}' not found.${hint} Pages: ${names.filter((n) => n.split('.').length <= 2).join(', ')}; lua_list_docs() lists all.`,
     );
+  }
+
+  /**
+   * KosmoKrator's spellings too: `app.integrations.vero` (its lua_read_doc drops `app.`) and, as its docs.read
+   * takes them, `vero.track_event` (read as `integrations.vero.track_event` when no page has the name as given).
+   */
+  private canonical(page: string): string {
+    return page.startsWith('app.') ? page.slice('app.'.length) : page;
   }
 
   /** Pages containing every word of the query (case-insensitive), with the lines that match. */

@@ -1,7 +1,8 @@
 import type { LuaHost, LuaNamespace } from '../lua/index.js';
 import type { CallRecord } from './call-log.js';
+import { UnknownDocPageError } from './errors.js';
 import type { Runtime } from './runtime.js';
-import type { CallOptions } from './runtime-types.js';
+import type { CallOptions, FunctionInfo } from './runtime-types.js';
 
 export interface LuaRunHost {
   host: LuaHost;
@@ -16,15 +17,19 @@ export interface LuaRunHost {
  * never a credential; every call goes through `runtime.call`, so validation, permissions and dry-run apply.
  */
 export function luaHostFor(runtime: Runtime, defaults: CallOptions): LuaRunHost {
-  const byIntegration = new Map<string, string[]>();
+  const byIntegration = new Map<string, FunctionInfo[]>();
   for (const fn of runtime.functions()) {
-    byIntegration.set(fn.integration, [...(byIntegration.get(fn.integration) ?? []), fn.name]);
+    byIntegration.set(fn.integration, [...(byIntegration.get(fn.integration) ?? []), fn]);
   }
   const namespaces: LuaNamespace[] = [...byIntegration].map(([integration, functions]) => ({
     integration,
-    functions,
-    aliases: Object.fromEntries(functions.map((name) => [`${integration}_${name}`, name])),
+    functions: functions.map((fn) => fn.name),
+    aliases: Object.fromEntries(functions.map((fn) => [fn.slug, fn.name])),
     accounts: runtime.accountNames(integration).filter((name) => name !== 'default'),
+    // The schema's property order is the declared order positional arguments map onto.
+    parameters: Object.fromEntries(
+      functions.map((fn) => [fn.name, Object.keys((fn.parameters.properties as object | undefined) ?? {})]),
+    ),
   }));
   const calls: CallRecord[] = [];
   const inFlight = new Set<Promise<unknown>>();
@@ -41,7 +46,15 @@ export function luaHostFor(runtime: Runtime, defaults: CallOptions): LuaRunHost 
       call.then(forget, forget);
       return call;
     },
-    readDoc: (page) => runtime.readDoc(page),
+    // An unknown page answers with text, as KosmoKrator's lua_read_doc does; other errors (bounds) still raise.
+    readDoc: (page) => {
+      try {
+        return runtime.readDoc(page);
+      } catch (error) {
+        if (error instanceof UnknownDocPageError) return error.message;
+        throw error;
+      }
+    },
     listDocs: () => runtime.listDocs(),
     searchDocs: (query) => runtime.searchDocs(query),
   };

@@ -27,9 +27,11 @@ export async function checkPermission(
   request: PermissionRequest,
 ): Promise<void> {
   const { fullName, integration, operation } = request;
+  // Each refusal opens with KosmoKrator's sentence (what an agent may already know), then says how to allow it here.
+  const denied = `Integration '${integration}' ${operation} access denied`;
   if (readOnly && operation === 'write') {
     throw new PermissionDeniedError(
-      `${fullName}: denied: this run is read-only and ${fullName} changes data in ${integration}. Run without --read-only (or readOnly: false) to allow writes, or use dry-run to preview them.`,
+      `${denied}: this run is read-only and ${fullName} changes data in ${integration}. Run without --read-only (or readOnly: false) to allow writes, or use dry-run to preview them.`,
     );
   }
   const mode = modeFor(policy, integration, operation);
@@ -37,15 +39,17 @@ export async function checkPermission(
   const how = `set permissions.${integration}.${operation} to "allow" in the config file`;
   if (mode === 'deny') {
     throw new PermissionDeniedError(
-      `${fullName}: denied by policy (${integration} ${operation}: deny); ${how}.`,
+      `${denied}. ${fullName}: denied by policy (${integration} ${operation}: deny); ${how}.`,
     );
   }
   if (!ask) {
     throw new PermissionDeniedError(
-      `${fullName}: needs approval (${integration} ${operation}: ask) but nobody can be asked here; ${how}, or pass an ask callback.`,
+      `Integration '${integration}' ${operation} requires approval. ${fullName}: needs approval (${integration} ${operation}: ask) but nobody can be asked here; ${how}, or pass an ask callback.`,
     );
   }
   if (!(await ask(request))) {
-    throw new PermissionDeniedError(`${fullName}: the call was refused when approval was asked.`);
+    throw new PermissionDeniedError(
+      `Integration '${integration}' ${operation} requires approval. ${fullName}: the call was refused when approval was asked.`,
+    );
   }
 }

@@ -108,6 +108,8 @@ function executeLuaDescription(functions: FunctionInfo[]): string {
     'Named accounts are reached as app.integrations.<integration>.<account>.<function>({...}).',
     `Inside the script, ${referenceCalls(functions)} returns an integration's full function reference,`,
     'lua_list_docs() and lua_search_docs(query) find other pages.',
+    "Scripts written for KosmoKrator's sandbox run as they are: print(table) shows the table, positional arguments",
+    'map onto the parameters in order, and regex.match/match_all/gsub and docs.read/list/search are there.',
     'Returns { ok, output (printed lines), result (the returned value), calls (each function call made), error }.',
     `Functions: ${functions.map((fn) => fn.fullName).join(', ')}.`,
   ].join(' ');

@@ -1,6 +1,6 @@
 /**
  * One fresh Lua state inside a worker, driven through wasmoon's raw C API: our own allocator (memory limit), a
- * count hook (instruction budget, soft timeout, re-raising a hit limit), three C functions the prelude captures,
+ * count hook (instruction budget, soft timeout, re-raising a hit limit), four C functions the prelude captures,
  * and length-exact string marshalling (no NUL truncation, no large strings on the wasm stack).
  *
  * Why raw API rather than wasmoon's value conversion: exact control over what crosses the boundary (strings only,
@@ -56,6 +56,8 @@ export interface EngineHandlers {
     payload: LuaString | undefined,
   ): [string, string];
   print(line: LuaString): string | null;
+  /** `regex.*`: op, subject, pattern, replacement, limit (decimal text) -> status ('ok' | 'error'), text */
+  regex(args: Array<string | undefined>): [string, string];
   limit(): string | null;
   /** every HOOK_EVERY instructions; a string return is raised as a Lua error */
   hook(): string | null;
@@ -87,6 +89,7 @@ export class EngineHost {
   private readonly callPtr: number;
   private readonly printPtr: number;
   private readonly limitPtr: number;
+  private readonly regexPtr: number;
   /** the memory account of the live state (one state at a time per worker) */
   memory: Memory = { used: 0, max: Number.POSITIVE_INFINITY, peak: 0 };
 
@@ -150,6 +153,12 @@ export class EngineHost {
       this.pushString(L, limit);
       return 1;
     }, 'ii');
+    this.regexPtr = m.addFunction((L = 0) => {
+      const [status, text] = this.handlers.regex([1, 2, 3, 4, 5].map((i) => this.readString(L, i)?.text));
+      this.pushString(L, status);
+      this.pushString(L, text);
+      return 2;
+    }, 'ii');
     this.limitPtr = m.addFunction((L = 0) => {
       const limit = this.handlers.limit();
       if (limit === null) return 0;
@@ -203,6 +212,8 @@ export class EngineHost {
     this.raw.lua_setglobal(L, '__kv_print');
     m._lua_pushcclosure(L, this.limitPtr, 0);
     this.raw.lua_setglobal(L, '__kv_limit');
+    m._lua_pushcclosure(L, this.regexPtr, 0);
+    this.raw.lua_setglobal(L, '__kv_regex');
     m._lua_settop(L, 0);
     const state = new LuaState(this, engine, L);
     const loaded = state.load(PRELUDE_LUA, '=prelude');

@@ -41,7 +41,8 @@ function mib(bytes: number): string {
 export function limitMessage(code: LuaLimitCode, limits: LuaLimits, detail?: string): string {
   switch (code) {
     case 'lua_timeout':
-      return `script ran longer than the time limit of ${limits.timeoutMs} ms (timeoutMs)`;
+      // "Lua timeout error" is KosmoKrator's text for the same stop.
+      return `Lua timeout error: script ran longer than the time limit of ${limits.timeoutMs} ms (timeoutMs)`;
     case 'lua_instruction_limit':
       return `script exceeded the instruction limit of ${limits.instructionLimit} Lua instructions (instructionLimit)`;
     case 'lua_memory_limit':

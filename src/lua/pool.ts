@@ -84,11 +84,16 @@ function namespacesJson(namespaces: unknown): string {
     for (const [alias, target] of Object.entries(aliases)) {
       if (typeof target !== 'string') throw new LuaRequestError(`${where}.aliases.${alias} must be a string`);
     }
+    const parameters: Record<string, string[]> = {};
+    for (const [fn, names] of Object.entries(ns.parameters ?? {})) {
+      parameters[fn] = strings(names, `parameters.${fn}`);
+    }
     return {
       integration: ns.integration,
       functions: strings(ns.functions, 'functions'),
       aliases,
       accounts: strings(ns.accounts, 'accounts'),
+      parameters,
     };
   });
   return JSON.stringify(clean);

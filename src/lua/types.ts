@@ -18,6 +18,12 @@ export interface LuaNamespace {
    * A function name wins over an account of the same name.
    */
   accounts: string[];
+  /**
+   * Declared parameter names of each function, in order: positional arguments map onto them
+   * (`fn("usr_1", "a@example.com")` is `fn({ id = "usr_1", email = "a@example.com" })`). A function missing here
+   * takes a table only.
+   */
+  parameters?: Record<string, string[]>;
 }
 
 /** What a script calls, as the host receives it. */
@@ -40,11 +46,14 @@ export interface LuaHost {
    * with a string `code` gives that code to the run's result if the script does not catch it.
    */
   call(request: LuaCallRequest): Promise<unknown>;
-  /** `lua_read_doc(page)`; throw an Error (message shown to the script) for an unknown page. */
+  /**
+   * `lua_read_doc(page)` and `docs.read(page)`. For an unknown page either return text saying so (as KosmoKrator
+   * does) or throw an Error (its message is raised in the script).
+   */
   readDoc(page: string): string | Promise<string>;
-  /** `lua_list_docs()` */
+  /** `lua_list_docs()`, and `docs.list()` (which formats `{ page, title }` entries as text) */
   listDocs(): unknown;
-  /** `lua_search_docs(query)` */
+  /** `lua_search_docs(query)`, and `docs.search(query)` (which formats `{ page, title, matches }` hits as text) */
   searchDocs(query: string): unknown;
 }
 

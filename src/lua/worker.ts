@@ -8,6 +8,7 @@ import { LuaFactory } from 'wasmoon';
 import { EngineHost, HOOK_EVERY, type LuaState, type LuaString } from './engine.js';
 import { LIMIT_MARK, limitMessage, markLimit } from './limits.js';
 import type { BridgeKind, CallAnswer, RunOutcome, RunRequest, WorkerEvent, WorkerInit } from './protocol.js';
+import { runRegex } from './regex.js';
 import type { LuaLimitCode, LuaLimits, LuaRunError } from './types.js';
 
 const FLUSH_EVERY_MS = 100;
@@ -125,6 +126,18 @@ const host = new EngineHost(lua, {
       if (now - r.lastFlush > 10) flush(r);
     }
     return null;
+  },
+  // Runs here, in the worker: a pattern that backtracks for long only holds this worker, which the pool
+  // terminates at the run's time limit.
+  regex([op = '', subject = '', pattern = '', replacement, limit]) {
+    if (!run) return ['error', 'no run in progress'];
+    if (run.limit) return ['error', markLimit(run.limit.code, run.limit.message)];
+    try {
+      const value = runRegex(op, subject, pattern, replacement, limit === undefined ? -1 : Number(limit));
+      return ['ok', JSON.stringify(value)];
+    } catch (error) {
+      return ['error', (error as Error).message];
+    }
   },
   limit: currentLimit,
   hook() {

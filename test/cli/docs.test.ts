@@ -60,7 +60,7 @@ describe('kosmo-vero docs', { concurrency: true }, () => {
     assert.equal(run.code, 1);
     assert.equal(run.stdout, '');
     assert.equal(lines(run.stderr).length, 1);
-    assert.match(run.stderr, /^kosmo-vero: no doc page "integrations\.vero\.track_evnt"/);
+    assert.match(run.stderr, /^kosmo-vero: Page 'integrations\.vero\.track_evnt' not found\./);
     assert.match(run.stderr, /integrations\.vero\.track_event/);
   });
 });

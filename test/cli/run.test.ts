@@ -53,6 +53,26 @@ describe('kosmo-vero run (the built binary, a real subprocess)', () => {
     assert.deepEqual(emulator.state().requests, []);
   });
 
+  test('a KosmoKrator-style script runs unchanged: positional calls, tables printed in full', async () => {
+    const { code, stdout, stderr } = await runCli(['run', 'test/fixtures/kosmokrator/positional.lua'], {
+      env,
+    });
+    assert.equal(code, 0, stderr);
+    assert.match(
+      stdout,
+      /^sent\tvero\.unsubscribe\nfalse\tapp\.integrations\.vero\.unsubscribe takes at most 1 positional/,
+    );
+    const user = emulator.state().users.find((u) => u.id === 'usr_pos');
+    assert.deepEqual([user?.email, user?.unsubscribed], ['pos@example.com', true]);
+    const shown = await runCli(['run', '-'], {
+      env,
+      input: 'print(app.integrations.vero.get_current_user().credential)',
+    });
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /^\{\n {2}hint: .+,\n {2}kind: auth_token\n\}\n$/);
+    assert.ok(!shown.stdout.includes(CANARY));
+  });
+
   test('--dry-run and --read-only', async () => {
     const script = 'return app.integrations.vero.delete_user({ id = "u" }).status';
     const dry = await runCli(['run', '-', '--dry-run', '--json'], { env, input: script });

@@ -157,7 +157,7 @@ describe('permissions and dry-run', () => {
     await assert.rejects(runtime.call('vero.identify_user', write), {
       code: 'permission_denied',
       message:
-        'vero.identify_user: denied by policy (vero write: deny); set permissions.vero.write to "allow" in the config file.',
+        'Integration \'vero\' write access denied. vero.identify_user: denied by policy (vero write: deny); set permissions.vero.write to "allow" in the config file.',
     });
     const read = await runtime.call('vero.get_current_user', {});
     assert.equal(read.account, 'default', 'reads stay allowed');
@@ -189,11 +189,13 @@ describe('permissions and dry-run', () => {
     });
     await assert.rejects(make(false).call('vero.unsubscribe', { id: 'u1' }), {
       code: 'permission_denied',
-      message: 'vero.unsubscribe: the call was refused when approval was asked.',
+      message:
+        "Integration 'vero' write requires approval. vero.unsubscribe: the call was refused when approval was asked.",
     });
     await assert.rejects(make(undefined).call('vero.unsubscribe', { id: 'u1' }), {
       code: 'permission_denied',
-      message: /needs approval \(vero write: ask\) but nobody can be asked here/,
+      message:
+        /^Integration 'vero' write requires approval\. vero\.unsubscribe: needs approval \(vero write: ask\) but nobody can be asked here/,
     });
     assert.equal(h.emulator.state().requests.length, 1, 'only the approved call was sent');
   });
@@ -205,7 +207,7 @@ describe('permissions and dry-run', () => {
     });
     await assert.rejects(runtime.call('vero.track_event', { identity: 'u', event_name: 'x' }), {
       code: 'permission_denied',
-      message: /this run is read-only/,
+      message: /^Integration 'vero' write access denied: this run is read-only/,
     });
     await assert.rejects(h.runtime.call('vero.delete_user', { id: 'u' }, { readOnly: true }), {
       code: 'permission_denied',

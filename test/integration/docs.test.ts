@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { renderReference } from '../../src/integration/docs.js';
+import { renderNamespacePage } from '../../src/integration/docs.js';
 import { createRuntime } from '../../src/integration/runtime.js';
 import { vero } from '../../src/integrations/vero/index.js';
 
@@ -12,9 +12,11 @@ const reference = runtime.readDoc('integrations.vero');
 
 describe('reference docs rendered from the function metadata', () => {
   test('the published part equals the published page: order, parameter rows, examples, workflows', () => {
+    const start = reference.indexOf('# Vero — Lua API Reference\n');
     const extras = reference.indexOf('\n---\n\n## Beyond the Published Reference');
-    assert.ok(extras > 0, 'extra functions follow in a section of their own');
-    assert.equal(reference.slice(0, extras), published);
+    assert.ok(start > 0, 'the generated signature index comes first');
+    assert.ok(extras > start, 'extra functions follow in a section of their own');
+    assert.equal(reference.slice(start, extras), published);
   });
 
   test('beyond the published part: the identity rule, the dedup warning and the event time', () => {
@@ -40,7 +42,7 @@ describe('reference docs rendered from the function metadata', () => {
 
   test('docs/lua/vero.md is up to date (run `npm run docs` when this fails)', () => {
     const committed = readFileSync(new URL('../../docs/lua/vero.md', import.meta.url), 'utf8');
-    assert.equal(committed, renderReference(vero));
+    assert.equal(committed, renderNamespacePage(vero));
   });
 
   test('one function page', () => {
@@ -57,6 +59,41 @@ describe('reference docs rendered from the function metadata', () => {
       /unsubscribe, resubscribe, unsubscribe .* leaves the user subscribed/,
     );
     assert.match(runtime.readDoc('integrations.vero.get_current_user'), /## Parameters\n\nNone\./);
+  });
+
+  test("the namespace page starts with KosmoKrator's signature index; function pages end with their tool", () => {
+    const index = reference.slice(0, reference.indexOf('# Vero — Lua API Reference'));
+    assert.match(index, /^# app\.integrations\.vero — Vero\n/);
+    const signatures = [
+      ...index.matchAll(/^app\.integrations\.vero\.(\w+\(\{.*\}\)) {2}-- (read|write)$/gm),
+    ].map((m) => `${m[1]} ${m[2]}`);
+    assert.deepEqual(signatures, [
+      'identify_user({id, email, name?, data?}) write',
+      'track_event({identity, event_name, data?, extras?}) write',
+      'update_user({id, email?, data?}) write',
+      'unsubscribe({id}) write',
+      'resubscribe({id}) write',
+      'get_current_user({}) read',
+      'alias_user({id, new_id}) write',
+      'delete_user({id}) write',
+      'add_tags({id, tags}) write',
+      'remove_tags({id, tags}) write',
+    ]);
+    assert.match(index, /positional arguments map onto the parameters in the order shown/);
+    for (const fn of runtime.functions()) {
+      const page = runtime.readDoc(`integrations.vero.${fn.name}`);
+      assert.ok(page.endsWith(`*(Maps to tool: \`${fn.slug}\`)*\n`), fn.name);
+    }
+    assert.match(
+      runtime.readDoc('integrations.vero.track_event'),
+      /`app\.integrations\.vero\.track_event\(identity, event_name, data\?\)`/,
+    );
+  });
+
+  test("KosmoKrator's page spellings: a leading app., and docs.read's short names", () => {
+    assert.equal(runtime.readDoc('app.integrations.vero'), reference);
+    assert.equal(runtime.readDoc('vero'), reference);
+    assert.equal(runtime.readDoc('vero.track_event'), runtime.readDoc('integrations.vero.track_event'));
   });
 
   test('the integrations index counts functions and the read/write split', () => {
@@ -85,7 +122,7 @@ describe('reference docs rendered from the function metadata', () => {
     assert.throws(() => runtime.readDoc('integrations.vero.trak_event'), {
       code: 'unknown_doc_page',
       message:
-        /^no doc page "integrations\.vero\.trak_event"\. Did you mean "integrations\.vero\.track_event"\?/,
+        /^Page 'integrations\.vero\.trak_event' not found\. Did you mean "integrations\.vero\.track_event"\?/,
     });
     assert.throws(() => runtime.readDoc('integration'), { message: /Did you mean "integrations"\?/ });
   });

@@ -55,7 +55,10 @@ describe('runtime.runLua: the runtime seen from a script', () => {
     const fn = await h.runtime.runLua('app.integrations.vero.identfy_user({})');
     assert.match(fn.error?.message ?? '', /identify_user/);
     const account = await h.runtime.runLua('app.integrations.vero.marketng.identify_user({})');
-    assert.match(account.error?.message ?? '', /did you mean marketing/);
+    assert.match(
+      account.error?.message ?? '',
+      /^Unknown function: app\.integrations\.vero\.marketng\. Did you mean: marketing$/,
+    );
   });
 
   test('docs functions return what runtime.readDoc gives', async () => {
@@ -68,8 +71,20 @@ describe('runtime.runLua: the runtime seen from a script', () => {
     assert.equal(reference, h.runtime.readDoc('integrations.vero'));
     assert.equal(pages, h.runtime.listDocs().length);
     assert.equal(firstHit, h.runtime.searchDocs('unsubscribe')[0]?.page);
-    const unknown = await h.runtime.runLua('return lua_read_doc("integrations.vero.nope")');
-    assert.match(unknown.error?.message ?? '', /no doc page "integrations\.vero\.nope"/);
+    // As in KosmoKrator, an unknown page is an answer, not an error; docs.* is the same host path.
+    const unknown = await h.runtime.runLua(
+      'return { lua_read_doc("integrations.vero.trak_event"), docs.read("vero.trak_event") }',
+    );
+    assert.equal(unknown.error, null);
+    const [text, viaDocs] = unknown.result as [string, string];
+    assert.match(
+      text,
+      /^Page 'integrations\.vero\.trak_event' not found\. Did you mean "integrations\.vero\.track_event"\?/,
+    );
+    assert.match(
+      viaDocs,
+      /^Page 'vero\.trak_event' not found\. Did you mean "integrations\.vero\.track_event"\?/,
+    );
   });
 
   test('dry-run and read-only apply to scripts', async () => {

@@ -33,41 +33,57 @@ describe('script helpers and standard library', () => {
     ]);
   });
 
-  it('dump renders nested tables readably, sorted, and survives cycles', async () => {
-    const { result } = await ok(`
-      local short = dump({ 1, 'two', x = { y = false } })
-      local t = { 1, 2, name = 'bob', tags = { 'a', 'b' }, ['two words'] = true, [10] = 1.5 }
+  it('print, tostring and dump show tables as KosmoKrator does: JSON-like, indented, <circular>', async () => {
+    const { result, output } = await ok(`
+      local t = { name = 'bob', tags = { 'a', 'b' }, [10] = 1.5, empty = {}, arr = json.array(), on = true }
       t.self = t
-      local deep = { user = { email = 'a@example.com', data = { plan = 'pro', seats = 3, notes = 'a fairly long note that pushes the line' } } }
-      return { short, dump(t), dump(deep), dump('q"\\n'), dump(nil), dump(print), dump(json.null), dump({}) }
+      local shared = { 1 }
+      print({ 1, 2, 3 })
+      print(t, 'x', nil)
+      print({ a = shared, b = shared })
+      print({ none = json.null, ns = app.integrations.vero, f = print == nil })
+      local same = dump({ user = { id = 'usr_1' } })
+      dump('text')
+      return { tostring({ x = 1 }), same.user.id, select('#', dump()), tostring(nil), tostring(2^63) }
     `);
-    assert.deepEqual(result, [
-      '{ 1, "two", x = { y = false } }',
+    assert.deepEqual(output, [
+      '[\n  1,\n  2,\n  3\n]',
       [
         '{',
-        '  1,',
-        '  2,',
-        '  [10] = 1.5,',
-        '  name = "bob",',
-        '  self = <cycle>,',
-        '  tags = { "a", "b" },',
-        '  ["two words"] = true',
-        '}',
+        '  10: 1.5,',
+        '  arr: [],',
+        '  empty: {},',
+        '  name: bob,',
+        '  on: true,',
+        '  self: <circular>,',
+        '  tags: [',
+        '    a,',
+        '    b',
+        '  ]',
+        '}\tx\tnil',
       ].join('\n'),
-      [
-        '{',
-        '  user = {',
-        '    data = { notes = "a fairly long note that pushes the line", plan = "pro", seats = 3 },',
-        '    email = "a@example.com"',
-        '  }',
-        '}',
-      ].join('\n'),
-      '"q\\"\\n"',
+      // The same table twice, not inside itself, is shown both times.
+      '{\n  a: [\n    1\n  ],\n  b: [\n    1\n  ]\n}',
+      '{\n  f: false,\n  none: json.null,\n  ns: app.integrations.vero\n}',
+      '{\n  user: {\n    id: usr_1\n  }\n}',
+      'text',
       'nil',
-      '<function>',
-      'json.null',
-      '{}',
     ]);
+    assert.deepEqual(result, ['{\n  x: 1\n}', 'usr_1', 1, 'nil', '9.2233720368548e+18']);
+  });
+
+  it('print and tostring of a deep or huge table stay within the run limits', async () => {
+    const deep = await pool.run(
+      `local t = {} local cur = t for i = 1, 150 do cur.next = {} cur = cur.next end return #tostring(t) > 0`,
+      testHost(),
+    );
+    assert.equal(deep.ok, true, JSON.stringify(deep.error));
+    const huge = await pool.run(
+      'local t = {} for i = 1, 200000 do t[i] = ("x"):rep(20) end print(t)',
+      testHost(),
+      { outputBytes: 10_000 },
+    );
+    assert.equal(huge.error?.code, 'lua_output_limit');
   });
 
   it('json.encode / json.decode round-trip, with json.null and json.array', async () => {

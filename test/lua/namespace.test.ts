@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { LuaPool } from '../../src/lua/index.js';
-import { testHost } from './host.js';
+import { testHost, VERO_NAMESPACE } from './host.js';
 
 describe('app.integrations namespace', () => {
   let pool: LuaPool;
@@ -53,30 +53,40 @@ describe('app.integrations namespace', () => {
     assert.equal(result.ok, false);
     assert.equal(result.error?.code, 'lua_runtime_error');
     assert.equal(result.error?.line, 2);
-    assert.match(
-      result.error?.message ?? '',
-      /app\.integrations\.vero\.identfy_user .*did you mean identify_user\?/,
+    // KosmoKrator's text, word for word.
+    assert.equal(
+      result.error?.message,
+      'Unknown function: app.integrations.vero.identfy_user. Did you mean: identify_user',
     );
-    assert.match(
-      result.error?.message ?? '',
-      /Functions: edit_tags, get_current_user, identify_user, track_event/,
+  });
+
+  it("KosmoKrator's app.tools and app.mcp are refused with a reason", async () => {
+    const tools = await pool.run('app.tools.bash({ command = "ls" })', testHost());
+    assert.equal(
+      tools.error?.message,
+      "app.tools is KosmoKrator's own (native tools) and is not offered here; this sandbox reaches integrations only, under app.integrations (docs/kosmokrator.md)",
     );
-    assert.match(result.error?.message ?? '', /Accounts: default, marketing/);
+    const mcp = await pool.run('return app.mcp.github.list_issues({})', testHost());
+    assert.match(mcp.error?.message ?? '', /^app\.mcp is KosmoKrator's own \(MCP servers\)/);
   });
 
   it('suggests the nearest account, and the nearest function under an account', async () => {
     const host = testHost();
     const account = await pool.run('app.integrations.vero.marketting.identify_user({})', host);
-    assert.match(account.error?.message ?? '', /marketting .*did you mean marketing\?/);
+    assert.equal(
+      account.error?.message,
+      'Unknown function: app.integrations.vero.marketting. Did you mean: marketing',
+    );
     const fn = await pool.run('app.integrations.vero.marketing.track_evnt({})', host);
     assert.match(
       fn.error?.message ?? '',
-      /app\.integrations\.vero\.marketing\.track_evnt does not exist; did you mean track_event\?/,
+      /^Unknown function: app\.integrations\.vero\.marketing\.track_evnt\. Did you mean: track_event$/,
     );
     const unknown = await pool.run('app.integrations.vero.sales.identify_user({})', host);
     assert.match(
       unknown.error?.message ?? '',
-      /sales is neither a function nor an account\. Functions: .*Accounts: default, marketing/,
+      // Nothing close: every function is listed, as KosmoKrator does, and the accounts.
+      /^Unknown function: app\.integrations\.vero\.sales\. Did you mean: edit_tags, get_current_user, identify_user, track_event \(accounts: default, marketing\)$/,
     );
     const integration = await pool.run('app.integrations.veor.identify_user({})', host);
     assert.match(
@@ -165,15 +175,91 @@ describe('app.integrations namespace', () => {
     assert.equal(value.state, true);
   });
 
-  it('takes exactly one table: colon calls, extra and wrong arguments are clear errors', async () => {
+  it('takes one table: colon calls, extra arguments after a table and undeclared positionals are clear errors', async () => {
     const host = testHost();
     const colon = await pool.run('app.integrations.vero:identify_user({ email = "a@example.com" })', host);
     assert.match(colon.error?.message ?? '', /called with a dot, not a colon/);
     const extra = await pool.run('app.integrations.vero.identify_user({}, {})', host);
     assert.match(extra.error?.message ?? '', /takes one table argument, got 2 arguments/);
+    // No parameter list from the host: only the table form.
     const wrong = await pool.run('app.integrations.vero.identify_user("a@example.com")', host);
     assert.match(wrong.error?.message ?? '', /takes one table argument, like .*; got a string/);
     assert.equal(host.requests.length, 0);
+  });
+
+  it('maps positional arguments onto the declared parameters in order, as KosmoKrator does', async () => {
+    const host = testHost(undefined, [
+      {
+        ...VERO_NAMESPACE,
+        parameters: {
+          identify_user: ['id', 'email', 'name', 'data'],
+          track_event: ['identity', 'event_name', 'data'],
+          get_current_user: [],
+        },
+      },
+    ]);
+    const run = await pool.run(
+      `
+      app.integrations.vero.identify_user("usr_1", "jane@example.com")
+      app.integrations.vero.marketing.vero_track_event("usr_1", "Signed up", { plan = "pro" })
+      app.integrations.vero.identify_user("usr_2", nil, "Bob")
+      app.integrations.vero.get_current_user()
+      `,
+      host,
+    );
+    assert.equal(run.ok, true, JSON.stringify(run.error));
+    assert.deepEqual(
+      host.requests.map(({ fn, account, args }) => ({ fn, account, args })),
+      [
+        { fn: 'identify_user', account: undefined, args: { id: 'usr_1', email: 'jane@example.com' } },
+        {
+          fn: 'track_event',
+          account: 'marketing',
+          args: { identity: 'usr_1', event_name: 'Signed up', data: { plan: 'pro' } },
+        },
+        { fn: 'identify_user', account: undefined, args: { id: 'usr_2', name: 'Bob' } },
+        { fn: 'get_current_user', account: undefined, args: {} },
+      ],
+    );
+    const tooMany = await pool.run('app.integrations.vero.track_event("u", "e", {}, "x")', host);
+    assert.equal(
+      tooMany.error?.message,
+      'app.integrations.vero.track_event takes at most 3 positional arguments (identity, event_name, data), got 4; pass them in that order, or one table: app.integrations.vero.track_event({ identity = ... })',
+    );
+    assert.equal(tooMany.error?.line, 1);
+    const none = await pool.run('app.integrations.vero.get_current_user("me")', host);
+    assert.match(
+      none.error?.message ?? '',
+      /get_current_user takes no parameters, got 1 positional argument/,
+    );
+    const caught = await pool.run(
+      'local ok, e = pcall(app.integrations.vero.identify_user, 1, 2, 3, 4, 5) return { ok, e }',
+      host,
+    );
+    assert.deepEqual(caught.result, [
+      false,
+      'app.integrations.vero.identify_user takes at most 4 positional arguments (id, email, name, data), got 5; pass them in that order, or one table: app.integrations.vero.identify_user({ id = ... })',
+    ]);
+    assert.equal(host.requests.length, 4, 'nothing sent for a refused call');
+  });
+
+  it('docs.read / docs.list / docs.search: the same host functions, answering with text', async () => {
+    const host = testHost();
+    const run = await pool.run(
+      `
+      return { docs.read('index'), docs.list(), docs.search('creates'), docs.search('zebra'),
+               select(2, pcall(docs.read, 7)) }
+      `,
+      host,
+    );
+    assert.equal(run.ok, true, JSON.stringify(run.error));
+    assert.deepEqual(run.result, [
+      '# kosmo-vero docs\n\nSee vero/identify_user.',
+      'Lua doc pages (read one with docs.read(page)):\n- index — # kosmo-vero docs\n- vero/identify_user — # vero.identify_user',
+      'vero/identify_user',
+      "No results found for 'zebra'.",
+      'docs.read(page) takes a page name string; docs.list() lists them',
+    ]);
   });
 
   it('forwards lua_read_doc, lua_list_docs and lua_search_docs to the host', async () => {

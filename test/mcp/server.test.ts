@@ -265,7 +265,7 @@ describe('kosmo-vero mcp over stdio, driven by the SDK client', () => {
     const missing = await mcp.call('lua_read_doc', { page: 'integrations.vero.nope' });
     assert.equal(missing.isError, true);
     assert.equal(errorOf(missing).code, 'unknown_doc_page');
-    assert.match(errorOf(missing).message, /no doc page "integrations\.vero\.nope"/);
+    assert.match(errorOf(missing).message, /Page 'integrations\.vero\.nope' not found\./);
   });
 
   test('--read-only denies writes before any request; reads still work', async () => {

@@ -1,17 +1,19 @@
 /**
  * The trusted part of every fresh Lua state, run once before any script: captures what it needs as locals, builds
- * `app`, `json`, `dump`, `print`, the docs functions and the safe `os`, wraps pcall/xpcall/coroutine so a limit
- * error cannot be swallowed, and removes everything that reaches outside the state.
+ * `app`, `json`, `regex`, `docs`, `dump`, `print`, `tostring`, the docs functions and the safe `os`, wraps
+ * pcall/xpcall/coroutine so a limit error cannot be swallowed, and removes everything that reaches outside the state.
  *
- * The worker registers three C functions as globals before this runs; they are captured here and the globals erased:
+ * The worker registers four C functions as globals before this runs; they are captured here and the globals erased:
  * - __kv_call(kind, a, b, c, payload) -> status ('ok' | 'error' | 'limit'), text (JSON when ok, else a message)
  * - __kv_print(line) -> nil, or the limit message when the output limit is hit
  * - __kv_limit() -> nil, or the message of the limit this run has hit
+ * - __kv_regex(op, subject, pattern, replacement, limit) -> status ('ok' | 'error'), text (JSON when ok)
  * It returns { install = function(namespaces_json), run = function(chunk) -> ok, text, kind }.
  */
 export const HEADER_LUA = `
-local kv_call, kv_print, kv_limit = __kv_call, __kv_print, __kv_limit
-__kv_call, __kv_print, __kv_limit = nil, nil, nil
+local kv_call, kv_print, kv_limit, kv_regex = __kv_call, __kv_print, __kv_limit, __kv_regex
+__kv_call, __kv_print, __kv_limit, __kv_regex = nil, nil, nil, nil
+local debug_getmetatable = debug.getmetatable
 local type, next, select, tostring, tonumber, error = type, next, select, tostring, tonumber, error
 local rawget, rawset, rawequal, setmetatable, getmetatable = rawget, rawset, rawequal, setmetatable, getmetatable
 local raw_pcall, raw_xpcall = pcall, xpcall
@@ -80,14 +82,31 @@ local function decode_result(display, status, text)
   error(text, 3)
 end
 
-local function print_line(...)
-  local n = select('#', ...)
-  local parts = {}
-  for i = 1, n do parts[i] = tostring((select(i, ...))) end
-  local limit = kv_print(table_concat(parts, '\t'))
+-- print, tostring and dump show a table's contents (see serialize), as KosmoKrator's sandbox does.
+local function show(v)
+  if type(v) == 'table' then return serialize(v) end
+  return tostring(v)
+end
+local function emit(line)
+  local limit = kv_print(line)
   if limit then error(limit, 0) end
 end
-print = print_line
+print = function(...)
+  local n = select('#', ...)
+  local parts = {}
+  for i = 1, n do parts[i] = show((select(i, ...))) end
+  emit(table_concat(parts, '\t'))
+end
+_ENV.tostring = function(...)
+  if select('#', ...) == 0 then error("bad argument #1 to 'tostring' (value expected)", 2) end
+  return show((...))
+end
+-- dump(value): prints the value as print does and returns it, so it can wrap an expression.
+_ENV.dump = function(...)
+  local v = ...
+  emit(show(v))
+  return v
+end
 
 -- Levenshtein distance, for "did you mean".
 local function distance(a, b)
@@ -157,16 +176,39 @@ local function key_name(k)
   return '[' .. tostring(k) .. ']'
 end
 
-local function make_function(integration, fn, account, display)
+local function plural(n, word) return n .. ' ' .. word .. (n == 1 and '' or 's') end
+
+-- Positional arguments map onto the declared parameters in order, as in KosmoKrator; nil ones are left out.
+local function positional(display, params, n, ...)
+  if n > #params then
+    if #params == 0 then
+      error(display .. ' takes no parameters, got ' .. plural(n, 'positional argument') .. '; call it as ' .. display .. '()', 3)
+    end
+    error(display .. ' takes at most ' .. plural(#params, 'positional argument') .. ' (' .. table_concat(params, ', ')
+      .. '), got ' .. n .. '; pass them in that order, or one table: ' .. display .. '({ ' .. params[1] .. ' = ... })', 3)
+  end
+  local args = {}
+  for i = 1, n do
+    local v = select(i, ...)
+    if v ~= nil then args[params[i]] = v end
+  end
+  return args
+end
+
+local function make_function(integration, fn, account, display, params)
   return function(...)
     local args = ...
     if protected[args] then
       error(display .. ' is called with a dot, not a colon: ' .. display .. '({ ... })', 2)
     end
     local n = select('#', ...)
-    if n > 1 then error(display .. ' takes one table argument, got ' .. n .. ' arguments', 2) end
-    if args == nil then args = {} end
-    if type(args) ~= 'table' then
+    if type(args) == 'table' then
+      if n > 1 then error(display .. ' takes one table argument, got ' .. n .. ' arguments', 2) end
+    elseif args == nil and n <= 1 then
+      args = {}
+    elseif params then
+      args = positional(display, params, n, ...)
+    else
       error(display .. ' takes one table argument, like ' .. display .. '({ ... }); got a ' .. type(args), 2)
     end
     local payload = encode_arg(display, args)
@@ -184,6 +226,7 @@ local function install(namespaces_json)
     local integration = ns.integration
     local base = 'app.integrations.' .. integration
     local functions, names = {}, {}
+    local parameters = ns.parameters or {}
     for _, fn in next, ns.functions do functions[fn] = fn end
     for alias, fn in next, ns.aliases do functions[alias] = fn end
     names = sorted_keys(functions)
@@ -196,15 +239,18 @@ local function install(namespaces_json)
 
     local function bound(account, prefix)
       local t = {}
-      for name, fn in next, functions do t[name] = make_function(integration, fn, account, prefix .. '.' .. name) end
+      for name, fn in next, functions do
+        t[name] = make_function(integration, fn, account, prefix .. '.' .. name, parameters[fn])
+      end
       return t
     end
+    -- KosmoKrator's wording; it lists every function after "Did you mean:", here the nearest one when there is one.
+    local function unknown(prefix, k, hint)
+      return 'Unknown function: ' .. prefix .. '.' .. key_name(k) .. '. Did you mean: '
+        .. (hint or table_concat(real_names, ', '))
+    end
     local function unknown_function(prefix)
-      return function(k)
-        local hint = suggest(k, names)
-        error(prefix .. '.' .. key_name(k) .. ' does not exist' .. (hint and ('; did you mean ' .. hint .. '?') or '.')
-          .. ' Functions: ' .. table_concat(real_names, ', '), 3)
-      end
+      return function(k) error(unknown(prefix, k, suggest(k, names)), 3) end
     end
 
     local contents = bound(nil, base)
@@ -219,9 +265,7 @@ local function install(namespaces_json)
     for _, n in next, account_names do everything[#everything + 1] = n end
     integrations[integration] = readonly(base, contents, function(k)
       local hint = suggest(k, everything)
-      error(base .. '.' .. key_name(k) .. ' is neither a function nor an account'
-        .. (hint and ('; did you mean ' .. hint .. '?') or '.')
-        .. ' Functions: ' .. table_concat(real_names, ', ') .. '. Accounts: ' .. table_concat(account_names, ', '), 3)
+      error(unknown(base, k, hint) .. (hint and '' or (' (accounts: ' .. table_concat(account_names, ', ') .. ')')), 3)
     end)
   end
   local integration_names = sorted_keys(integrations)
@@ -232,6 +276,10 @@ local function install(namespaces_json)
       .. ' Integrations: ' .. table_concat(integration_names, ', '), 3)
   end)
   app = readonly('app', { integrations = integrations_view }, function(k)
+    if k == 'tools' or k == 'mcp' then
+      error('app.' .. k .. ' is KosmoKrator\'s own (' .. (k == 'tools' and 'native tools' or 'MCP servers')
+        .. ') and is not offered here; this sandbox reaches integrations only, under app.integrations (docs/kosmokrator.md)', 3)
+    end
     error('app.' .. key_name(k) .. ' does not exist; integrations are under app.integrations', 3)
   end)
 end
@@ -250,6 +298,90 @@ lua_search_docs = function(query)
   local result = decode_result('lua_search_docs', kv_call('search_docs', query, nil, nil, nil))
   return result
 end
+
+-- KosmoKrator's headless spelling: the same host functions as lua_*_doc(s), answering with text.
+docs = {
+  read = function(page)
+    if type(page) ~= 'string' then error('docs.read(page) takes a page name string; docs.list() lists them', 2) end
+    local result = decode_result('docs.read', kv_call('read_doc', page, nil, nil, nil))
+    return result
+  end,
+  list = function()
+    local pages = decode_result('docs.list', kv_call('list_docs', nil, nil, nil, nil))
+    local lines = { 'Lua doc pages (read one with docs.read(page)):' }
+    for i = 1, #pages do
+      local p = pages[i]
+      lines[#lines + 1] = '- ' .. tostring(p.page) .. (p.title and (' — ' .. tostring(p.title)) or '')
+    end
+    return table_concat(lines, '\n')
+  end,
+  search = function(query)
+    if type(query) ~= 'string' then error('docs.search(query) takes a search string', 2) end
+    local hits = decode_result('docs.search', kv_call('search_docs', query, nil, nil, nil))
+    if #hits == 0 then return "No results found for '" .. query .. "'." end
+    -- KosmoKrator's shape, "vero.track_event - <line>": the page as docs.read takes it, its first matching text line.
+    local lines = {}
+    for i = 1, #hits do
+      local hit = hits[i]
+      local about = hit.title
+      local matches = type(hit.matches) == 'table' and hit.matches or {}
+      for j = 1, #matches do
+        local line = matches[j]
+        if type(line) == 'string' and not string_find(line, '^#') then about = line break end
+      end
+      local page = tostring(hit.page)
+      lines[i] = (string_match(page, '^integrations%.(.+)$') or page) .. (about and (' - ' .. tostring(about)) or '')
+    end
+    return table_concat(lines, '\n')
+  end,
+}
+
+-- regex.*: PCRE-style patterns run by the worker (src/lua/regex.ts). Captures keep PHP's numbering, as in
+-- KosmoKrator: the whole match at [0], capture 1 at [1], named groups also under their name.
+local function regex_call(name, op, subject, pattern, replacement, limit)
+  if type(subject) ~= 'string' then error('regex.' .. name .. ': expected string subject, got ' .. type(subject), 3) end
+  if type(pattern) ~= 'string' then error('regex.' .. name .. ': expected string pattern, got ' .. type(pattern), 3) end
+  local status, text = kv_regex(op, subject, pattern, replacement, limit)
+  if status ~= 'ok' then
+    local hit = kv_limit()
+    if hit then error(hit, 0) end
+    error('regex.' .. name .. ': ' .. text .. ' (pattern ' .. string_format('%q', pattern) .. ')', 3)
+  end
+  return json_decode_raw(text, nil)
+end
+local function groups(list, names)
+  local t = {}
+  for i = 1, #list do t[i - 1] = list[i] end
+  for name, index in next, names do t[name] = list[index + 1] end
+  return t
+end
+local function no_flags(name, flags)
+  if flags ~= nil and flags ~= 0 then
+    error('regex.' .. name .. ': the flags argument (PHP PREG_* constants) is not supported; put pattern flags after the delimiter, like "/x/i"', 3)
+  end
+end
+regex = {
+  match = function(subject, pattern, flags)
+    no_flags('match', flags)
+    local found = regex_call('match', 'match', subject, pattern)
+    if found == nil then return nil end
+    return groups(found[1], found[2])
+  end,
+  match_all = function(subject, pattern, flags)
+    no_flags('match_all', flags)
+    local found = regex_call('match_all', 'match_all', subject, pattern)
+    return groups(found[1], found[2])
+  end,
+  gsub = function(subject, pattern, replacement, limit)
+    if type(replacement) ~= 'string' then
+      error('regex.gsub: expected string replacement, got ' .. type(replacement), 2)
+    end
+    if limit ~= nil and math_type(limit) ~= 'integer' then
+      error('regex.gsub: limit must be an integer (-1 or nil for no limit), got ' .. tostring(limit), 2)
+    end
+    return regex_call('gsub', 'gsub', subject, pattern, replacement, limit and string_format('%d', limit))
+  end,
+}
 
 json = {
   null = json_null,
@@ -273,8 +405,6 @@ json = {
     return t
   end,
 }
-_ENV.dump = dump
-
 local real_os = os
 os = { time = real_os.time, date = real_os.date, clock = real_os.clock, difftime = real_os.difftime }
 io, debug, package, require, load, loadstring, dofile, loadfile, collectgarbage, warn = nil, nil, nil, nil, nil, nil, nil, nil, nil, nil
