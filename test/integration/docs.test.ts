@@ -86,7 +86,7 @@ describe('reference docs rendered from the function metadata', () => {
     }
     assert.match(
       runtime.readDoc('integrations.vero.track_event'),
-      /`app\.integrations\.vero\.track_event\(identity, event_name, data\?\)`/,
+      /`app\.integrations\.vero\.track_event\(identity, event_name, data\?, extras\?\)`/,
     );
   });
 
