@@ -17,6 +17,15 @@ export const runtimeConfigSchema = z.strictObject({
     .optional(),
   delivery: z.enum(['direct', 'queued']).optional(),
   outbox: z.string().optional(),
+  /** How queued writes are retried (see OutboxOptions): e.g. `{ "retryForMs": 172800000 }` for two days. */
+  queue: z
+    .strictObject({
+      retryForMs: z.int().positive().optional(),
+      concurrency: z.int().positive().optional(),
+      maxDelayMs: z.int().positive().optional(),
+      pauseMs: z.int().positive().optional(),
+    })
+    .optional(),
 });
 
 export type RuntimeConfig = z.infer<typeof runtimeConfigSchema>;

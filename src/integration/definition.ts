@@ -35,6 +35,12 @@ export interface PlanContext {
   now: Date;
 }
 
+export interface QueuedFailure {
+  retryable?: boolean;
+  pauseDestination?: boolean;
+  maxAttempts?: number;
+}
+
 export interface SendOutcome {
   duplicate: boolean;
   message: string;
@@ -101,13 +107,23 @@ export interface Integration<Client = unknown> {
   title: string;
   accounts: AccountEnvironment;
   functions: Array<IntegrationFunction<Client>>;
-  createClient(account: Account): Client;
+  /**
+   * A client for the account. `queued`: for the outbox's deliveries, which retry on their own schedule, so the
+   * client should not retry and should give up on a hung request sooner.
+   */
+  createClient(account: Account, use: 'direct' | 'queued'): Client;
   /**
    * Where the client sends (its normalised API base). With the credential it names a write's destination:
    * queued writes are delivered only by an account with the same endpoint and credential.
    */
   endpoint(client: Client): string;
   send(client: Client, plan: WritePlan): Promise<SendOutcome>;
+  /**
+   * How the outbox treats a failed queued delivery: the write's own fault (`retryable: false`, dead at once), a
+   * refused credential (`pauseDestination`), worth a few attempts (`maxAttempts`), or worth retrying for as long as
+   * the outbox's retry window lasts (the default).
+   */
+  queuedFailure?(error: unknown): QueuedFailure;
   /** The exact request a plan turns into, with the credential redacted. */
   preview(client: Client, plan: WritePlan): unknown;
   /** Bulk imports `kosmo-vero import` offers, by kind (e.g. `users`, `events`). */

@@ -1,4 +1,5 @@
 import { KosmoError } from '../errors.js';
+import type { QueuedFailure } from './definition.js';
 
 export interface ArgumentProblem {
   /** Dotted path of the field, '' for the arguments as a whole. */
@@ -46,6 +47,30 @@ export class PermissionDeniedError extends KosmoError {
 export class UnknownDocPageError extends KosmoError {
   constructor(message: string) {
     super('unknown_doc_page', message);
+  }
+}
+
+/**
+ * A queued delivery that failed, as the outbox reads it: the original code and message, and the integration's
+ * verdict on what the failure means for the write (see Integration.queuedFailure).
+ */
+export class QueuedDeliveryError extends KosmoError {
+  readonly retryable: boolean;
+  readonly pauseDestination: boolean;
+  readonly maxAttempts: number | undefined;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(error: unknown, verdict: QueuedFailure) {
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    super(
+      typeof code === 'string' ? code : 'delivery_failed',
+      typeof message === 'string' ? message : String(error),
+    );
+    const own = error as { retryable?: unknown; retryAfterMs?: unknown };
+    this.retryable = verdict.retryable ?? own.retryable !== false;
+    this.pauseDestination = verdict.pauseDestination ?? false;
+    this.maxAttempts = verdict.maxAttempts;
+    this.retryAfterMs = typeof own.retryAfterMs === 'number' ? own.retryAfterMs : undefined;
   }
 }
 

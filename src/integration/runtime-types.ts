@@ -1,4 +1,5 @@
 import type { LuaLimits, LuaPoolOptions, LuaRunError, LuaRunStats } from '../lua/index.js';
+import type { OutboxOptions } from '../outbox/index.js';
 import type { CallRecord } from './call-log.js';
 import type { RuntimeConfig } from './config.js';
 import type { Integration } from './definition.js';
@@ -25,6 +26,8 @@ export interface RuntimeOptions {
   lua?: LuaPoolOptions;
   /** `direct` sends each write before the call returns; `queued` commits it to the outbox and delivers in the background. */
   delivery?: DeliveryMode;
+  /** How the outbox retries and paces queued writes (defaults: see OutboxOptions); wins over the config's `queue`. */
+  queue?: QueueOptions;
   /** Outbox SQLite file for queued delivery (default: env KOSMO_VERO_OUTBOX, the config file, or the user's data dir). */
   outbox?: string;
   /** Deliver queued writes in the background as they are accepted (default true); false leaves them for a drain. */
@@ -34,6 +37,11 @@ export interface RuntimeOptions {
 }
 
 export type DeliveryMode = 'direct' | 'queued';
+
+export type QueueOptions = Pick<
+  OutboxOptions,
+  'concurrency' | 'retryForMs' | 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs' | 'pauseMs' | 'pollIntervalMs'
+>;
 
 export interface ImportOptions {
   /** Integration whose import to use; default `vero`. */

@@ -10,7 +10,7 @@ import { type RuntimeConfig, readRuntimeConfig } from './config.js';
 import type { Account, Integration, IntegrationFunction, WritePlan } from './definition.js';
 import { fullNameOf, slugOf } from './definition.js';
 import { DocLibrary, type DocPage, type DocSearchHit } from './docs.js';
-import { ConfigError, UnknownFunctionError } from './errors.js';
+import { ConfigError, QueuedDeliveryError, UnknownFunctionError } from './errors.js';
 import { readImportFile } from './import-file.js';
 import { luaHostFor } from './lua-host.js';
 import { checkPermission, type PermissionPolicy } from './permissions.js';
@@ -335,6 +335,9 @@ export class Runtime {
     this.outboxInstance ??= new Outbox({
       path: this.options.outbox ?? this.env.KOSMO_VERO_OUTBOX ?? this.config.outbox ?? Outbox.defaultPath(),
       deliver: (job) => this.deliverQueued(job),
+      now: () => (this.options.now?.() ?? new Date()).getTime(),
+      ...this.config.queue,
+      ...this.options.queue,
       destinations: this.heldDestinations(),
     });
     return this.outboxInstance;
@@ -435,10 +438,14 @@ export class Runtime {
       }
       account = this.accountRegistry(integration).resolve(job.account);
     } catch (error) {
-      // A configuration that cannot send this job will not fix itself by retrying.
-      throw Object.assign(error as Error, { retryable: false });
+      // Not the write's fault: its destination waits until the configuration is there again.
+      throw new QueuedDeliveryError(error, { pauseDestination: true });
     }
-    return integration.send(this.clientFor(integration, account), job.payload as WritePlan);
+    try {
+      return await integration.send(this.clientFor(integration, account, 'queued'), job.payload as WritePlan);
+    } catch (error) {
+      throw new QueuedDeliveryError(error, integration.queuedFailure?.(error) ?? {});
+    }
   }
 
   private destinationOf(integration: Integration, account: Account, client: unknown): DestinationInput {
@@ -486,11 +493,15 @@ export class Runtime {
     return registry;
   }
 
-  private clientFor(integration: Integration, account: Account): unknown {
-    const key = `${integration.name}/${account.name}`;
+  private clientFor(
+    integration: Integration,
+    account: Account,
+    use: 'direct' | 'queued' = 'direct',
+  ): unknown {
+    const key = `${integration.name}/${account.name}/${use}`;
     let client = this.clients.get(key);
     if (!client) {
-      client = integration.createClient(account);
+      client = integration.createClient(account, use);
       this.clients.set(key, client);
     }
     return client;

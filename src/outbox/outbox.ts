@@ -392,7 +392,7 @@ export class Outbox {
           this.leaseMs,
           this.maxInterruptions,
           this.servedNow(),
-          (destinationId, fn) => (this.lanes.get(laneOf(destinationId, fn)) ?? 0) < this.laneLimit,
+          this.laneGate(),
         );
         for (const job of jobs) this.launch(job);
       }
@@ -404,6 +404,18 @@ export class Outbox {
       if (isBusy(error)) this.armPumpTimer(this.pollIntervalMs);
       else this.failStorage(storageError(this.path, 'deliver queued writes', error));
     }
+  }
+
+  /** Accepts a claim while its lane (destination + function) holds fewer than `laneLimit` deliveries. */
+  private laneGate(): (destinationId: number, fn: string) => boolean {
+    const held = new Map(this.lanes);
+    return (destinationId, fn) => {
+      const lane = laneOf(destinationId, fn);
+      const count = held.get(lane) ?? 0;
+      if (count >= this.laneLimit) return false;
+      held.set(lane, count + 1);
+      return true;
+    };
   }
 
   /**

@@ -9,22 +9,12 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { createRuntime } from '../../src/integration/runtime.js';
 import { CANARY } from '../support/canary.js';
+import { manualClock } from '../support/clock.js';
 import { addFaults } from '../support/faults.js';
 import { type Harness, startHarness } from '../support/runtime.js';
 
 const T0 = '2025-06-15T10:30:00.000Z';
 const T1 = '2025-06-15T11:45:00.000Z';
-
-/** A clock the test moves by hand. */
-function manualClock(start: string) {
-  let current = new Date(start);
-  return {
-    now: () => new Date(current),
-    set(at: string) {
-      current = new Date(at);
-    },
-  };
-}
 
 describe('track_event sends the time of the call (direct delivery)', () => {
   const clock = manualClock(T0);

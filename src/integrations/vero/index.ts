@@ -3,16 +3,24 @@ import type { Account, Integration, WritePlan } from '../../integration/definiti
 import { VeroClient } from '../../vero/client.js';
 import type { VeroInputs, VeroWriteOperation } from '../../vero/operations.js';
 import { veroFunctions } from './functions.js';
+import { veroQueuedFailure } from './queued-failure.js';
 
 const guide = (file: string): string =>
   readFileSync(new URL(`./guide/${file}`, import.meta.url), 'utf8').trim();
 
-function clientFor(account: Account): VeroClient {
+/**
+ * Per attempt, for queued deliveries: the outbox retries on its own schedule, so a hung endpoint should free its
+ * delivery slot well before the direct client's 30 s.
+ */
+const QUEUED_TIMEOUT_MS = 10_000;
+
+function clientFor(account: Account, use: 'direct' | 'queued'): VeroClient {
   const credential =
     account.credential.kind === 'tracking_api_key'
       ? { trackingApiKey: account.credential.value }
       : { authToken: account.credential.value };
-  return new VeroClient({ ...credential, baseUrl: account.settings.baseUrl });
+  const queued = use === 'queued' ? { timeoutMs: QUEUED_TIMEOUT_MS, retry: false as const } : {};
+  return new VeroClient({ ...credential, baseUrl: account.settings.baseUrl, ...queued });
 }
 
 // A plan is produced by one of our own functions, so its operation and input match a VeroClient method.
@@ -37,6 +45,7 @@ export const vero: Integration<VeroClient> = {
   },
   functions: veroFunctions,
   createClient: clientFor,
+  queuedFailure: veroQueuedFailure,
   endpoint: (client) => client.baseUrl,
   send,
   preview: (client, plan) => client.prepare(plan.operation as VeroWriteOperation, plan.input as never),
