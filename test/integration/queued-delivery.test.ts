@@ -139,11 +139,11 @@ describe('queued delivery through the runtime', () => {
   });
 
   test('a permanent failure is dead-lettered with its reason, without the credential', async () => {
-    await addFaults(h.emulator, [{ endpoint: '/users/resubscribe', status: 401 }]);
+    await addFaults(h.emulator, [{ endpoint: '/users/resubscribe', status: 400 }]);
     const queued = await h.runtime.call('vero.resubscribe', { id: 'usr_x' });
     const [outcome] = await h.runtime.waitForDelivery([queued.outbox_id as number], 10_000);
     assert.equal(outcome?.state, 'dead');
-    assert.match(outcome?.error ?? '', /401/);
+    assert.match(outcome?.error ?? '', /400/);
     assert.ok(!exposed(h.runtime.outbox().status()).includes(CANARY));
   });
 });

@@ -14,7 +14,9 @@
  * prints as `<circular>`. Where this differs from KosmoKrator, on purpose: keys are sorted (integers first), so
  * output is the same on every run; the same table twice side by side prints in full both times (KosmoKrator
  * prints `<circular>` for the second); a table with a `__tostring` metamethod (json.null, the `app` namespaces)
- * prints as that; nesting beyond 100 levels prints as `{...}`. Defines the local `serialize`.
+ * prints as that; nesting beyond 100 levels prints as `{...}`; past 1 MiB of text the rest prints as `…` (a huge table
+ * would otherwise cost the whole wall-time limit before the output limit could stop it). Defines the local
+ * `serialize`.
  */
 export const SERIALIZE_LUA = String.raw`
 local serialize
@@ -32,9 +34,16 @@ do
     local mt = debug_getmetatable(v)
     return mt ~= nil and rawget(mt, '__tostring') ~= nil
   end
+  local MAX_CHARS = 1048576
+  local used = 0
   local render
   render = function(v, indent, seen, depth)
-    if type(v) ~= 'table' or has_tostring(v) then return tostring(v) end
+    if used > MAX_CHARS then return '…' end
+    if type(v) ~= 'table' or has_tostring(v) then
+      local text = tostring(v)
+      used = used + #text
+      return text
+    end
     if seen[v] then return '<circular>' end
     if depth > 100 then return '{...}' end
     local keys, n = {}, 0
@@ -53,12 +62,18 @@ do
     local pad = string_rep('  ', indent + 1)
     local parts = {}
     if list then
-      for i = 1, n do parts[i] = pad .. render(rawget(v, i), indent + 1, seen, depth + 1) end
+      for i = 1, n do
+        parts[i] = pad .. render(rawget(v, i), indent + 1, seen, depth + 1)
+        used = used + #pad + 2
+        if used > MAX_CHARS then parts[i + 1] = pad .. '…' break end
+      end
     else
       table_sort(keys, key_less)
       for i = 1, n do
         local key = keys[i]
         parts[i] = pad .. tostring(key) .. ': ' .. render(rawget(v, key), indent + 1, seen, depth + 1)
+        used = used + #pad + #tostring(key) + 4
+        if used > MAX_CHARS then parts[i + 1] = pad .. '…' break end
       end
     end
     seen[v] = nil
@@ -66,6 +81,9 @@ do
     if list then open, close = '[', ']' end
     return open .. '\n' .. table_concat(parts, ',\n') .. '\n' .. string_rep('  ', indent) .. close
   end
-  serialize = function(v) return render(v, 0, {}, 1) end
+  serialize = function(v)
+    used = 0
+    return render(v, 0, {}, 1)
+  end
 end
 `;
