@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import { createRuntime } from '../../src/integration/runtime.js';
 import { VeroClient } from '../../src/vero/index.js';
@@ -32,11 +32,11 @@ const rejection = async (promise: Promise<unknown>): Promise<Error> => {
   assert.fail('expected a rejection');
 };
 
-for (const escape of ['unicode', 'slash'] as EchoEscape[]) {
-  describe(`a credential echoed with ${escape} JSON escapes`, () => {
+for (const spelling of ['unicode', 'slash'] as EchoEscape[]) {
+  describe(`a credential echoed with ${spelling} JSON escapes`, () => {
     const servers: EchoServer[] = [];
     const start = async (status: number, field?: 'message' | 'error' | 'detail') => {
-      const server = await startEchoServer({ status, escape, field });
+      const server = await startEchoServer({ status, escape: spelling, field });
       servers.push(server);
       return server;
     };
