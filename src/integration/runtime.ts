@@ -3,7 +3,7 @@ import { builtinIntegrations } from '../integrations/index.js';
 import { LuaPool } from '../lua/index.js';
 import { maskCredential } from '../mask.js';
 import { Outbox, type OutboxJob } from '../outbox/index.js';
-import { didYouMean } from '../suggest.js';
+import { didYouMean, MAX_NAME_LENGTH, quoteName } from '../suggest.js';
 import { AccountRegistry } from './accounts.js';
 import { CallLog, type CallRecord, type CallStatus } from './call-log.js';
 import { type RuntimeConfig, readRuntimeConfig } from './config.js';
@@ -208,11 +208,12 @@ export class Runtime {
     const started = performance.now();
     const startedAt = new Date().toISOString();
     let resolved: ResolvedFunction | undefined;
-    let accountName: string | null = options.account?.toLowerCase() ?? 'default';
+    // Until resolved, the names are the caller's and may be of any length: the call log keeps them cut.
+    let accountName: string | null = options.account?.slice(0, MAX_NAME_LENGTH).toLowerCase() ?? 'default';
     const finish = (status: CallStatus, error?: unknown, outboxId?: number) => {
       const record = this.log.record({
         outbox_id: outboxId,
-        function_name: resolved?.fullName ?? name,
+        function_name: resolved?.fullName ?? name.slice(0, MAX_NAME_LENGTH),
         account: accountName,
         args,
         status,
@@ -409,7 +410,7 @@ export class Runtime {
     if (found) return found;
     const names = this.functions().map((fn) => fn.fullName);
     throw new UnknownFunctionError(
-      `unknown function "${name}".${didYouMean(name, names)} Functions: ${names.join(', ')}.`,
+      `unknown function ${quoteName(name)}.${didYouMean(name, names)} Functions: ${names.join(', ')}.`,
     );
   }
 
