@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Runtime } from '../../integration/runtime.js';
-import { printJson, UsageError } from '../output.js';
+import { printJson, terminalSafe, UsageError } from '../output.js';
 import { bar, progressLine } from '../progress.js';
 import { openRuntime, type RuntimeFlags } from '../runtime-options.js';
 
@@ -81,7 +81,7 @@ Examples:
       }
       for (const e of lastErrors) {
         process.stdout.write(
-          `#${e.id} ${e.fn} (${e.account}) ${e.state} after ${e.attempts} attempts: ${e.error}\n`,
+          `${terminalSafe(`#${e.id} ${e.fn} (${e.account}) ${e.state} after ${e.attempts} attempts: ${e.error}`)}\n`,
         );
       }
     }),
