@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CANARY } from '../support/canary.js';
+import { createRuntime } from '../../src/integration/runtime.js';
+import { CANARY, exposed } from '../support/canary.js';
+import { startEchoServer } from '../support/echo-server.js';
 import { type Harness, startHarness } from '../support/runtime.js';
 
 /** The longest gap between ticks of a 5 ms interval while `work` runs: how long the main thread was unavailable. */
@@ -99,5 +101,48 @@ describe('hostile scripts against the host', () => {
     assert.ok(h.runtime.calls().every((call) => (call.account?.length ?? 0) <= 200));
     assert.ok(lagMs < MAX_LAG_MS, `main thread blocked for ${Math.round(lagMs)} ms`);
     assert.deepEqual(h.emulator.state().requests, []);
+  });
+
+  it('prototype keys in arguments cannot pollute the host or the emulator (which shares this process)', async () => {
+    const run = await h.runtime.runLua(`
+      local results = {}
+      for _, data in ipairs({ { ["__proto__"] = { id = "X" } }, { constructor = { prototype = { polluted = 1 } } } }) do
+        local ok, err = pcall(app.integrations.vero.identify_user, { id = "proto", email = "p@example.com", data = data })
+        results[#results + 1] = ok and "sent" or tostring(err)
+      end
+      return results
+    `);
+    assert.equal(run.ok, true, JSON.stringify(run.error));
+    assert.equal(({} as Record<string, unknown>).id, undefined);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    for (const outcome of run.result as string[]) {
+      assert.ok(outcome === 'sent' || /is reserved/.test(outcome), outcome);
+    }
+    assert.ok(h.emulator.state().users.every((user) => user.id === 'proto'));
+  });
+
+  it('a credential echoed back with JSON escapes never reaches the script', async () => {
+    const echo = await startEchoServer({ status: 200, escape: 'unicode' });
+    const runtime = createRuntime({ env: { VERO_AUTH_TOKEN: CANARY, VERO_BASE_URL: echo.url } });
+    try {
+      const run = await runtime.runLua(`
+        local sent = app.integrations.vero.unsubscribe({ id = "u1" })
+        print(sent.message)
+        return sent
+      `);
+      assert.equal(run.ok, true, JSON.stringify(run.error));
+      assert.deepEqual(run.output, ['bad auth_token [redacted]']);
+      assert.ok(!exposed(run).includes(CANARY));
+    } finally {
+      await runtime.close();
+      await echo.close();
+    }
+  });
+
+  it('a dry-run script reads nothing from the network either', async () => {
+    const before = h.emulator.state().requests.length;
+    const run = await h.runtime.runLua('return app.integrations.vero.get_current_user({})', { dryRun: true });
+    assert.equal((run.result as { status: string }).status, 'dry_run');
+    assert.equal(h.emulator.state().requests.length, before);
   });
 });

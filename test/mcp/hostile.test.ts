@@ -158,6 +158,38 @@ describe('kosmo-vero mcp against a hostile client', () => {
     await client.ping('after-malformed');
   });
 
+  it('function arguments of 8 MB or 20 000 levels deep are tool errors naming the bound; nothing is sent', async () => {
+    client.send(
+      toolCall('big', 'vero_track_event', {
+        identity: 'mcp_big',
+        event_name: 'e',
+        data: { blob: 'x'.repeat(8 * 1024 * 1024) },
+      }),
+    );
+    const deep = `{"identity":"mcp_deep","event_name":"e","data":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`;
+    client.send(
+      `{"jsonrpc":"2.0","id":"deep","method":"tools/call","params":{"name":"vero_track_event","arguments":${deep}}}`,
+    );
+    const expected: Array<[string, RegExp]> = [
+      [
+        'big',
+        /^vero\.track_event: arguments are too large as JSON \(\d+ bytes\), above the limit of 1048576 bytes/,
+      ],
+      ['deep', /^vero\.track_event: arguments are nested more than 200 levels deep/],
+    ];
+    for (const [id, message] of expected) {
+      const result = (await client.answer(id)).result as {
+        isError?: boolean;
+        structuredContent?: { error: { code: string; message: string } };
+      };
+      assert.equal(result.isError, true, id);
+      assert.equal(result.structuredContent?.error.code, 'invalid_arguments');
+      assert.match(result.structuredContent?.error.message ?? '', message);
+    }
+    assert.deepEqual(emulator.state().requests, []);
+    await client.ping('after-arguments');
+  });
+
   it('a 9 MB docs query or account name is a tool error naming the bound, and a ping still answers', async () => {
     const huge = 'ab '.repeat(3_000_000);
     client.send(toolCall('search', 'lua_search_docs', { query: huge }));
