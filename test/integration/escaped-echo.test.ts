@@ -14,6 +14,7 @@ import { VeroClient } from '../../src/vero/index.js';
 import { runCli } from '../cli/support.js';
 import { CANARY, exposed } from '../support/canary.js';
 import { type EchoEscape, type EchoServer, startEchoServer } from '../support/echo-server.js';
+import { rejection } from '../vero/support.js';
 
 // A token with a slash, so the `\/` spelling has something to escape; it contains the canary.
 const TOKEN = `${CANARY}/with-slash`;
@@ -21,15 +22,6 @@ const TOKEN = `${CANARY}/with-slash`;
 const assertAbsent = (value: unknown, label: string) => {
   const text = `${exposed(value)}\n${inspect(value, { depth: Number.POSITIVE_INFINITY, showHidden: true })}`;
   assert.ok(!text.includes(CANARY), `${label}: credential leaked: ${text.slice(0, 400)}`);
-};
-
-const rejection = async (promise: Promise<unknown>): Promise<Error> => {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  assert.fail('expected a rejection');
 };
 
 for (const spelling of ['unicode', 'slash'] as EchoEscape[]) {

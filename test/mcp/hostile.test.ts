@@ -102,6 +102,18 @@ const toolCall = (id: string, name: string, args: unknown) => ({
   params: { name, arguments: args },
 });
 
+/** The answer to `id` is a tool error `invalid_arguments` whose message matches; returns the message. */
+async function assertInvalidArguments(client: RawClient, id: string, message: RegExp): Promise<string> {
+  const result = (await client.answer(id)).result as {
+    isError?: boolean;
+    structuredContent?: { error: { code: string; message: string } };
+  };
+  assert.equal(result.isError, true, id);
+  assert.equal(result.structuredContent?.error.code, 'invalid_arguments');
+  assert.match(result.structuredContent?.error.message ?? '', message);
+  return result.structuredContent?.error.message ?? '';
+}
+
 describe('kosmo-vero mcp against a hostile client', () => {
   let emulator: RunningEmulator;
   let client: RawClient;
@@ -177,15 +189,7 @@ describe('kosmo-vero mcp against a hostile client', () => {
       ],
       ['deep', /^vero\.track_event: arguments are nested more than 200 levels deep/],
     ];
-    for (const [id, message] of expected) {
-      const result = (await client.answer(id)).result as {
-        isError?: boolean;
-        structuredContent?: { error: { code: string; message: string } };
-      };
-      assert.equal(result.isError, true, id);
-      assert.equal(result.structuredContent?.error.code, 'invalid_arguments');
-      assert.match(result.structuredContent?.error.message ?? '', message);
-    }
+    for (const [id, message] of expected) await assertInvalidArguments(client, id, message);
     assert.deepEqual(emulator.state().requests, []);
     await client.ping('after-arguments');
   });
@@ -202,14 +206,8 @@ describe('kosmo-vero mcp against a hostile client', () => {
       ['lua', /execute_lua: account: must be at most 200 characters \(got 9000000\)/],
     ];
     for (const [id, message] of expected) {
-      const result = (await client.answer(id)).result as {
-        isError?: boolean;
-        structuredContent?: { error: { code: string; message: string } };
-      };
-      assert.equal(result.isError, true, id);
-      assert.equal(result.structuredContent?.error.code, 'invalid_arguments');
-      assert.match(result.structuredContent?.error.message ?? '', message);
-      assert.ok((result.structuredContent?.error.message.length ?? 0) < 500, 'the input is not echoed');
+      const error = await assertInvalidArguments(client, id, message);
+      assert.ok(error.length < 500, 'the input is not echoed');
     }
     // Generous: the unbounded search held the server for 50-80 s; a busy machine may add a second or two.
     assert.ok(pingMs < 5000, `ping took ${Math.round(pingMs)} ms`);
