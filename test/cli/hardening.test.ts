@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { CANARY } from '../support/canary.js';
+import { addFaults } from '../support/faults.js';
 import { runCli } from './support.js';
 
 const ESC = '\u001b';
@@ -85,6 +86,21 @@ describe('kosmo-vero CLI against hostile input', { concurrency: true }, () => {
     assert.equal(json.code, 0, json.stderr);
     assert.ok(!json.stdout.includes(ESC));
     assert.match(JSON.parse(json.stdout).output[0], new RegExp(`title ${ESC}\\]0;pwned${BEL}`));
+  });
+
+  test('accounts test: a remote answer carrying escape sequences is shown escaped', async () => {
+    const hostile = await startEmulator({ tokens: [{ token: CANARY, label: 'default' }] });
+    try {
+      await addFaults(hostile, [
+        { endpoint: '/heartbeat', status: 503, body: { message: `down ${ESC}]0;pwned${BEL} ${ESC}[2J` } },
+      ]);
+      const run = await runCli(['accounts', 'test'], { env: { ...env, VERO_BASE_URL: hostile.url } });
+      assert.equal(run.code, 1);
+      assert.ok(!run.stdout.includes(ESC) && !run.stdout.includes(BEL), JSON.stringify(run.stdout));
+      assert.match(run.stdout, /UNREACHABLE: HTTP 503: "down \\x1b\]0;pwned\\x07 \\x1b\[2J"/);
+    } finally {
+      await hostile.close();
+    }
   });
 
   test('import: a bad quote skips its row only, by line; a BOM is fine; --json always prints JSON', async () => {
