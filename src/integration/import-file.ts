@@ -55,6 +55,12 @@ function csvProblem(error: unknown): string {
 }
 
 /**
+ * A file with more unreadable rows than this is not CSV worth importing. The cap also bounds the work: a row whose
+ * quote never closes is only found unreadable at the end of the file, so each one costs a read of the rest.
+ */
+export const MAX_UNREADABLE_CSV_ROWS = 100;
+
+/**
  * Rows of a CSV file, each with the line it ends on. A row csv-parse cannot read (a stray or unclosed quote) is
  * reported on the line it starts and skipped: parsing resumes on the next line, so one bad quote costs one row,
  * not the file. Each resume parses a view of the same bytes from where the last one stopped, so the file is read
@@ -68,6 +74,7 @@ function csvRows(text: string, parameters: string[], dataField: string): ImportR
     bytes.toString('utf8', lineStarts[line - 1], lineStarts[line] ?? bytes.length).trim() === '';
   const rows: ImportRow[] = [];
   let header: string[] | undefined;
+  const unreadable: number[] = [];
   for (let from = 1; from <= lineStarts.length; ) {
     let lastLine = from - 1;
     try {
@@ -101,6 +108,12 @@ function csvRows(text: string, parameters: string[], dataField: string): ImportR
       let bad = lastLine + 1;
       while (bad < lineStarts.length && isBlank(bad)) bad++;
       rows.push({ line: bad, problem: csvProblem(error) });
+      unreadable.push(bad);
+      if (unreadable.length > MAX_UNREADABLE_CSV_ROWS) {
+        throw new ImportFileError(
+          `more than ${MAX_UNREADABLE_CSV_ROWS} rows cannot be read as CSV (lines ${unreadable.slice(0, 5).join(', ')}, ...): check the file's quoting and try again.`,
+        );
+      }
       from = bad + 1;
     }
   }

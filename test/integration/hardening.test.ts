@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { readImportFile } from '../../src/integration/import-file.js';
 import { createRuntime } from '../../src/integration/runtime.js';
 import { callTool } from '../../src/integration/tool-definitions.js';
 import { CANARY, exposed } from '../support/canary.js';
@@ -171,5 +172,36 @@ describe('arguments from outside Lua meet the same bounds as a Lua call', () => 
     } finally {
       await runtime.close();
     }
+  });
+});
+
+describe('CSV import: unreadable rows', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kosmo-csv-'));
+  const parameters = ['id', 'email'];
+  const spec = { function: 'identify_user', dataField: 'data' };
+
+  test('each bad quote costs its own row, reported on the line it starts; the rows around it are read', () => {
+    const path = join(dir, 'quotes.csv');
+    writeFileSync(path, 'id,email\n"a"x,1\nb,2\nc,"open\nd,4\n');
+    const rows = readImportFile(path, parameters, spec);
+    assert.deepEqual(
+      rows.map((row) => [row.line, row.args?.id ?? row.problem?.slice(0, 24)]),
+      [
+        [2, 'a quote in the middle of'],
+        [3, 'b'],
+        [4, 'a quoted field is never '],
+        [5, 'd'],
+      ],
+    );
+  });
+
+  test('more than 100 unreadable rows: the file is refused, naming the first lines', () => {
+    const path = join(dir, 'broken.csv');
+    writeFileSync(path, `id,email\n${'x,"open\n'.repeat(150)}`);
+    assert.throws(() => readImportFile(path, parameters, spec), {
+      code: 'import_file',
+      message:
+        /^more than 100 rows cannot be read as CSV \(lines 2, 3, 4, 5, 6, \.\.\.\): check the file's quoting/,
+    });
   });
 });
