@@ -30,7 +30,10 @@ export async function startEmulatorProcess(token: string): Promise<EmulatorProce
 }
 
 export async function setLatency(origin: string, latencyMs: number): Promise<void> {
-  await fetch(`${origin}/_emulator/faults`, { method: 'DELETE' });
+  await fetch(`${origin}/_emulator/faults`, {
+    method: 'DELETE',
+    headers: { 'content-type': 'application/json' },
+  });
   if (latencyMs > 0) {
     await fetch(`${origin}/_emulator/faults`, {
       method: 'POST',

@@ -49,6 +49,10 @@ try {
   if (error instanceof CommanderError) {
     // Help and version also end in a CommanderError, with exit code 0.
     process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+    // A usage error (missing argument, unknown option) still honours --json; commander said it on stderr already.
+    if (error.exitCode !== 0 && process.argv.includes('--json')) {
+      printJson({ ok: false, error: { code: 'usage', message: error.message.replace(/^error: /, '') } });
+    }
   } else {
     // Errors before a command could report (config, usage) still honour --json.
     if (process.argv.includes('--json')) printJson({ ok: false, error: errorInfo(error) });

@@ -26,9 +26,22 @@ const isCoded = (error: unknown): error is { code: string; message: string } =>
   typeof (error as { code?: unknown })?.code === 'string' &&
   typeof (error as { message?: unknown }).message === 'string';
 
+/** C0 controls but tab and newline, DEL and C1 controls: what a terminal may act on (title, clear, OSC 52). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const TERMINAL_CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/**
+ * Text from a script or a remote service made safe for a person's terminal: control characters other than newline
+ * and tab are shown escaped (`\x1b`), so a printed escape sequence cannot retitle the window, clear the screen or
+ * write the clipboard. `--json` output needs none of this: JSON escapes them already.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(TERMINAL_CONTROLS, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** One clear line on stderr. */
 export function printError(error: unknown): void {
-  process.stderr.write(`kosmo-vero: ${errorInfo(error).message.replace(/\s*\n\s*/g, ' ')}\n`);
+  process.stderr.write(`kosmo-vero: ${terminalSafe(errorInfo(error).message.replace(/\s*\n\s*/g, ' '))}\n`);
 }
 
 export function exitCodeFor(error: unknown): number {

@@ -141,6 +141,10 @@ export async function handleInspector(
     res.end(body);
     return;
   }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    const refused = refuseMutation(req, route);
+    if (refused !== null) return sendJson(res, refused.status, errorBody(refused.error));
+  }
   switch (route) {
     case 'GET /_emulator/view':
       try {
@@ -188,6 +192,44 @@ export async function handleInspector(
           'GET /_emulator/view, POST /_emulator/reset or /_emulator/faults.',
       });
   }
+}
+
+/**
+ * Any web page can send a "simple" cross-site POST (text/plain or a form) to a known local port, so every change to
+ * the emulator's state must carry `Content-Type: application/json` (which a browser only sends cross-site after a
+ * preflight the emulator never grants) and, when the client says where it comes from (`Origin`, `Sec-Fetch-Site`),
+ * come from the emulator's own origin: the inspector page's reset button does; curl and tests send no Origin.
+ */
+function refuseMutation(
+  req: IncomingMessage,
+  route: string,
+): { status: number; error: EmulatorError } | null {
+  const origin = req.headers.origin;
+  const site = req.headers['sec-fetch-site'];
+  const ownOrigin = `http://${req.headers.host ?? ''}`;
+  if (
+    (origin !== undefined && origin !== ownOrigin) ||
+    (site !== undefined && site !== 'same-origin' && site !== 'none')
+  ) {
+    return {
+      status: 403,
+      error: new EmulatorError(
+        'emulator_cross_origin',
+        `${route}: refused a request from another origin (${origin ?? site}); only the inspector page itself, or a client that sends no Origin (curl, tests), may change the emulator.`,
+      ),
+    };
+  }
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/json') {
+    return {
+      status: 415,
+      error: new EmulatorError(
+        'emulator_bad_content_type',
+        `${route}: send Content-Type: application/json (got ${type ? `"${type}"` : 'none'}); requests that change the emulator must be JSON, so that no web page can send them.`,
+      ),
+    };
+  }
+  return null;
 }
 
 function pageOf<T>(total: number, at: PageParams, rows: T[]): ViewPage<T> {

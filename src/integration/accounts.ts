@@ -1,4 +1,4 @@
-import { didYouMean } from '../suggest.js';
+import { didYouMean, MAX_NAME_LENGTH, quoteName } from '../suggest.js';
 import type { Account, AccountEnvironment, Integration } from './definition.js';
 import { MissingCredentialError, UnknownAccountError } from './errors.js';
 
@@ -123,18 +123,23 @@ export class AccountRegistry {
   }
 
   resolve(requested: string | undefined): Account {
-    const name = (requested ?? DEFAULT_ACCOUNT).toLowerCase();
-    const account = this.accounts.get(name);
     const configured = this.names();
     const listing =
       configured.length > 0 ? `configured: ${configured.join(', ')}` : 'no account is configured';
+    if (requested !== undefined && requested.length > MAX_NAME_LENGTH) {
+      throw new UnknownAccountError(
+        `${this.integration}: unknown account ${quoteName(requested)}: account names are at most ${MAX_NAME_LENGTH} characters (${listing}).`,
+      );
+    }
+    const name = (requested ?? DEFAULT_ACCOUNT).toLowerCase();
+    const account = this.accounts.get(name);
     if (!account) {
       const hint =
         name === DEFAULT_ACCOUNT
           ? ` Set ${this.credentialVariables} for the default account.`
           : ` Set ${this.prefix}_${name.toUpperCase()}_${this.primaryVariable} to add it.`;
       throw new UnknownAccountError(
-        `${this.integration}: unknown account "${name}" (${listing}).${didYouMean(name, configured)}${hint}`,
+        `${this.integration}: unknown account ${quoteName(name)} (${listing}).${didYouMean(name, configured)}${hint}`,
       );
     }
     if (!account.credential) {

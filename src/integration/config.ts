@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { didYouMean, quoteName } from '../suggest.js';
 import { ConfigError } from './errors.js';
 
 const permissionMode = z.enum(['allow', 'ask', 'deny']);
@@ -38,6 +39,25 @@ export function parseRuntimeConfig(value: unknown, origin: string): RuntimeConfi
   throw new ConfigError(
     `${origin}: ${where}: ${issue?.message ?? 'invalid'}. Fix the config file and try again.`,
   );
+}
+
+/**
+ * The integration keys of `permissions` and `accounts` must name a loaded integration (`*` too, in permissions): a
+ * typo such as "VERO" or "vero " would otherwise be ignored, and a `deny` under it would fail open.
+ */
+export function checkIntegrationKeys(config: RuntimeConfig, integrations: string[], origin: string): void {
+  const sections = [
+    { section: 'permissions', keys: Object.keys(config.permissions ?? {}), known: [...integrations, '*'] },
+    { section: 'accounts', keys: Object.keys(config.accounts ?? {}), known: integrations },
+  ];
+  for (const { section, keys, known } of sections) {
+    for (const key of keys) {
+      if (known.includes(key)) continue;
+      throw new ConfigError(
+        `${origin}: ${section}: unknown integration ${quoteName(key)}.${didYouMean(key, known)} Integrations: ${known.map((name) => `"${name}"`).join(', ')} (spelled exactly). Fix it and try again.`,
+      );
+    }
+  }
 }
 
 const lineOf = (text: string, position: number): number => text.slice(0, position).split('\n').length;

@@ -81,6 +81,8 @@ export interface ReadFunction<Schema extends z.ZodType = z.ZodType, Client = unk
   extends FunctionBase<Schema> {
   operation: 'read';
   read(args: z.output<Schema>, context: ReadContext<Client>): Promise<Record<string, unknown>>;
+  /** The request `read` would send, credential redacted: what a dry run shows instead of sending it. */
+  preview(args: z.output<Schema>, context: ReadContext<Client>): unknown;
 }
 
 export type IntegrationFunction<Client = unknown> = WriteFunction | ReadFunction<z.ZodType, Client>;

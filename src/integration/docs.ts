@@ -1,7 +1,7 @@
-import { didYouMean } from '../suggest.js';
+import { didYouMean, MAX_NAME_LENGTH } from '../suggest.js';
 import type { Integration, IntegrationFunction } from './definition.js';
 import { fullNameOf, slugOf } from './definition.js';
-import { UnknownDocPageError } from './errors.js';
+import { InvalidArgumentsError, UnknownDocPageError } from './errors.js';
 import { jsonSchemaOf } from './validate-arguments.js';
 
 export interface DocPage {
@@ -157,22 +157,44 @@ function integrationsIndex(integrations: Integration[]): string {
   ].join('\n');
 }
 
+/** Longest search query: a few words. Longer ones are refused before any work, so search cost is capped. */
+export const MAX_QUERY_LENGTH = 200;
+
+/** Refuses an over-long page name or query before any work is done on it; same message as the tools' schemas. */
+function checkLength(tool: string, field: string, value: string, max: number): void {
+  if (value.length > max) {
+    throw new InvalidArgumentsError(tool, [
+      { field, rule: `must be at most ${max} characters (got ${value.length})` },
+    ]);
+  }
+}
+
+interface StoredPage {
+  title: string;
+  text: string;
+  /** Lower-cased once, so a search costs a scan of the pages and nothing more. */
+  lower: string;
+  lines: Array<{ trimmed: string; lower: string }>;
+}
+
 /** Every page `lua_read_doc` can return, rendered once from the integrations' own metadata. */
 export class DocLibrary {
-  private readonly pages = new Map<string, { title: string; text: string }>();
+  private readonly pages = new Map<string, StoredPage>();
 
   constructor(integrations: Integration[]) {
-    this.pages.set('integrations', { title: 'Integrations', text: integrationsIndex(integrations) });
+    this.add('integrations', 'Integrations', integrationsIndex(integrations));
     for (const integration of integrations) {
-      this.pages.set(`integrations.${integration.name}`, {
-        title: `${integration.title} — Lua API Reference`,
-        text: renderNamespacePage(integration),
-      });
+      this.add(
+        `integrations.${integration.name}`,
+        `${integration.title} — Lua API Reference`,
+        renderNamespacePage(integration),
+      );
       for (const fn of integration.functions) {
-        this.pages.set(`integrations.${integration.name}.${fn.name}`, {
-          title: fullNameOf(integration, fn),
-          text: functionPage(integration, fn),
-        });
+        this.add(
+          `integrations.${integration.name}.${fn.name}`,
+          fullNameOf(integration, fn),
+          functionPage(integration, fn),
+        );
       }
     }
   }
@@ -182,6 +204,7 @@ export class DocLibrary {
   }
 
   read(page: string): string {
+    checkLength('lua_read_doc', 'page', page, MAX_NAME_LENGTH);
     const name = this.canonical(page.trim());
     const found = this.pages.get(name) ?? this.pages.get(`integrations.${name}`);
     if (found) return found.text;
@@ -202,20 +225,25 @@ export class DocLibrary {
 
   /** Pages containing every word of the query (case-insensitive), with the lines that match. */
   search(query: string): DocSearchHit[] {
-    const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+    checkLength('lua_search_docs', 'query', query, MAX_QUERY_LENGTH);
+    const words = [...new Set(query.toLowerCase().split(/\s+/).filter(Boolean))];
     if (words.length === 0) return [];
     const hits: DocSearchHit[] = [];
-    for (const [page, { title, text }] of this.pages) {
-      const lower = text.toLowerCase();
+    for (const [page, { title, lower, lines }] of this.pages) {
       if (!words.every((word) => lower.includes(word))) continue;
-      const matches = text
-        .split('\n')
-        .filter((line) => words.some((word) => line.toLowerCase().includes(word)))
-        .map((line) => line.trim())
-        .slice(0, 5);
+      const matches: string[] = [];
+      for (const line of lines) {
+        if (matches.length === 5) break;
+        if (words.some((word) => line.lower.includes(word))) matches.push(line.trimmed);
+      }
       hits.push({ page, title, matches });
     }
     // Narrow pages first: a function's own page answers better than the whole reference.
     return hits.sort((a, b) => b.page.split('.').length - a.page.split('.').length);
+  }
+
+  private add(page: string, title: string, text: string): void {
+    const lines = text.split('\n').map((line) => ({ trimmed: line.trim(), lower: line.toLowerCase() }));
+    this.pages.set(page, { title, text, lower: text.toLowerCase(), lines });
   }
 }

@@ -66,6 +66,8 @@ export interface CallOptions {
   dryRun?: boolean;
   readOnly?: boolean;
   delivery?: DeliveryMode;
+  /** Largest arguments as JSON, in bytes; default the Lua sandbox's `maxArgBytes` (a Lua run passes its own). */
+  maxArgBytes?: number;
   /** Receives this call's log record (a Lua run collects its own calls this way). */
   trace?: (record: CallRecord) => void;
 }

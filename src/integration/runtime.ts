@@ -1,12 +1,12 @@
 import type { KosmoError } from '../errors.js';
 import { builtinIntegrations } from '../integrations/index.js';
-import { LuaPool } from '../lua/index.js';
+import { type LuaLimits, LuaPool, resolveLimits } from '../lua/index.js';
 import { maskCredential } from '../mask.js';
 import { type DestinationInput, Outbox, type OutboxJob } from '../outbox/index.js';
-import { didYouMean } from '../suggest.js';
+import { didYouMean, MAX_NAME_LENGTH, quoteName } from '../suggest.js';
 import { AccountRegistry } from './accounts.js';
 import { CallLog, type CallRecord, type CallStatus } from './call-log.js';
-import { type RuntimeConfig, readRuntimeConfig } from './config.js';
+import { checkIntegrationKeys, parseRuntimeConfig, type RuntimeConfig, readRuntimeConfig } from './config.js';
 import type { Account, Integration, IntegrationFunction, WritePlan } from './definition.js';
 import { fullNameOf, slugOf } from './definition.js';
 import { DocLibrary, type DocPage, type DocSearchHit } from './docs.js';
@@ -27,7 +27,7 @@ import type {
   RuntimeOptions,
 } from './runtime-types.js';
 import { type ToolDefinition, toolDefinitions } from './tool-definitions.js';
-import { jsonSchemaOf, validateArguments } from './validate-arguments.js';
+import { checkArgumentSize, jsonSchemaOf, validateArguments } from './validate-arguments.js';
 
 export type * from './runtime-types.js';
 
@@ -57,11 +57,21 @@ export class Runtime {
 
   constructor(options: RuntimeOptions = {}) {
     this.options = options;
+    const origin = typeof options.config === 'string' ? `config file ${options.config}` : 'the config option';
     const config =
-      typeof options.config === 'string' ? readRuntimeConfig(options.config) : (options.config ?? {});
+      typeof options.config === 'string'
+        ? readRuntimeConfig(options.config)
+        : parseRuntimeConfig(options.config ?? {}, origin);
     this.config = config;
     this.integrations = options.integrations ?? builtinIntegrations;
-    this.policy = { ...config.permissions, ...options.permissions };
+    const names = this.integrations.map((integration) => integration.name);
+    checkIntegrationKeys(config, names, origin);
+    const { permissions } = parseRuntimeConfig(
+      { permissions: options.permissions },
+      'the permissions option',
+    );
+    checkIntegrationKeys({ permissions }, names, 'the permissions option');
+    this.policy = { ...config.permissions, ...permissions };
     for (const integration of this.integrations) {
       this.accountsByIntegration.set(
         integration.name,
@@ -210,13 +220,16 @@ export class Runtime {
     // Read before validation and permission prompts: a write records when the agent called, not when it was allowed.
     const calledAt = this.options.now?.() ?? new Date();
     let resolved: ResolvedFunction | undefined;
-    let accountName: string | null = options.account?.toLowerCase() ?? 'default';
+    // Until resolved, the names are the caller's and may be of any length: the call log keeps them cut.
+    let accountName: string | null = options.account?.slice(0, MAX_NAME_LENGTH).toLowerCase() ?? 'default';
+    let argsFit = false;
     const finish = (status: CallStatus, error?: unknown, outboxId?: number) => {
       const record = this.log.record({
         outbox_id: outboxId,
-        function_name: resolved?.fullName ?? name,
+        function_name: resolved?.fullName ?? name.slice(0, MAX_NAME_LENGTH),
         account: accountName,
-        args,
+        // Arguments not known to be within bounds are not kept: the log would hold (and scrub, recursively) them.
+        args: argsFit ? args : '[not recorded]',
         status,
         error: error
           ? { code: (error as KosmoError).code ?? 'internal', message: (error as Error).message }
@@ -228,6 +241,8 @@ export class Runtime {
     };
     try {
       resolved = this.resolveFunction(name);
+      checkArgumentSize(resolved.fullName, args, options.maxArgBytes ?? this.defaultLimits.maxArgBytes);
+      argsFit = true;
       const { integration, fn, fullName, jsonSchema } = resolved;
       const account = this.accountRegistry(integration).resolve(options.account);
       accountName = account.name;
@@ -245,14 +260,26 @@ export class Runtime {
         },
       );
       const client = this.clientFor(integration, account);
+      const dryRun = options.dryRun ?? this.options.dryRun ?? false;
       if (fn.operation === 'read') {
-        const result = await fn.read(valid, { account, client });
+        const context = { account, client };
+        if (dryRun) {
+          // A dry run sends nothing, reads included (a read still reaches the service): say what it would send.
+          finish('dry_run');
+          return {
+            status: 'dry_run',
+            function_name: fullName,
+            account: account.name,
+            request: fn.preview(valid, context),
+          };
+        }
+        const result = await fn.read(valid, context);
         finish('ok');
         return result;
       }
       const plan = fn.plan(valid, { now: calledAt });
       const base = { function_name: fullName, account: account.name, ...plan.subject };
-      if (options.dryRun ?? this.options.dryRun ?? false) {
+      if (dryRun) {
         finish('dry_run');
         return { status: 'dry_run', ...base, request: integration.preview(client, plan) };
       }
@@ -385,7 +412,9 @@ export class Runtime {
   async runLua(code: string, options: RunLuaOptions = {}): Promise<LuaScriptResult> {
     const { account, dryRun, readOnly, delivery, ...limits } = options;
     this.luaPool ??= new LuaPool(this.options.lua);
-    const { host, calls, settled } = luaHostFor(this, { account, dryRun, readOnly, delivery });
+    // The sandbox enforces the run's own argument limit, which may be raised above the default: calls take it too.
+    const { maxArgBytes } = resolveLimits(this.defaultLimits, limits);
+    const { host, calls, settled } = luaHostFor(this, { account, dryRun, readOnly, delivery, maxArgBytes });
     const run = await this.luaPool.run(code, host, limits);
     // A run ended by a limit can leave a call on its way to Vero: report it rather than lose track of it.
     await settled();
@@ -403,6 +432,11 @@ export class Runtime {
     await this.luaPool?.close();
     await this.outboxInstance?.close();
     this.clients.clear();
+  }
+
+  /** The Lua pool's default limits; calls from outside Lua get the same argument bounds. */
+  private get defaultLimits(): LuaLimits {
+    return resolveLimits(this.options.lua?.limits);
   }
 
   private get env(): NodeJS.ProcessEnv {
@@ -478,7 +512,7 @@ export class Runtime {
     if (found) return found;
     const names = this.functions().map((fn) => fn.fullName);
     throw new UnknownFunctionError(
-      `unknown function "${name}".${didYouMean(name, names)} Functions: ${names.join(', ')}.`,
+      `unknown function ${quoteName(name)}.${didYouMean(name, names)} Functions: ${names.join(', ')}.`,
     );
   }
 

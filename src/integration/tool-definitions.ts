@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { KosmoError } from '../errors.js';
-import { didYouMean } from '../suggest.js';
+import { didYouMean, MAX_NAME_LENGTH, quoteName } from '../suggest.js';
+import { MAX_QUERY_LENGTH } from './docs.js';
 import type { FunctionInfo, Runtime } from './runtime.js';
 import { jsonSchemaOf, validateArguments } from './validate-arguments.js';
 
@@ -54,6 +55,7 @@ export const executeLuaSchema = z.strictObject({
   account: z
     .string()
     .min(1)
+    .max(MAX_NAME_LENGTH)
     .optional()
     .describe(
       'Account that `app.integrations.<integration>.<function>` calls use (default: the default account)',
@@ -71,6 +73,7 @@ export const readDocSchema = z.strictObject({
   page: z
     .string()
     .min(1)
+    .max(MAX_NAME_LENGTH)
     .describe(
       'Doc page: "integrations" (the index), "integrations.<integration>" or "integrations.<integration>.<function>"',
     ),
@@ -79,7 +82,11 @@ export const readDocSchema = z.strictObject({
 export const listDocsSchema = z.strictObject({});
 
 export const searchDocsSchema = z.strictObject({
-  query: z.string().min(1).describe('Words that must all appear on the page (case-insensitive)'),
+  query: z
+    .string()
+    .min(1)
+    .max(MAX_QUERY_LENGTH)
+    .describe('Words that must all appear on the page (case-insensitive)'),
 });
 
 const docsHints: ToolHints = {
@@ -226,7 +233,7 @@ export async function callTool(
   if (!spec) {
     const names = specs.map((candidate) => candidate.name);
     throw new UnknownToolError(
-      `unknown tool "${name}".${didYouMean(name, names)} Tools: ${names.join(', ')}.`,
+      `unknown tool ${quoteName(name)}.${didYouMean(name, names)} Tools: ${names.join(', ')}.`,
     );
   }
   return runSpec(runtime, spec, args, options);

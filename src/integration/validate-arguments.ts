@@ -1,6 +1,9 @@
 import { type core, z } from 'zod';
 import { type ArgumentProblem, InvalidArgumentsError } from './errors.js';
 
+/** How deep arguments may nest: the same as `json.encode` in the Lua sandbox, which every Lua call goes through. */
+export const MAX_ARGUMENT_DEPTH = 200;
+
 type JsonSchema = {
   type?: string | string[];
   properties?: Record<string, JsonSchema>;
@@ -89,6 +92,36 @@ function problemOf(issue: core.$ZodIssue): ArgumentProblem {
       };
     default:
       return { field, rule: issue.message };
+  }
+}
+
+/**
+ * Refuses arguments too large or too deep before any other work, with the Lua sandbox's limits, so a CLI or MCP
+ * call meets the same bounds as a Lua call. The walk is iterative and stops at the first bound crossed, so neither a
+ * deep value (a recursive walk would overflow the stack) nor a huge one costs more than the bound.
+ */
+export function checkArgumentSize(fullName: string, args: unknown, maxBytes: number): void {
+  const refuse = (rule: string): never => {
+    throw new InvalidArgumentsError(fullName, [{ field: '', rule }]);
+  };
+  const stack: Array<{ value: unknown; depth: number }> = [{ value: args, depth: 1 }];
+  // Every JSON value takes at least one byte: more values than bytes allowed is too large, whatever they are.
+  let values = 0;
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    if (++values > maxBytes) break;
+    const { value, depth } = item;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > MAX_ARGUMENT_DEPTH) {
+      refuse(`arguments are nested more than ${MAX_ARGUMENT_DEPTH} levels deep; flatten them`);
+    }
+    for (const child of Object.values(value)) stack.push({ value: child, depth: depth + 1 });
+  }
+  const bytes = values > maxBytes ? Number.POSITIVE_INFINITY : Buffer.byteLength(JSON.stringify(args) ?? '');
+  if (bytes > maxBytes) {
+    const size = Number.isFinite(bytes) ? `${bytes} bytes` : 'more';
+    refuse(
+      `arguments are too large as JSON (${size}), above the limit of ${maxBytes} bytes (maxArgBytes); send less per call`,
+    );
   }
 }
 

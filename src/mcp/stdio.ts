@@ -1,5 +1,5 @@
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Runtime } from '../integration/runtime.js';
+import { LineTransport } from './line-transport.js';
 import { createMcpServer, type McpServerOptions } from './server.js';
 
 /**
@@ -22,7 +22,7 @@ export async function serveStdio(runtime: Runtime, options: McpServerOptions = {
     process.stdout.once('error', () => resolve('stdout closed'));
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve(signal));
   });
-  await server.connect(new StdioServerTransport());
+  await server.connect(new LineTransport());
   const reason = await stopped;
   // A client that sends its requests and closes stdin (`... | kosmo-vero mcp`) still gets every answer; a signal
   // stops at once.

@@ -87,20 +87,31 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Vero's `message` from a JSON body, else the (shortened) text. */
-function messageOf(text: string): string | undefined {
+/**
+ * Vero's `message` from a JSON body, else the (shortened) text, with the credential redacted. Redaction runs on
+ * decoded text: a body that echoes the credential with JSON escapes (`\u0041`, `\/`) only spells it out once parsed,
+ * so a JSON body without a message is shown re-encoded (escapes undone), never raw.
+ */
+function messageOf(text: string, secret: string): string | undefined {
   const trimmed = text.trim();
   if (trimmed === '') return undefined;
+  let decoded = trimmed;
   if (trimmed.startsWith('{')) {
     try {
       const parsed = JSON.parse(trimmed) as { message?: unknown; error?: unknown };
-      if (typeof parsed.message === 'string') return parsed.message;
-      if (typeof parsed.error === 'string') return parsed.error;
+      if (typeof parsed.message === 'string') decoded = parsed.message;
+      else if (typeof parsed.error === 'string') decoded = parsed.error;
+      else decoded = JSON.stringify(parsed);
     } catch {
-      // Not JSON after all: fall through to the raw text.
+      // Not JSON after all: the raw text is all there is.
     }
   }
-  return trimmed.length > 500 ? `${trimmed.slice(0, 500)}...` : trimmed;
+  // Redact before cutting: a cut through the secret would leave its prefix unredacted.
+  return shortened(redact(decoded, secret));
+}
+
+function shortened(text: string): string {
+  return text.length > 500 ? `${text.slice(0, 500)}...` : text;
 }
 
 /** What fetch calls `res.ok`. */
@@ -215,7 +226,7 @@ export class VeroClient {
         timeoutMs: this.timeoutMs,
       });
       if (isOk(res.status)) return { ok: true, status: res.status, latencyMs: latency() };
-      const said = messageOf(redact(res.text, this.#secret));
+      const said = messageOf(res.text, this.#secret);
       return {
         ok: false,
         status: res.status,
@@ -272,7 +283,7 @@ export class VeroClient {
           body: payload,
           timeoutMs: attemptTimeout,
         });
-        const veroMessage = messageOf(redact(res.text, this.#secret));
+        const veroMessage = messageOf(res.text, this.#secret);
         if (isOk(res.status)) {
           this.#report({ operation, attempt, status: res.status });
           const message = veroMessage ?? '';

@@ -135,7 +135,10 @@ describe('inspector page files and GET /_emulator/view', () => {
 
   it('shows a reset at once', async () => {
     assert.ok((await view(emu)).body.totals.events > 0);
-    const res = await fetch(`${emu.inspectorUrl}reset`, { method: 'POST' });
+    const res = await fetch(`${emu.inspectorUrl}reset`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(res.status, 200);
     assert.deepEqual((await view(emu)).body.totals, { users: 0, events: 0, requests: 0 });
   });

@@ -84,7 +84,10 @@ describe('emulator dedup window', () => {
 
   it('reset forgets the dedup memory', async () => {
     await call(emu.url, 'POST', '/users/track', { id: 'u1' });
-    const res = await fetch(`${emu.inspectorUrl}reset`, { method: 'POST' });
+    const res = await fetch(`${emu.inspectorUrl}reset`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(res.status, 200);
     assert.deepEqual((await call(emu.url, 'POST', '/users/track', { id: 'u1' })).body, SUCCESS);
   });

@@ -108,7 +108,10 @@ describe('emulator scripted faults', () => {
     assert.deepEqual(await remaining(), [
       { endpoint: '/users/unsubscribe', status: 500, forever: true, remaining: null },
     ]);
-    const res = await fetch(`${emu.inspectorUrl}faults`, { method: 'DELETE' });
+    const res = await fetch(`${emu.inspectorUrl}faults`, {
+      method: 'DELETE',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(res.status, 200);
     assert.deepEqual(await remaining(), []);
     assert.deepEqual((await call(emu.url, 'POST', '/users/unsubscribe', { id: 'a' })).body, SUCCESS);
@@ -139,7 +142,11 @@ describe('emulator scripted faults', () => {
     const body = (await res.json()) as { code: string; message: string };
     assert.equal(body.code, 'emulator_bad_faults');
     assert.match(body.message, /faults\[0\]\.status/);
-    const notJson = await fetch(`${emu.inspectorUrl}faults`, { method: 'POST', body: '{' });
+    const notJson = await fetch(`${emu.inspectorUrl}faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{',
+    });
     assert.equal(notJson.status, 400);
     assert.equal(((await notJson.json()) as { code: string }).code, 'emulator_bad_faults');
   });
@@ -150,6 +157,7 @@ describe('emulator close with a hanging request', () => {
     const emu = await startEmulator();
     await fetch(`${emu.inspectorUrl}faults`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ faults: [{ hang: true }, { endpoint: '/users/track', latencyMs: 60_000 }] }),
     });
     const hanging = call(emu.url, 'POST', '/users/delete', { id: 'x' }, { token: 't' });

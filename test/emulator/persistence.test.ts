@@ -63,7 +63,10 @@ describe('emulator persistence and reset', () => {
         { identity: { id: 'u1' }, event_name: 'e' },
         { token: 't' },
       );
-      const res = await fetch(`${emu.inspectorUrl}reset`, { method: 'POST' });
+      const res = await fetch(`${emu.inspectorUrl}reset`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+      });
       assert.equal(res.status, 200);
       assert.deepEqual(emu.state(), { users: [], events: [], requests: [] });
       await call(

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { printJson } from '../output.js';
+import { printJson, terminalSafe } from '../output.js';
 import { addRuntimeFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
 
 export function registerAccounts(program: Command): void {
@@ -43,7 +43,7 @@ Examples:
           const detail =
             a.error ?? `${a.credential_kind} ${a.credential_hint}${a.email ? ` ${a.email}` : ''}`;
           process.stdout.write(
-            `${a.integration}.${a.name}\t${detail}\t${a.base_url ?? '(default base URL)'}\n`,
+            `${terminalSafe(`${a.integration}.${a.name}\t${detail}\t${a.base_url ?? '(default base URL)'}`)}\n`,
           );
         }
     } finally {
@@ -72,8 +72,9 @@ Examples:
       else {
         for (const t of tests) {
           const state = t.ok ? `reachable (${t.latency_ms} ms)` : `UNREACHABLE: ${t.error}`;
+          // The error may quote the remote service: shown escaped, like any text from outside.
           process.stdout.write(
-            `${t.integration}.${t.account}\t${state}\t${t.base_url ?? '(default base URL)'}\n`,
+            `${terminalSafe(`${t.integration}.${t.account}\t${state}\t${t.base_url ?? '(default base URL)'}`)}\n`,
           );
         }
         for (const note of new Set(tests.map((t) => t.note))) process.stdout.write(`Note: ${note}\n`);

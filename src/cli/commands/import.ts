@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { printJson } from '../output.js';
+import { printJson, terminalSafe } from '../output.js';
 import { bar, progressLine } from '../progress.js';
 import { addDeliveryFlags, addRuntimeFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
 
@@ -46,10 +46,12 @@ Examples:
         const outcomes = flags.wait ? await runtime.waitForDelivery(summary.outbox_ids) : [];
         const delivered = outcomes.filter((o) => o.state === 'delivered').length;
         const dead = outcomes.filter((o) => o.state === 'dead').length;
-        const report = { ...summary, delivered, dead, waited: flags.wait };
+        const ok = summary.failed.length === 0 && dead === 0;
+        const report = { ok, ...summary, delivered, dead, waited: flags.wait };
         if (flags.json) printJson(report);
         else {
-          for (const f of summary.failed) process.stderr.write(`line ${f.line}: ${f.message}\n`);
+          for (const f of summary.failed)
+            process.stderr.write(`line ${f.line}: ${terminalSafe(f.message)}\n`);
           process.stdout.write(
             `${summary.rows} rows: ${summary.accepted} accepted, ${summary.failed.length} skipped` +
               (flags.wait
@@ -57,7 +59,7 @@ Examples:
                 : '; run `kosmo-vero outbox drain` to deliver\n'),
           );
         }
-        process.exitCode = summary.failed.length > 0 || dead > 0 ? 1 : 0;
+        process.exitCode = ok ? 0 : 1;
       } finally {
         await close();
       }

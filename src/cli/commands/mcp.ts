@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { createRuntime } from '../../integration/runtime.js';
+import { terminalSafe } from '../output.js';
 import { openRuntime, type RuntimeFlags } from '../runtime-options.js';
 
 /** `Tools: execute_lua, ..., and one per function (vero_identify_user, ...).`, from the runtime's own list. */
@@ -45,7 +46,7 @@ MCP client config: { "command": "npx", "args": ["kosmo-vero", "mcp"], "env": { "
     .action(async (flags: RuntimeFlags & { quiet?: boolean }) => {
       const log = flags.quiet
         ? undefined
-        : (line: string) => process.stderr.write(`kosmo-vero mcp: ${line}\n`);
+        : (line: string) => process.stderr.write(`kosmo-vero mcp: ${terminalSafe(line)}\n`);
       // The MCP SDK is heavy to load: only this command pays for it.
       const { serveStdio } = await import('../../mcp/index.js');
       const { runtime, emulator, close } = await openRuntime(flags);

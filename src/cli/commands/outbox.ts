@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Runtime } from '../../integration/runtime.js';
 import type { DestinationStatus } from '../../outbox/index.js';
-import { printJson, UsageError } from '../output.js';
+import { printJson, terminalSafe, UsageError } from '../output.js';
 import { bar, progressLine } from '../progress.js';
 import { openRuntime, type RuntimeFlags } from '../runtime-options.js';
 
@@ -117,7 +117,7 @@ Examples:
       for (const d of status.destinations) process.stdout.write(`${destinationLine(runtime, d)}\n`);
       for (const e of lastErrors) {
         process.stdout.write(
-          `#${e.id} ${e.fn} (${e.account}) ${e.state} after ${e.attempts} attempts: ${e.error}\n`,
+          `${terminalSafe(`#${e.id} ${e.fn} (${e.account}) ${e.state} after ${e.attempts} attempts: ${e.error}`)}\n`,
         );
       }
     }),

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { emulatorSummary } from '../emulator-summary.js';
-import { printJson, UsageError } from '../output.js';
+import { printJson, terminalSafe, UsageError } from '../output.js';
 import { addDeliveryFlags, addRuntimeFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
 import { readStdin } from '../stdin.js';
 
@@ -66,16 +66,16 @@ Examples:
             emulator: state && emulator ? { url: emulator.url, ...state } : undefined,
           });
         } else {
-          for (const line of run.output) process.stdout.write(`${line}\n`);
+          for (const line of run.output) process.stdout.write(`${terminalSafe(line)}\n`);
           if (run.error) {
             const where = run.error.line ? ` (line ${run.error.line})` : '';
-            process.stderr.write(`kosmo-vero: script error${where}: ${run.error.message}\n`);
+            process.stderr.write(`kosmo-vero: script error${where}: ${terminalSafe(run.error.message)}\n`);
           }
           if (delivery) {
             const sent = delivery.length - undelivered;
             process.stderr.write(`delivered ${sent} queued write(s), not delivered ${undelivered}\n`);
           }
-          if (state && emulator) process.stdout.write(emulatorSummary(state, emulator.url));
+          if (state && emulator) process.stdout.write(terminalSafe(emulatorSummary(state, emulator.url)));
         }
         process.exitCode = ok ? 0 : 1;
         if (flags.keep && emulator) {

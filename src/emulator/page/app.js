@@ -323,7 +323,11 @@ async function reset() {
   const button = $('reset');
   button.disabled = true;
   try {
-    const res = await fetch('reset', { method: 'POST' });
+    const res = await fetch('reset', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     for (const list of LISTS) ui.offsets[list] = 0;
     ui.open.events.clear();

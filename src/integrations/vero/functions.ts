@@ -146,6 +146,7 @@ const getCurrentUser: ReadFunction<typeof getCurrentUserSchema, VeroClient> = {
   example: `local user = app.integrations.vero.get_current_user({})
 print("Account: " .. (user.email or "unknown"))`,
   read: (_args, context) => describeCurrentUser(context),
+  preview: (_args, { client }) => client.prepare('heartbeat'),
 };
 
 const aliasUser: WriteFunction<typeof aliasUserSchema> = {
