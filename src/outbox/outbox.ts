@@ -73,7 +73,7 @@ export class Outbox {
   private readonly deliverFn: (job: OutboxJob) => Promise<unknown>;
   private readonly now: () => number;
   private readonly concurrency: number;
-  /** Slots one destination's function (one endpoint) may hold, so a hanging endpoint cannot take them all. */
+  /** Slots one destination's function (one endpoint) holds while other work is due: a hanging endpoint cannot take them all. */
   private readonly laneLimit: number;
   private readonly retryForMs: number;
   private readonly maxAttempts: number | undefined;
@@ -354,10 +354,16 @@ export class Outbox {
     for (const run of [...this.drains]) this.finishDrain(run);
     await Promise.all([...this.inFlight.values()]);
     for (const waiter of [...this.waiters]) this.finishWaiter(waiter);
-    this.flushUnrecorded();
     if (this.leaseTimer) clearInterval(this.leaseTimer);
-    releaseLockOwner(this.owner);
-    this.store.close();
+    try {
+      this.flushUnrecorded();
+    } catch {
+      // Still unwritable: those rows stay 'sending' under this instance, which is gone once released below, so
+      // the next drainer on this host takes them back at once (and delivers them again: at-least-once).
+    } finally {
+      releaseLockOwner(this.owner);
+      this.store.close();
+    }
   }
 
   // --- the drainer ---
@@ -392,7 +398,7 @@ export class Outbox {
           this.leaseMs,
           this.maxInterruptions,
           this.servedNow(),
-          this.laneGate(),
+          this.laneGates(),
         );
         for (const job of jobs) this.launch(job);
       }
@@ -406,16 +412,21 @@ export class Outbox {
     }
   }
 
-  /** Accepts a claim while its lane (destination + function) holds fewer than `laneLimit` deliveries. */
-  private laneGate(): (destinationId: number, fn: string) => boolean {
+  /**
+   * Claim passes by lane (destination + function): first each lane up to half the slots; then, with slots still
+   * free (nothing else due), up to all but one. The slot a lane never takes is there at once for any other write
+   * that arrives while an endpoint hangs; a single-endpoint backlog still uses all but one slot.
+   */
+  private laneGates(): Array<(destinationId: number, fn: string) => boolean> {
     const held = new Map(this.lanes);
-    return (destinationId, fn) => {
+    const upTo = (limit: number) => (destinationId: number, fn: string) => {
       const lane = laneOf(destinationId, fn);
       const count = held.get(lane) ?? 0;
-      if (count >= this.laneLimit) return false;
+      if (count >= limit) return false;
       held.set(lane, count + 1);
       return true;
     };
+    return [upTo(this.laneLimit), upTo(Math.max(this.laneLimit, this.concurrency - 1))];
   }
 
   /**

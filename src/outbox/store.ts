@@ -214,7 +214,7 @@ function openChecked(file: string, synchronous: 'normal' | 'full'): Database.Dat
     if (check !== 'ok') {
       throw new OutboxError(
         'outbox_damaged',
-        `Outbox ${file} is damaged (integrity check: ${String(check)}); nothing was queued into it. Move the file aside (keep it for recovery) and start with a new one.`,
+        `Outbox ${file} is damaged (integrity check: ${String(check).replace(/\s+/g, ' ')}); nothing was queued into it. Move the file aside (keep it for recovery) and start with a new one.`,
       );
     }
     return db;
@@ -238,7 +238,7 @@ export class OutboxStore {
     leaseMs: number,
     maxInterruptions: number,
     served: ServedDestination[],
-    accept: (destinationId: number, fn: string) => boolean,
+    gates: Array<(destinationId: number, fn: string) => boolean>,
   ) => OutboxJob[];
 
   constructor(file: string, synchronous: 'normal' | 'full') {
@@ -465,44 +465,48 @@ export class OutboxStore {
         leaseMs: number,
         maxInterruptions: number,
         served: ServedDestination[],
-        accept: (destinationId: number, fn: string) => boolean,
+        gates: Array<(destinationId: number, fn: string) => boolean>,
       ): OutboxJob[] => {
         this.releaseOrphans(owner, now, maxInterruptions);
         const jobs: OutboxJob[] = [];
         // Start with a different destination each time, so a busy one cannot keep the others waiting.
         const start = served.length > 0 ? this.claimRotation++ % served.length : 0;
-        for (let i = 0; i < served.length && jobs.length < limit; i++) {
-          const { destination, account } = served[(start + i) % served.length] as ServedDestination;
-          // Read a few more than needed: `accept` may turn some down (their lane is full).
-          const rows = this.stmts.claimable.all({
-            destinationId: destination.id,
-            now,
-            limit: (limit - jobs.length) * 4,
-          }) as JobRow[];
-          for (const row of rows) {
-            if (jobs.length >= limit) break;
-            if (!accept(destination.id, row.fn)) continue;
-            this.stmts.markSending.run({
-              id: row.id,
-              ownerId: owner.id,
-              pid: owner.pid,
-              host: owner.host,
-              lockedUntil: now + leaseMs,
+        // One pass per gate, while slots are free: e.g. each lane within its share first, then beyond it.
+        for (const gate of gates) {
+          for (let i = 0; i < served.length && jobs.length < limit; i++) {
+            const { destination, account } = served[(start + i) % served.length] as ServedDestination;
+            // Read a few more than needed: `gate` may turn some down (their lane is full).
+            const rows = this.stmts.claimable.all({
+              destinationId: destination.id,
               now,
-            });
-            jobs.push({
-              id: row.id,
-              key: row.key,
-              fn: row.fn,
-              orderingKeys: JSON.parse(row.ordering_keys),
-              payload: JSON.parse(row.payload),
-              destination,
-              account,
-              attempts: row.attempts + 1,
-              createdAt: row.created_at,
-              firstFailedAt: row.first_failed_at,
-            });
+              limit: (limit - jobs.length) * 4,
+            }) as JobRow[];
+            for (const row of rows) {
+              if (jobs.length >= limit) break;
+              if (!gate(destination.id, row.fn)) continue;
+              this.stmts.markSending.run({
+                id: row.id,
+                ownerId: owner.id,
+                pid: owner.pid,
+                host: owner.host,
+                lockedUntil: now + leaseMs,
+                now,
+              });
+              jobs.push({
+                id: row.id,
+                key: row.key,
+                fn: row.fn,
+                orderingKeys: JSON.parse(row.ordering_keys),
+                payload: JSON.parse(row.payload),
+                destination,
+                account,
+                attempts: row.attempts + 1,
+                createdAt: row.created_at,
+                firstFailedAt: row.first_failed_at,
+              });
+            }
           }
+          if (jobs.length >= limit) break;
         }
         return jobs;
       },

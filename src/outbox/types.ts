@@ -76,7 +76,7 @@ export interface OutboxOptions {
   deliver: (job: OutboxJob) => Promise<unknown>;
   /**
    * Deliveries in flight at once, across all ordering keys. Default 8. One destination's function (one endpoint)
-   * holds at most half of them, so a hanging endpoint leaves the others room.
+   * gets more than half of them only when nothing else is due, so a hanging endpoint leaves other writes room.
    */
   concurrency?: number;
   /**
