@@ -17,6 +17,8 @@ export const runtimeConfigSchema = z.strictObject({
     .optional(),
   delivery: z.enum(['direct', 'queued']).optional(),
   outbox: z.string().optional(),
+  /** Per-request timeout in milliseconds (the CLI's --request-timeout wins). */
+  requestTimeoutMs: z.number().int().positive().optional(),
 });
 
 export type RuntimeConfig = z.infer<typeof runtimeConfigSchema>;

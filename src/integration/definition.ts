@@ -73,6 +73,8 @@ export interface AccountEnvironment {
   credentials: Array<{ variable: string; kind: string }>;
   /** Setting name -> variable, e.g. `baseUrl` -> `BASE_URL`. */
   settings: Record<string, string>;
+  /** Settings of the default account that named accounts take unless they set their own, e.g. `baseUrl`. */
+  inherited?: string[];
 }
 
 export interface ProbeResult {
@@ -82,13 +84,33 @@ export interface ProbeResult {
   error?: string;
 }
 
+/** Runtime-wide settings every client of an integration takes. */
+export interface ClientOptions {
+  /** Per-request timeout in milliseconds (default: the integration's own). */
+  requestTimeoutMs?: number;
+  /** How the user raises that timeout, named in timeout errors (e.g. `--request-timeout <ms>`). */
+  requestTimeoutSetting?: string;
+  /** Called when a request failed and will be tried again, e.g. for a progress line. */
+  onRetry?: (retry: RetryNotice) => void;
+}
+
+export interface RetryNotice {
+  /** The request that is retried, e.g. `/users/track`. */
+  request: string;
+  /** The attempt that just failed (1 for the first). */
+  attempt: number;
+  /** Why it failed, e.g. `timeout after 30000 ms`; never a credential. */
+  error: string;
+  delayMs: number;
+}
+
 export interface Integration<Client = unknown> {
   /** Namespace under `app.integrations`, e.g. `vero`. */
   name: string;
   title: string;
   accounts: AccountEnvironment;
   functions: Array<IntegrationFunction<Client>>;
-  createClient(account: Account): Client;
+  createClient(account: Account, options?: ClientOptions): Client;
   /**
    * Where the client sends (its normalised API base). With the credential it names a write's destination:
    * queued writes are delivered only by an account with the same endpoint and credential.

@@ -129,13 +129,27 @@ export class DocLibrary {
     return [...this.pages].map(([page, { title }]) => ({ page, title }));
   }
 
-  read(page: string): string {
-    const found = this.pages.get(page.trim());
+  /** `listHint` names what lists every page where the reader is (default: Lua's `lua_list_docs()`). */
+  read(page: string, listHint = 'lua_list_docs()'): string {
+    const found = this.pages.get(page.trim()) ?? this.pages.get(this.functionPage(page.trim()) ?? '');
     if (found) return found.text;
     const names = [...this.pages.keys()];
     throw new UnknownDocPageError(
-      `no doc page "${page}".${didYouMean(page, names)} Pages: ${names.filter((n) => n.split('.').length <= 2).join(', ')}; lua_list_docs() lists all.`,
+      `no doc page "${page}".${didYouMean(page, names)} Pages: ${names.filter((n) => n.split('.').length <= 2).join(', ')}; ${listHint} lists all.`,
     );
+  }
+
+  /**
+   * The page of a function named the way calls name it: `vero.track_event`, `vero_track_event`, or `track_event` when
+   * only one integration has it.
+   */
+  private functionPage(name: string): string | undefined {
+    const matches = [...this.pages.keys()].filter((page) => {
+      const [, integration, fn] = page.split('.');
+      if (fn === undefined) return false;
+      return [fn, `${integration}.${fn}`, `${integration}_${fn}`].includes(name);
+    });
+    return matches.length === 1 ? matches[0] : undefined;
   }
 
   /** Pages containing every word of the query (case-insensitive), with the lines that match. */

@@ -44,20 +44,34 @@ function toArgs(
   return args;
 }
 
-function csvRows(text: string, parameters: string[], dataField: string): ImportRow[] {
+/** A header without a required column would fail every row alike: say so once, with what was expected and found. */
+function checkHeader(header: string[], parameters: string[], required: string[]): void {
+  const missing = required.filter((column) => !header.includes(column));
+  if (missing.length === 0) return;
+  throw new ImportFileError(
+    `the header has no ${missing.join(', ')} column: expected ${parameters.join(', ')} (required: ${required.join(', ')}; any other column becomes a data attribute), found ${header.join(', ')}`,
+  );
+}
+
+function csvRows(text: string, parameters: string[], dataField: string, required: string[]): ImportRow[] {
   let records: Array<{
     record: Record<string, string>;
     info: { lines: number; error?: { message: string } };
   }>;
   try {
     records = parse(text, {
-      columns: (header: string[]) => header.map((name) => name.trim()),
+      columns: (header: string[]) => {
+        const names = header.map((name) => name.trim());
+        checkHeader(names, parameters, required);
+        return names;
+      },
       info: true,
       skip_empty_lines: true,
       relax_column_count: true,
       bom: true,
     });
   } catch (error) {
+    if (error instanceof ImportFileError) throw error;
     throw new ImportFileError(`the CSV file cannot be read: ${(error as Error).message}`);
   }
   return records.map(({ record, info }) =>
@@ -85,7 +99,12 @@ function jsonlRows(text: string, parameters: string[], dataField: string): Impor
 }
 
 /** Reads a `.csv` (header row first) or `.jsonl` file into argument objects for `spec.function`. */
-export function readImportFile(path: string, parameters: string[], spec: ImportSpec): ImportRow[] {
+export function readImportFile(
+  path: string,
+  parameters: string[],
+  spec: ImportSpec,
+  required: string[] = [],
+): ImportRow[] {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -93,6 +112,6 @@ export function readImportFile(path: string, parameters: string[], spec: ImportS
     throw new ImportFileError(`cannot read ${path}: ${(error as Error).message}`);
   }
   if (/\.jsonl?$/i.test(path)) return jsonlRows(text, parameters, spec.dataField);
-  if (/\.csv$/i.test(path)) return csvRows(text, parameters, spec.dataField);
+  if (/\.csv$/i.test(path)) return csvRows(text, parameters, spec.dataField, required);
   throw new ImportFileError(`${path}: expected a .csv or .jsonl file`);
 }

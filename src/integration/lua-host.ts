@@ -25,6 +25,7 @@ export function luaHostFor(runtime: Runtime, defaults: CallOptions): LuaRunHost 
     functions,
     aliases: Object.fromEntries(functions.map((name) => [`${integration}_${name}`, name])),
     accounts: runtime.accountNames(integration).filter((name) => name !== 'default'),
+    addAccount: runtime.howToAddAccount(integration, '<NAME>'),
   }));
   const calls: CallRecord[] = [];
   const inFlight = new Set<Promise<unknown>>();

@@ -1,7 +1,7 @@
 import type { LuaLimits, LuaPoolOptions, LuaRunError, LuaRunStats } from '../lua/index.js';
 import type { CallRecord } from './call-log.js';
 import type { RuntimeConfig } from './config.js';
-import type { Integration } from './definition.js';
+import type { Integration, RetryNotice } from './definition.js';
 import type { AskCallback, PermissionPolicy } from './permissions.js';
 
 export interface RuntimeOptions {
@@ -29,6 +29,21 @@ export interface RuntimeOptions {
   outbox?: string;
   /** Deliver queued writes in the background as they are accepted (default true); false leaves them for a drain. */
   background?: boolean;
+  /** Per-request timeout of every client, in milliseconds (default: the config file's, else the integration's). */
+  requestTimeoutMs?: number;
+  /** Called when a request failed and will be tried again (the CLI shows a progress line). */
+  onRetry?: (retry: RetryNotice & { integration: string; account: string }) => void;
+  /** How the person using this runtime changes a setting, as error messages name it (the CLI: its flags). */
+  settingNames?: Partial<SettingNames>;
+}
+
+export interface SettingNames {
+  /** Default `readOnly`; the CLI's `--read-only`. */
+  readOnly: string;
+  /** Default `dryRun: true`; the CLI's `--dry-run`. */
+  dryRun: string;
+  /** Default `requestTimeoutMs`; the CLI's `--request-timeout <ms>`. */
+  requestTimeout: string;
 }
 
 export type DeliveryMode = 'direct' | 'queued';
@@ -100,7 +115,7 @@ export interface AccountInfo {
 export interface AccountTest {
   integration: string;
   account: string;
-  base_url: string | null;
+  base_url: string;
   ok: boolean;
   status: number | null;
   latency_ms: number;

@@ -89,6 +89,7 @@ function namespacesJson(namespaces: unknown): string {
       functions: strings(ns.functions, 'functions'),
       aliases,
       accounts: strings(ns.accounts, 'accounts'),
+      addAccount: typeof ns.addAccount === 'string' ? ns.addAccount : undefined,
     };
   });
   return JSON.stringify(clean);

@@ -18,6 +18,8 @@ export interface LuaNamespace {
    * A function name wins over an account of the same name.
    */
   accounts: string[];
+  /** How to add an account a script names but nobody configured, with `<NAME>` for its upper-cased name. */
+  addAccount?: string;
 }
 
 /** What a script calls, as the host receives it. */

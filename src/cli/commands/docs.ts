@@ -14,7 +14,7 @@ export function registerDocs(program: Command): void {
     .description('print what lua_read_doc(page) returns inside a script')
     .argument(
       '[page]',
-      'doc page (default: the Lua reference, or the index when there are several integrations)',
+      'doc page, or a function name such as track_event (default: the Lua reference, or the index when there are several integrations)',
     )
     .option('--list', 'list every page')
     .option('--search <query>', 'pages containing every word of the query')
@@ -47,7 +47,7 @@ Examples:
         return;
       }
       const page = requested ?? defaultPage(runtime);
-      const text = runtime.readDoc(page);
+      const text = runtime.readDoc(page, '`kosmo-vero docs --list`');
       if (flags.json) printJson({ page, text });
       else process.stdout.write(text);
     });

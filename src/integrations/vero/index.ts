@@ -1,18 +1,31 @@
 import { readFileSync } from 'node:fs';
-import type { Account, Integration, WritePlan } from '../../integration/definition.js';
+import type { Account, ClientOptions, Integration, WritePlan } from '../../integration/definition.js';
 import { VeroClient } from '../../vero/client.js';
-import type { VeroInputs, VeroWriteOperation } from '../../vero/operations.js';
+import { VERO_OPERATIONS, type VeroInputs, type VeroWriteOperation } from '../../vero/operations.js';
 import { veroFunctions } from './functions.js';
 
 const guide = (file: string): string =>
   readFileSync(new URL(`./guide/${file}`, import.meta.url), 'utf8').trim();
 
-function clientFor(account: Account): VeroClient {
+function clientFor(account: Account, options: ClientOptions = {}): VeroClient {
   const credential =
     account.credential.kind === 'tracking_api_key'
       ? { trackingApiKey: account.credential.value }
       : { authToken: account.credential.value };
-  return new VeroClient({ ...credential, baseUrl: account.settings.baseUrl });
+  const { onRetry } = options;
+  return new VeroClient({
+    ...credential,
+    baseUrl: account.settings.baseUrl,
+    timeoutMs: options.requestTimeoutMs,
+    timeoutSetting: options.requestTimeoutSetting,
+    onAttempt: onRetry
+      ? ({ operation, attempt, error, delayMs }) => {
+          if (error !== undefined && delayMs !== undefined) {
+            onRetry({ request: VERO_OPERATIONS[operation].path, attempt, error, delayMs });
+          }
+        }
+      : undefined,
+  });
 }
 
 // A plan is produced by one of our own functions, so its operation and input match a VeroClient method.
@@ -34,6 +47,8 @@ export const vero: Integration<VeroClient> = {
       { variable: 'TRACKING_API_KEY', kind: 'tracking_api_key' },
     ],
     settings: { baseUrl: 'BASE_URL', email: 'EMAIL' },
+    // VERO_BASE_URL points every account at one API (an emulator, a proxy) unless VERO_<NAME>_BASE_URL says otherwise.
+    inherited: ['baseUrl'],
   },
   functions: veroFunctions,
   createClient: clientFor,

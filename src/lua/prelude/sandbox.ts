@@ -20,7 +20,7 @@ local string_sub, string_match, string_gmatch, string_rep = string.sub, string.m
 local table_concat, table_sort, table_pack, table_unpack = table.concat, table.sort, table.pack, table.unpack
 local math_type, math_huge, math_floor, math_tointeger, math_min = math.type, math.huge, math.floor, math.tointeger, math.min
 local utf8_len, utf8_char = utf8.len, utf8.char
-local string_lower, math_max = string.lower, math.max
+local string_lower, string_upper, math_max = string.lower, string.upper, math.max
 local co_resume, co_close = coroutine.resume, coroutine.close
 `;
 
@@ -219,9 +219,13 @@ local function install(namespaces_json)
     for _, n in next, account_names do everything[#everything + 1] = n end
     integrations[integration] = readonly(base, contents, function(k)
       local hint = suggest(k, everything)
+      -- The host's words for adding an account, with the name the script used (e.g. set VERO_NOSUCH_AUTH_TOKEN).
+      local add = (type(k) == 'string' and type(ns.addAccount) == 'string')
+        and (' ' .. string_gsub(ns.addAccount, '<NAME>', function() return string_upper(k) end)) or ''
       error(base .. '.' .. key_name(k) .. ' is neither a function nor an account'
         .. (hint and ('; did you mean ' .. hint .. '?') or '.')
-        .. ' Functions: ' .. table_concat(real_names, ', ') .. '. Accounts: ' .. table_concat(account_names, ', '), 3)
+        .. ' Functions: ' .. table_concat(real_names, ', ') .. '. Accounts: ' .. table_concat(account_names, ', ')
+        .. '.' .. add, 3)
     end)
   end
   local integration_names = sorted_keys(integrations)
