@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 export const BIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 // A home of its own, so no user config, outbox or data dir leaks into (or out of) a test run.
-const HOME = mkdtempSync(join(tmpdir(), 'kosmo-vero-cli-'));
+export const HOME = mkdtempSync(join(tmpdir(), 'kosmo-vero-cli-'));
 
 export interface CliResult {
   code: number | null;
