@@ -177,7 +177,7 @@ describe('kosmo-vero outbox and import', () => {
     assert.equal(status.counts.dead, 1);
     assert.match(status.last_errors[0].error, /400/);
     const retried = await runCli(['outbox', 'retry', '--dead'], { env });
-    assert.match(retried.stdout, /^1 write\(s\) back to pending/);
+    assert.match(retried.stdout, /^1 write back to pending/);
     const drained = JSON.parse((await runCli(['outbox', 'drain', '--json'], { env })).stdout);
     assert.equal(drained.delivered, 1);
     assert.equal(emulator.state().users.find((u) => u.id === 'u1')?.unsubscribed, true);

@@ -36,15 +36,15 @@ Examples:
   kosmo-vero import users.csv --no-wait && kosmo-vero outbox drain`,
     )
     .action(async (file: string, flags: ImportFlags) => {
-      // As with `run`: a file that cannot be used at all is a usage error (exit 2); bad rows in it are failures (1).
-      if (!/\.(csv|jsonl?)$/i.test(file)) throw new UsageError(`${file}: expected a .csv or .jsonl file`);
-      try {
-        accessSync(file, constants.R_OK);
-      } catch (error) {
-        throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
-      }
       const { runtime, close } = await openRuntime(flags, { ask: askOnTerminal });
       try {
+        // As with `run`: a file that cannot be used at all is a usage error (exit 2); bad rows in it are failures (1).
+        if (!/\.(csv|jsonl?)$/i.test(file)) throw new UsageError(`${file}: expected a .csv or .jsonl file`);
+        try {
+          accessSync(file, constants.R_OK);
+        } catch (error) {
+          throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
+        }
         if (flags.account !== undefined) runtime.checkAccount(flags.account);
         const progress = progressLine();
         const summary = await runtime.importFile(file, {
