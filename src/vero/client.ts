@@ -149,10 +149,13 @@ export class VeroClient {
     try {
       protocol = new URL(base).protocol;
     } catch {
-      throw new VeroConfigError(`VeroClient: baseUrl is not a URL: ${JSON.stringify(base)}.`);
+      throw new VeroConfigError(`VeroClient: baseUrl is not a URL: ${JSON.stringify(base)}.`, 'baseUrl');
     }
     if (protocol !== 'https:' && protocol !== 'http:') {
-      throw new VeroConfigError(`VeroClient: baseUrl must be http(s), got ${JSON.stringify(base)}.`);
+      throw new VeroConfigError(
+        `VeroClient: baseUrl must be http(s), got ${JSON.stringify(base)}.`,
+        'baseUrl',
+      );
     }
     this.baseUrl = base;
 

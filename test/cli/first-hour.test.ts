@@ -94,6 +94,19 @@ describe('issue 16: the CLI as a newcomer meets it', () => {
       (await runCli(['accounts', 'list', '--json'], { env: { VERO_AUTH_TOKEN: 'x' } })).stdout,
     );
     assert.equal(defaults.accounts[0].base_url, 'https://api.getvero.com/api/v2', 'the actual URL, not null');
+    // A mistyped URL is reported with the variable to fix, not the library's option name.
+    const typo = await runCli(
+      ['call', 'vero.track_event', '{"identity":"u","event_name":"E"}', '--account', 'marketing'],
+      {
+        env: { VERO_BASE_URL: 'localhost:8787', VERO_MARKETING_AUTH_TOKEN: CANARY },
+      },
+    );
+    assert.equal(typo.code, 1);
+    assert.match(
+      typo.stderr,
+      /the base URL "localhost:8787" is not an http\(s\) URL.*fix VERO_MARKETING_BASE_URL or VERO_BASE_URL/,
+    );
+    assert.ok(!/VeroClient|baseUrl is/.test(typo.stderr));
   });
 
   test('4. a hung server: --request-timeout (or requestTimeoutMs in --config) bounds it and is named', async () => {

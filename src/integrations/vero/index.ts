@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import type { Account, ClientOptions, Integration, WritePlan } from '../../integration/definition.js';
 import { VeroClient } from '../../vero/client.js';
+import { VeroConfigError } from '../../vero/errors.js';
 import { VERO_OPERATIONS, type VeroInputs, type VeroWriteOperation } from '../../vero/operations.js';
 import { veroFunctions } from './functions.js';
 
 const guide = (file: string): string =>
   readFileSync(new URL(`./guide/${file}`, import.meta.url), 'utf8').trim();
 
-function clientFor(account: Account, options: ClientOptions = {}): VeroClient {
+function newClient(account: Account, options: ClientOptions): VeroClient {
   const credential =
     account.credential.kind === 'tracking_api_key'
       ? { trackingApiKey: account.credential.value }
@@ -26,6 +27,21 @@ function clientFor(account: Account, options: ClientOptions = {}): VeroClient {
         }
       : undefined,
   });
+}
+
+function clientFor(account: Account, options: ClientOptions = {}): VeroClient {
+  try {
+    return newClient(account, options);
+  } catch (error) {
+    // The library's option name means nothing to someone who set an environment variable: name that instead.
+    if (!(error instanceof VeroConfigError) || error.option !== 'baseUrl') throw error;
+    const own = account.name === 'default' ? 'VERO_BASE_URL' : `VERO_${account.name.toUpperCase()}_BASE_URL`;
+    const shared = account.name === 'default' ? '' : ' or VERO_BASE_URL';
+    throw new VeroConfigError(
+      `vero account "${account.name}": the base URL ${JSON.stringify(account.settings.baseUrl)} is not an http(s) URL such as https://api.getvero.com/api/v2; fix ${own}${shared} (or baseUrl in the config file).`,
+      'baseUrl',
+    );
+  }
 }
 
 // A plan is produced by one of our own functions, so its operation and input match a VeroClient method.
