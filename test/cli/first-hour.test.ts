@@ -10,7 +10,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { CANARY } from '../support/canary.js';
 import { addFaults } from '../support/faults.js';
-import { BIN, HOME, lines, runCli } from './support.js';
+import { BIN, isolatedEnv, lines, runCli, runProcess } from './support.js';
 import { runOnTerminal } from './terminal.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kosmo-first-hour-'));
@@ -224,6 +224,11 @@ describe('issue 16: the CLI as a newcomer meets it', () => {
     const run = await runCli(['run', '-', '--account', 'nosuch'], { env, input: TRACK });
     assert.equal(run.code, 2);
     assert.match(run.stderr, /unknown account "nosuch".*Set VERO_NOSUCH_AUTH_TOKEN to add it\./);
+    for (const command of [['call', 'vero.track_event', '{}'], ['import', 'users.csv'], ['mcp']]) {
+      const other = await runCli([...command, '--account', 'nosuch'], { env });
+      assert.equal(other.code, 2, command[0]);
+      assert.match(other.stderr, /Set VERO_NOSUCH_AUTH_TOKEN to add it\./, command[0]);
+    }
     const lua = await runCli(['run', '-'], { env, input: 'app.integrations.vero.nosuch.track_event({})' });
     assert.equal(lua.code, 1);
     assert.match(
@@ -240,7 +245,7 @@ describe('issue 16: the CLI as a newcomer meets it', () => {
     assert.match(text.stderr, /--- the emulator at .* received 1 request/);
 
     const child = spawn(process.execPath, [BIN, 'docs'], {
-      env: { PATH: process.env.PATH ?? '', HOME },
+      env: isolatedEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.destroy(); // the reader is gone before the first write, as with `| head -0`
@@ -282,6 +287,7 @@ describe('issue 16: the CLI as a newcomer meets it', () => {
         [],
         `outbox ${command[0]}`,
       );
+      assert.equal(typeof out.ok, 'boolean', `outbox ${command[0]} --json has ok`);
     }
     const readOnly = await runCli(['run', '-', '--read-only'], { env, input: TRACK });
     assert.match(
@@ -351,19 +357,7 @@ describe('issue 16: the CLI as a newcomer meets it', () => {
 });
 
 test('12. npm run demo runs from the sources: no build step, and it works', async () => {
-  const child = spawn('npm', ['run', '--silent', 'demo'], {
-    env: { PATH: process.env.PATH ?? '', HOME },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString('utf8');
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8');
-  });
-  const [code] = await once(child, 'close');
+  const { code, stdout, stderr } = await runProcess('npm', ['run', '--silent', 'demo']);
   assert.equal(code, 0, stderr);
   assert.match(stdout, /step 3: ok/);
   assert.match(stderr, /users \(1\):\n {2}usr_456 {2}jane@example\.com .*UNSUBSCRIBED/);

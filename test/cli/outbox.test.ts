@@ -68,7 +68,7 @@ describe('kosmo-vero outbox: destinations (the built binary)', () => {
 
     const drainA = await runCli(['outbox', 'drain', '--json'], { env: envA });
     assert.equal(drainA.code, 0, drainA.stderr);
-    assert.deepEqual(JSON.parse(drainA.stdout), { delivered: 2, dead: 0, pending: 0, waiting: [] });
+    assert.deepEqual(JSON.parse(drainA.stdout), { ok: true, delivered: 2, dead: 0, pending: 0, waiting: [] });
     assert.deepEqual(
       accountA.state().events.map((e) => e.event_name),
       ['A1', 'A2'],

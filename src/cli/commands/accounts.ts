@@ -39,7 +39,7 @@ Examples:
       const { runtime, close } = await openRuntime(flags);
       try {
         const list = runtime.accounts();
-        if (flags.json) printJson({ accounts: list });
+        if (flags.json) printJson({ ok: true, accounts: list });
         else if (list.length === 0) process.stdout.write(`${noAccount(runtime)}\n`);
         else
           for (const a of list) {

@@ -32,13 +32,13 @@ Examples:
       const runtime = createRuntime({ env: {} });
       if (flags.list) {
         const pages = runtime.listDocs();
-        if (flags.json) printJson({ pages });
+        if (flags.json) printJson({ ok: true, pages });
         else for (const { page: name, title } of pages) process.stdout.write(`${name}\t${title}\n`);
         return;
       }
       if (flags.search !== undefined) {
         const hits = runtime.searchDocs(flags.search);
-        if (flags.json) printJson({ query: flags.search, hits });
+        if (flags.json) printJson({ ok: true, query: flags.search, hits });
         else {
           for (const hit of hits)
             process.stdout.write(`${hit.page}\t${hit.title}\n  ${hit.matches.join('\n  ')}\n`);
@@ -48,7 +48,7 @@ Examples:
       }
       const page = requested ?? defaultPage(runtime);
       const text = runtime.readDoc(page, '`kosmo-vero docs --list`');
-      if (flags.json) printJson({ page, text });
+      if (flags.json) printJson({ ok: true, page, text });
       else process.stdout.write(text);
     });
 }

@@ -38,6 +38,7 @@ Examples:
     .action(async (file: string, flags: ImportFlags) => {
       const { runtime, close } = await openRuntime(flags, { ask: askOnTerminal });
       try {
+        if (flags.account !== undefined) runtime.checkAccount(flags.account);
         // As with `run`: a file that cannot be used at all is a usage error (exit 2); bad rows in it are failures (1).
         if (!/\.(csv|jsonl?)$/i.test(file)) throw new UsageError(`${file}: expected a .csv or .jsonl file`);
         try {
@@ -45,7 +46,6 @@ Examples:
         } catch (error) {
           throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
         }
-        if (flags.account !== undefined) runtime.checkAccount(flags.account);
         const progress = progressLine();
         const summary = await runtime.importFile(file, {
           kind: flags.events ? 'events' : 'users',

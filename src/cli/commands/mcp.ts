@@ -50,6 +50,8 @@ MCP client config: { "command": "npx", "args": ["kosmo-vero", "mcp"], "env": { "
       const { serveStdio } = await import('../../mcp/index.js');
       const { runtime, emulator, close } = await openRuntime(flags);
       try {
+        // Every call would fail on an account nobody configured: refuse to start instead.
+        if (flags.account !== undefined) runtime.checkAccount(flags.account);
         const accounts = runtime.accounts().map((a) => `${a.integration}.${a.name}`);
         log?.(
           `serving ${runtime.toolDefinitions().length} tools on stdio; accounts: ${accounts.join(', ') || 'none (see kosmo-vero accounts list)'}${emulator ? `; emulator at ${emulator.url}` : ''}${flags.readOnly ? '; read-only' : ''}${flags.dryRun ? '; dry-run' : ''}`,

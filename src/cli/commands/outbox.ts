@@ -24,8 +24,12 @@ const withOutboxFlags = (command: Command): Command =>
     .option('--config <file>', 'JSON config file with accounts')
     .option('--json', 'print one JSON object on stdout');
 
-/** Outbox reports in the CLI's one JSON key style (the outbox library reports camelCase). */
-const printReport = (value: unknown): void => printJson(snakeCaseKeys(value));
+/**
+ * Outbox reports in the CLI's one JSON key style (the outbox library reports camelCase), with `ok` first as in every
+ * --json report: true exactly when the command exits 0.
+ */
+const printReport = (value: Record<string, unknown>, ok = true): void =>
+  printJson(snakeCaseKeys({ ok, ...value }));
 
 const milliseconds = (value: string | undefined, flag: string): number | undefined => {
   if (value === undefined) return undefined;
@@ -162,7 +166,9 @@ Examples:
         ? await drainWithProgress(runtime, deadline)
         : { delivered: 0, dead: 0, pending: 0 };
       const left = waiting.map((d) => ({ ...d, hint: waitingHint(runtime, d) }));
-      if (flags.json) printReport({ ...result, waiting: left });
+      const nothingDeliverable = waiting.length > 0 && !deliverable;
+      const ok = !nothingDeliverable && result.pending === 0 && result.dead === 0;
+      if (flags.json) printReport({ ...result, waiting: left }, ok);
       else {
         for (const d of waiting) process.stderr.write(`not delivered here: ${destinationLine(runtime, d)}\n`);
         process.stdout.write(
@@ -173,8 +179,7 @@ Examples:
             '\n',
         );
       }
-      const nothingDeliverable = waiting.length > 0 && !deliverable;
-      process.exitCode = nothingDeliverable || result.pending > 0 || result.dead > 0 ? 1 : 0;
+      process.exitCode = ok ? 0 : 1;
     }),
   );
 
