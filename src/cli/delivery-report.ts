@@ -14,7 +14,9 @@ export function notDeliveredError(
     .filter((outcome) => outcome.state !== 'delivered')
     .map((outcome) => {
       const name = calls.find((call) => call.outbox_id === outcome.id)?.function_name ?? 'write';
-      return `#${outcome.id} ${name} ${outcome.state}${outcome.error ? `: ${outcome.error}` : ''}`;
+      // The last error is a sentence of its own; its full stop would double the one that ends the list.
+      const error = outcome.error ? `: ${outcome.error.replace(/\.$/, '')}` : '';
+      return `#${outcome.id} ${name} ${outcome.state}${error}`;
     });
   if (failed.length === 0) return null;
   return {

@@ -41,8 +41,9 @@ export function printError(error: unknown): void {
   process.stderr.write(`kosmo-vero: ${errorInfo(error).message.replace(/\s*\n\s*/g, ' ')}\n`);
 }
 
-// Errors that mean the command line (or the configuration it names) must change before anything can work.
-const USAGE_CODES = new Set(['usage', 'unknown_account']);
+// Errors that mean the command line or the configuration must change before anything can work: a missing or invalid
+// --config file, an account nobody configured, a base URL that is not one.
+const USAGE_CODES = new Set(['usage', 'unknown_account', 'invalid_config', 'vero_config']);
 
 export function exitCodeFor(error: unknown): number {
   return USAGE_CODES.has(errorInfo(error).code) ? EXIT_USAGE : EXIT_FAILURE;

@@ -101,7 +101,7 @@ describe('issue 16: the CLI as a newcomer meets it', () => {
         env: { VERO_BASE_URL: 'localhost:8787', VERO_MARKETING_AUTH_TOKEN: CANARY },
       },
     );
-    assert.equal(typo.code, 1);
+    assert.equal(typo.code, 2, 'configuration to fix: a usage error');
     assert.match(
       typo.stderr,
       /the base URL "localhost:8787" is not an http\(s\) URL.*fix VERO_MARKETING_BASE_URL or VERO_BASE_URL/,
@@ -206,6 +206,15 @@ describe('issue 16: the CLI as a newcomer meets it', () => {
     assert.equal((await runCli(['import', join(dir, 'missing.csv')], { env })).code, 2);
     assert.equal((await runCli(['run', join(dir, 'missing.lua')], { env })).code, 2);
     assert.equal((await runCli(['import', file('users.txt', 'id\n')], { env })).code, 2);
+    for (const command of [
+      ['run', '-'],
+      ['import', wrong],
+      ['call', 'vero.track_event', '{}'],
+    ]) {
+      const run = await runCli([...command, '--config', join(dir, 'missing.json')], { env });
+      assert.equal(run.code, 2, `${command[0]} --config missing.json`);
+      assert.match(run.stderr, /cannot read config file .*missing\.json/);
+    }
 
     const rows = Array.from({ length: 6 }, (_, i) => `u${i},u${i}@example.com`).join('\n');
     const users = file('users.csv', `id,email\n${rows}\n`);

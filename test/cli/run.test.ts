@@ -109,7 +109,7 @@ describe('kosmo-vero run (the built binary, a real subprocess)', () => {
     // With --emulator too: the embedded emulator must not keep the process alive after the error.
     assert.equal((await runCli(['run', '-', '--emulator', '--delivery', 'later'], { env })).code, 2);
     const badConfig = await runCli(['run', '-', '--emulator', '--config', 'no-such.json', '--json'], { env });
-    assert.equal(badConfig.code, 1);
+    assert.equal(badConfig.code, 2, 'a config file that cannot be read is a usage error, like a script file');
     assert.equal(JSON.parse(badConfig.stdout).error.code, 'invalid_config');
     assert.equal((await runCli(['run', 'no-such-file.lua'], { env })).code, 2);
     assert.equal((await runCli(['run', '-', '--timeout', 'soon'], { env })).code, 2);
