@@ -140,13 +140,13 @@ export class DocLibrary {
   }
 
   /**
-   * The page of a function named the way calls name it: `vero.track_event`, `vero_track_event`, or `track_event` when
-   * only one integration has it.
+   * The page of an integration or function named the way calls name it: `vero` (its reference), `vero.track_event`,
+   * `vero_track_event`, or `track_event` when only one integration has it.
    */
   private functionPage(name: string): string | undefined {
     const matches = [...this.pages.keys()].filter((page) => {
       const [, integration, fn] = page.split('.');
-      if (fn === undefined) return false;
+      if (fn === undefined) return integration === name;
       return [fn, `${integration}.${fn}`, `${integration}_${fn}`].includes(name);
     });
     return matches.length === 1 ? matches[0] : undefined;

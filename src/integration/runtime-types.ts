@@ -38,7 +38,7 @@ export interface RuntimeOptions {
 }
 
 export interface SettingNames {
-  /** Default `readOnly`; the CLI's `--read-only`. */
+  /** Default `readOnly: true`; the CLI's `--read-only`. */
   readOnly: string;
   /** Default `dryRun: true`; the CLI's `--dry-run`. */
   dryRun: string;

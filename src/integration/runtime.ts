@@ -47,7 +47,7 @@ const PROGRESS_INTERVAL_MS = 250;
 const DRY_RUN_CREDENTIAL = 'dry-run-sends-nothing';
 
 const LIBRARY_SETTING_NAMES: SettingNames = {
-  readOnly: 'readOnly',
+  readOnly: 'readOnly: true',
   dryRun: 'dryRun: true',
   requestTimeout: 'requestTimeoutMs',
 };
@@ -213,7 +213,7 @@ export class Runtime {
     return tests;
   }
 
-  /** A doc page by name; a function's own name (`track_event`, `vero.track_event`) finds its page too. */
+  /** A doc page by name; an integration's or a function's own name (`vero`, `track_event`) finds its page too. */
   readDoc(page: string, listHint?: string): string {
     return this.docs.read(page, listHint);
   }

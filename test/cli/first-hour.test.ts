@@ -268,6 +268,7 @@ describe('issue 16: the CLI as a newcomer meets it', () => {
   });
 
   test('11. docs takes a function’s short name; an unknown page points to kosmo-vero docs --list', async () => {
+    assert.match((await runCli(['docs', 'vero'])).stdout, /^# Vero — Lua API Reference/);
     for (const name of ['track_event', 'vero.track_event', 'vero_track_event']) {
       const run = await runCli(['docs', name]);
       assert.equal(run.code, 0, run.stderr);

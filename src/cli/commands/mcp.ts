@@ -30,6 +30,10 @@ export function registerMcp(program: Command): void {
     .option('--dry-run', 'validate and show the requests that would be sent; send nothing')
     .option('--read-only', 'deny every function that changes data')
     .option('--emulator', 'start an embedded Vero emulator and point every account at it')
+    .option(
+      '--request-timeout <ms>',
+      'give up on one HTTP request after this long (config requestTimeoutMs; default 30000)',
+    )
     .option('--quiet', 'log nothing on stderr')
     // Computed when help is shown, from the integrations a runtime offers, so a new one needs no edit here.
     .addHelpText('after', () => `\n${toolsLine()}`)
