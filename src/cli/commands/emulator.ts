@@ -29,7 +29,7 @@ export function registerEmulator(program: Command): void {
   program
     .command('emulator')
     .description('serve a local Vero-compatible Track API until stopped (Ctrl-C)')
-    .option('--host <host>', 'interface to bind', '127.0.0.1')
+    .option('--host <host>', 'interface to bind (default: 127.0.0.1)')
     .option('--port <port>', 'port (default: a free one)')
     .option('--token <token>', 'accepted credential (repeatable; default: any non-empty credential)', collect)
     .option('--db <file>', 'SQLite file that keeps state across restarts (default: in memory)')
@@ -50,13 +50,14 @@ Examples:
     )
     .action(
       async (flags: {
-        host: string;
+        host?: string;
         port?: string;
         token?: string[];
         db?: string;
         dedupWindow?: string;
         quiet?: boolean;
       }) => {
+        const host = flags.host ?? '127.0.0.1';
         const port = Number(flags.port ?? 0);
         const dedupWindowMs = Number(flags.dedupWindow ?? 180_000);
         if (!Number.isInteger(port) || port < 0 || port > 65535)
@@ -65,14 +66,14 @@ Examples:
           throw new UsageError(`--dedup-window: expected milliseconds >= 0, got ${flags.dedupWindow}`);
         }
         const emulator = await startEmulator({
-          host: flags.host,
+          host,
           port,
           tokens: flags.token ?? [],
           dbPath: flags.db,
           dedupWindowMs,
           log: flags.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
         }).catch((error: NodeJS.ErrnoException) => {
-          throw startFailure(error, flags);
+          throw startFailure(error, { ...flags, host });
         });
         process.stdout.write(`${emulator.url}\n${emulator.inspectorUrl}\n`);
         await new Promise<void>((resolve) => {
