@@ -45,6 +45,9 @@ describe('issue 16: the CLI as a newcomer meets it', () => {
     assert.equal(report.calls[0].request.url, `${emulator.url}/events/track`);
     assert.equal(report.calls[0].request.body.auth_token, '[redacted]');
     assert.ok(!json.stdout.includes(CANARY) && !json.stderr.includes(CANARY));
+    const call = await runCli(['call', 'vero.unsubscribe', '{"id":"u1"}', '--dry-run'], { env: {} });
+    assert.equal(call.code, 0, call.stderr);
+    assert.equal(JSON.parse(call.stdout).request.url, 'https://api.getvero.com/api/v2/users/unsubscribe');
     assert.deepEqual(emulator.state().requests, [], 'a dry run sends nothing');
   });
 
