@@ -247,7 +247,8 @@ describe('issue 16: the CLI as a newcomer meets it', () => {
     assert.equal(lua.code, 1);
     assert.match(
       lua.stderr,
-      /vero\.nosuch is neither a function nor an account.*Set VERO_NOSUCH_AUTH_TOKEN to add it\./,
+      // KosmoKrator's wording for an unknown name (nothing close: every function and the accounts), then the hint.
+      /Unknown function: app\.integrations\.vero\.nosuch\. .*\(accounts: default\)\. Set VERO_NOSUCH_AUTH_TOKEN to add it\./,
     );
   });
 
@@ -273,7 +274,11 @@ describe('issue 16: the CLI as a newcomer meets it', () => {
   });
 
   test('11. docs takes a function’s short name; an unknown page points to kosmo-vero docs --list', async () => {
-    assert.match((await runCli(['docs', 'vero'])).stdout, /^# Vero — Lua API Reference/);
+    // The integration's page: its signature index, then the reference.
+    assert.match(
+      (await runCli(['docs', 'vero'])).stdout,
+      /^# app\.integrations\.vero — Vero\n[\s\S]*^# Vero — Lua API Reference$/m,
+    );
     for (const name of ['track_event', 'vero.track_event', 'vero_track_event']) {
       const run = await runCli(['docs', name]);
       assert.equal(run.code, 0, run.stderr);
