@@ -34,6 +34,14 @@ Accounts come from the environment, or the same settings in a JSON file given wi
 ${accounts.join('\n')}`;
 });
 
+// `kosmo-vero ... | head -1`: once the reader is gone there is nobody to tell, so end quietly instead of a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 registerRun(program);
 registerCall(program);
 registerDocs(program);

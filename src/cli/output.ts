@@ -12,6 +12,16 @@ export class UsageError extends KosmoError {
   }
 }
 
+/** `1 row`, `2 rows`. */
+export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** A previewed request on one line: `POST https://…/users/track {"auth_token":"[REDACTED]",…}`. */
+export function requestLine(request: unknown): string {
+  const { method, url, body } = (request ?? {}) as { method?: unknown; url?: unknown; body?: unknown };
+  if (typeof method !== 'string' || typeof url !== 'string') return JSON.stringify(request);
+  return body === undefined ? `${method} ${url}` : `${method} ${url} ${JSON.stringify(body)}`;
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
@@ -44,6 +54,10 @@ export function printError(error: unknown): void {
   process.stderr.write(`kosmo-vero: ${terminalSafe(errorInfo(error).message.replace(/\s*\n\s*/g, ' '))}\n`);
 }
 
+// Errors that mean the command line or the configuration must change before anything can work: a missing or invalid
+// --config file, an account nobody configured, a base URL that is not one.
+const USAGE_CODES = new Set(['usage', 'unknown_account', 'invalid_config', 'vero_config']);
+
 export function exitCodeFor(error: unknown): number {
-  return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
+  return USAGE_CODES.has(errorInfo(error).code) ? EXIT_USAGE : EXIT_FAILURE;
 }

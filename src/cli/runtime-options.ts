@@ -6,7 +6,7 @@ import {
   type Runtime,
   type RuntimeOptions,
 } from '../integration/runtime.js';
-import { UsageError } from './output.js';
+import { terminalSafe, UsageError } from './output.js';
 
 export interface RuntimeFlags {
   config?: string;
@@ -19,17 +19,34 @@ export interface RuntimeFlags {
   readOnly?: boolean;
   emulator?: boolean;
   json?: boolean;
+  requestTimeout?: string;
+}
+
+/** The CLI's flags, as error messages name them instead of the library's option names. */
+const CLI_SETTING_NAMES = {
+  readOnly: '--read-only',
+  dryRun: '--dry-run',
+  requestTimeout: '--request-timeout <ms> (or requestTimeoutMs in the --config file)',
+};
+
+/** `--config`, `--emulator`, `--json`, `--request-timeout`: every command that reaches an API. */
+export function addConnectionFlags(command: Command): Command {
+  return command
+    .option('--config <file>', 'JSON config file with accounts and permissions')
+    .option('--emulator', 'start an embedded Vero emulator for this run and point every account at it')
+    .option(
+      '--request-timeout <ms>',
+      'give up on one HTTP request after this long (config requestTimeoutMs; default 30000)',
+    )
+    .option('--json', 'print one JSON object on stdout');
 }
 
 /** The flags every command that calls functions shares. */
 export function addRuntimeFlags(command: Command): Command {
-  return command
-    .option('--config <file>', 'JSON config file with accounts and permissions')
+  return addConnectionFlags(command)
     .option('--account <name>', 'account to use (default: the default account)')
     .option('--dry-run', 'validate and show the requests that would be sent; send nothing')
-    .option('--read-only', 'deny every function that changes data')
-    .option('--emulator', 'start an embedded Vero emulator for this run and point every account at it')
-    .option('--json', 'print one JSON object on stdout');
+    .option('--read-only', 'deny every function that changes data');
 }
 
 /** `--delivery` and `--outbox`, for commands that write (run, call, import). */
@@ -57,8 +74,27 @@ export interface CliRuntime {
   close(): Promise<void>;
 }
 
+function requestTimeout(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms <= 0) {
+    throw new UsageError(`--request-timeout: expected a positive number of milliseconds, got "${value}"`);
+  }
+  return ms;
+}
+
+/** Each retry of a request is a line on stderr when it is a terminal, so a slow API is not silence; nothing on a pipe. */
+function retryProgress(): RuntimeOptions['onRetry'] {
+  if (!process.stderr.isTTY) return undefined;
+  return ({ integration, account, request, attempt, error, delayMs }) =>
+    process.stderr.write(
+      `kosmo-vero: ${integration}/${account} ${request}: attempt ${attempt} failed (${terminalSafe(error)}); retrying in ${(delayMs / 1000).toFixed(1)} s\n`,
+    );
+}
+
 export async function openRuntime(flags: RuntimeFlags, extra: RuntimeOptions = {}): Promise<CliRuntime> {
   const delivery = deliveryMode(flags.delivery);
+  const requestTimeoutMs = requestTimeout(flags.requestTimeout);
   if (flags.emulator && flags.outbox !== undefined) {
     throw new UsageError(
       '--outbox cannot go with --emulator: emulator runs queue in memory, apart from real writes',
@@ -83,6 +119,9 @@ export async function openRuntime(flags: RuntimeFlags, extra: RuntimeOptions = {
       background: flags.wait !== false,
       readOnly: flags.readOnly,
       dryRun: flags.dryRun,
+      requestTimeoutMs,
+      settingNames: CLI_SETTING_NAMES,
+      onRetry: retryProgress(),
       ...extra,
     });
   } catch (error) {

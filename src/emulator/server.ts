@@ -171,6 +171,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://emulator.invalid');
     const pathname = url.pathname;
+    if (pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
+      // A person who opens the bare address in a browser wants the inspector, not a Vero 404.
+      res.writeHead(302, { location: `${INSPECTOR_PREFIX}/`, 'content-type': 'text/plain; charset=utf-8' });
+      res.end(
+        `This is a Vero emulator: the Track API is under /api/v2, the inspector at ${INSPECTOR_PREFIX}/\n`,
+      );
+      return;
+    }
     const work =
       pathname === INSPECTOR_PREFIX || pathname.startsWith(`${INSPECTOR_PREFIX}/`)
         ? handleInspector(req, res, url, inspector)

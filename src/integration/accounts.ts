@@ -97,11 +97,31 @@ export class AccountRegistry {
     this.credentialVariables = spec.credentials.map((c) => `${spec.prefix}_${c.variable}`).join(' or ');
     // The config file was asked for explicitly, so its accounts win over the environment's.
     this.accounts = new Map([...fromEnvironment(spec, env), ...fromConfig(spec, configAccounts ?? {})]);
+    // The default account's shared settings (VERO_BASE_URL) apply to every account that does not set its own.
+    const inherited = spec.inherited ?? [];
+    const defaults = this.accounts.get(DEFAULT_ACCOUNT);
+    const shared = Object.fromEntries(
+      inherited.flatMap((setting) => {
+        const value = defaults?.settings[setting];
+        return value === undefined ? [] : [[setting, value]];
+      }),
+    );
+    for (const [name, account] of this.accounts) {
+      if (name !== DEFAULT_ACCOUNT) account.settings = { ...shared, ...account.settings };
+    }
+    // Shared settings alone do not make a default account: it needs a credential or settings of its own.
+    if (
+      defaults &&
+      !defaults.credential &&
+      Object.keys(defaults.settings).every((setting) => inherited.includes(setting))
+    ) {
+      this.accounts.delete(DEFAULT_ACCOUNT);
+    }
     const fallbackKind = spec.credentials[0]?.kind;
-    if (overrides.fallbackCredential && fallbackKind && !this.accounts.has(DEFAULT_ACCOUNT)) {
+    if (overrides.fallbackCredential && fallbackKind && !this.accounts.get(DEFAULT_ACCOUNT)?.credential) {
       this.accounts.set(DEFAULT_ACCOUNT, {
         credential: { kind: fallbackKind, value: overrides.fallbackCredential },
-        settings: {},
+        settings: { ...shared, ...this.accounts.get(DEFAULT_ACCOUNT)?.settings },
       });
     }
     if (overrides.baseUrl) {
@@ -134,12 +154,8 @@ export class AccountRegistry {
     const name = (requested ?? DEFAULT_ACCOUNT).toLowerCase();
     const account = this.accounts.get(name);
     if (!account) {
-      const hint =
-        name === DEFAULT_ACCOUNT
-          ? ` Set ${this.credentialVariables} for the default account.`
-          : ` Set ${this.prefix}_${name.toUpperCase()}_${this.primaryVariable} to add it.`;
       throw new UnknownAccountError(
-        `${this.integration}: unknown account ${quoteName(name)} (${listing}).${didYouMean(name, configured)}${hint}`,
+        `${this.integration}: unknown account ${quoteName(name)} (${listing}).${didYouMean(name, configured)} ${this.howToAdd(name)}`,
       );
     }
     if (!account.credential) {
@@ -148,6 +164,16 @@ export class AccountRegistry {
       );
     }
     return { name, credential: account.credential, settings: { ...account.settings } };
+  }
+
+  /**
+   * How to configure an account that is missing, e.g. `Set VERO_NOSUCH_AUTH_TOKEN to add it.`; `name` may be the
+   * placeholder `<NAME>` (the Lua sandbox fills it in for the name a script used).
+   */
+  howToAdd(name: string): string {
+    return name === DEFAULT_ACCOUNT
+      ? `Set ${this.credentialVariables} for the default account.`
+      : `Set ${this.prefix}_${name.toUpperCase()}_${this.primaryVariable} to add it.`;
   }
 
   /** The environment variable that gives an account its credential, e.g. `VERO_MARKETING_AUTH_TOKEN`. */

@@ -11,6 +11,8 @@ export interface CallRecord {
   started_at: string;
   /** The outbox row of a queued write. */
   outbox_id?: number;
+  /** What a dry-run write would have sent, its credential redacted. */
+  request?: unknown;
 }
 
 const SECRET_KEY = /token|secret|password|api_?key|credential/i;

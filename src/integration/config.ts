@@ -27,6 +27,8 @@ export const runtimeConfigSchema = z.strictObject({
       pauseMs: z.int().positive().optional(),
     })
     .optional(),
+  /** Per-request timeout in milliseconds (the CLI's --request-timeout wins). */
+  requestTimeoutMs: z.int().positive().optional(),
 });
 
 export type RuntimeConfig = z.infer<typeof runtimeConfigSchema>;

@@ -94,6 +94,8 @@ export interface AccountEnvironment {
   credentials: Array<{ variable: string; kind: string }>;
   /** Setting name -> variable, e.g. `baseUrl` -> `BASE_URL`. */
   settings: Record<string, string>;
+  /** Settings of the default account that named accounts take unless they set their own, e.g. `baseUrl`. */
+  inherited?: string[];
 }
 
 export interface ProbeResult {
@@ -101,6 +103,26 @@ export interface ProbeResult {
   status?: number;
   latencyMs: number;
   error?: string;
+}
+
+/** Runtime-wide settings every client of an integration takes. */
+export interface ClientOptions {
+  /** Per-request timeout in milliseconds (default: the integration's own). */
+  requestTimeoutMs?: number;
+  /** How the user raises that timeout, named in timeout errors (e.g. `--request-timeout <ms>`). */
+  requestTimeoutSetting?: string;
+  /** Called when a request failed and will be tried again, e.g. for a progress line. */
+  onRetry?: (retry: RetryNotice) => void;
+}
+
+export interface RetryNotice {
+  /** The request that is retried, e.g. `/users/track`. */
+  request: string;
+  /** The attempt that just failed (1 for the first). */
+  attempt: number;
+  /** Why it failed, e.g. `timeout after 30000 ms`; never a credential. */
+  error: string;
+  delayMs: number;
 }
 
 export interface Integration<Client = unknown> {
@@ -111,9 +133,9 @@ export interface Integration<Client = unknown> {
   functions: Array<IntegrationFunction<Client>>;
   /**
    * A client for the account. `queued`: for the outbox's deliveries, which retry on their own schedule, so the
-   * client should not retry and should give up on a hung request sooner.
+   * client should not retry and should give up on a hung request sooner. `options`: the runtime-wide settings.
    */
-  createClient(account: Account, use: 'direct' | 'queued'): Client;
+  createClient(account: Account, use: 'direct' | 'queued', options?: ClientOptions): Client;
   /**
    * Where the client sends (its normalised API base). With the credential it names a write's destination:
    * queued writes are delivered only by an account with the same endpoint and credential.

@@ -203,15 +203,19 @@ export class DocLibrary {
     return [...this.pages].map(([page, { title }]) => ({ page, title }));
   }
 
-  read(page: string): string {
+  /** `listHint` names what lists every page where the reader is (default: Lua's `lua_list_docs()`). */
+  read(page: string, listHint = 'lua_list_docs()'): string {
     checkLength('lua_read_doc', 'page', page, MAX_NAME_LENGTH);
     const name = this.canonical(page.trim());
-    const found = this.pages.get(name) ?? this.pages.get(`integrations.${name}`);
+    const found =
+      this.pages.get(name) ??
+      this.pages.get(`integrations.${name}`) ??
+      this.pages.get(this.functionPage(name) ?? '');
     if (found) return found.text;
     const names = [...this.pages.keys()];
     const hint = didYouMean(name, names) || didYouMean(`integrations.${name}`, names);
     throw new UnknownDocPageError(
-      `Page '${page}' not found.${hint} Pages: ${names.filter((n) => n.split('.').length <= 2).join(', ')}; lua_list_docs() lists all.`,
+      `Page '${page}' not found.${hint} Pages: ${names.filter((n) => n.split('.').length <= 2).join(', ')}; ${listHint} lists all.`,
     );
   }
 
@@ -221,6 +225,19 @@ export class DocLibrary {
    */
   private canonical(page: string): string {
     return page.startsWith('app.') ? page.slice('app.'.length) : page;
+  }
+
+  /**
+   * The page of a function named the way calls name it beyond the spellings above: `vero_track_event`, or
+   * `track_event` when only one integration has it.
+   */
+  private functionPage(name: string): string | undefined {
+    const matches = [...this.pages.keys()].filter((page) => {
+      const [, integration, fn] = page.split('.');
+      if (fn === undefined) return integration === name;
+      return [fn, `${integration}.${fn}`, `${integration}_${fn}`].includes(name);
+    });
+    return matches.length === 1 ? matches[0] : undefined;
   }
 
   /** Pages containing every word of the query (case-insensitive), with the lines that match. */

@@ -44,6 +44,15 @@ function toArgs(
   return args;
 }
 
+/** A header without a required column would fail every row alike: say so once, with what was expected and found. */
+function checkHeader(header: string[], parameters: string[], required: string[]): void {
+  const missing = required.filter((column) => !header.includes(column));
+  if (missing.length === 0) return;
+  throw new ImportFileError(
+    `the header has no ${missing.join(', ')} column: expected ${parameters.join(', ')} (required: ${required.join(', ')}; any other column becomes a data attribute), found ${header.join(', ')}`,
+  );
+}
+
 /** What went wrong in a CSV row, said so that the row can be fixed (csv-parse's own text counts lines from a resume). */
 function csvProblem(error: unknown): string {
   const code = (error as { code?: unknown }).code;
@@ -66,7 +75,7 @@ export const MAX_UNREADABLE_CSV_ROWS = 100;
  * not the file. Each resume parses a view of the same bytes from where the last one stopped, so the file is read
  * about once however many rows are bad.
  */
-function csvRows(text: string, parameters: string[], dataField: string): ImportRow[] {
+function csvRows(text: string, parameters: string[], dataField: string, required: string[]): ImportRow[] {
   const bytes = Buffer.from(text, 'utf8');
   const lineStarts = [0];
   for (let at = bytes.indexOf(0x0a); at !== -1; at = bytes.indexOf(0x0a, at + 1)) lineStarts.push(at + 1);
@@ -84,6 +93,7 @@ function csvRows(text: string, parameters: string[], dataField: string): ImportR
           ((names: string[]) => {
             lastLine = from;
             header = names.map((name) => name.trim());
+            checkHeader(header, parameters, required);
             return header;
           }),
         skip_empty_lines: true,
@@ -102,6 +112,7 @@ function csvRows(text: string, parameters: string[], dataField: string): ImportR
       });
       break;
     } catch (error) {
+      if (error instanceof ImportFileError) throw error;
       if (header === undefined) {
         throw new ImportFileError(`the CSV header cannot be read: ${csvProblem(error)}`);
       }
@@ -142,7 +153,12 @@ function jsonlRows(text: string, parameters: string[], dataField: string): Impor
 }
 
 /** Reads a `.csv` (header row first) or `.jsonl` file into argument objects for `spec.function`. */
-export function readImportFile(path: string, parameters: string[], spec: ImportSpec): ImportRow[] {
+export function readImportFile(
+  path: string,
+  parameters: string[],
+  spec: ImportSpec,
+  required: string[] = [],
+): ImportRow[] {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -150,6 +166,6 @@ export function readImportFile(path: string, parameters: string[], spec: ImportS
     throw new ImportFileError(`cannot read ${path}: ${(error as Error).message}`);
   }
   if (/\.jsonl?$/i.test(path)) return jsonlRows(text, parameters, spec.dataField);
-  if (/\.csv$/i.test(path)) return csvRows(text, parameters, spec.dataField);
+  if (/\.csv$/i.test(path)) return csvRows(text, parameters, spec.dataField, required);
   throw new ImportFileError(`${path}: expected a .csv or .jsonl file`);
 }

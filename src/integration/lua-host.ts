@@ -30,6 +30,7 @@ export function luaHostFor(runtime: Runtime, defaults: CallOptions): LuaRunHost 
     parameters: Object.fromEntries(
       functions.map((fn) => [fn.name, Object.keys((fn.parameters.properties as object | undefined) ?? {})]),
     ),
+    addAccount: runtime.howToAddAccount(integration, '<NAME>'),
   }));
   const calls: CallRecord[] = [];
   const inFlight = new Set<Promise<unknown>>();

@@ -1,6 +1,7 @@
 import type { PermissionMode } from './config.js';
 import type { Operation } from './definition.js';
 import { PermissionDeniedError } from './errors.js';
+import type { SettingNames } from './runtime-types.js';
 
 /** integration name (or `*` for all) -> operation -> mode. Anything unset is `allow`. */
 export type PermissionPolicy = Record<string, { read?: PermissionMode; write?: PermissionMode }>;
@@ -25,13 +26,14 @@ export async function checkPermission(
   readOnly: boolean,
   ask: AskCallback | undefined,
   request: PermissionRequest,
+  names: Pick<SettingNames, 'readOnly' | 'dryRun'>,
 ): Promise<void> {
   const { fullName, integration, operation } = request;
   // Each refusal opens with KosmoKrator's sentence (what an agent may already know), then says how to allow it here.
   const denied = `Integration '${integration}' ${operation} access denied`;
   if (readOnly && operation === 'write') {
     throw new PermissionDeniedError(
-      `${denied}: this run is read-only and ${fullName} changes data in ${integration}. Run without --read-only (or readOnly: false) to allow writes, or use dry-run to preview them.`,
+      `${denied}: this run is read-only (${names.readOnly}) and ${fullName} changes data in ${integration}. Run without ${names.readOnly} to allow writes, or with ${names.dryRun} to preview them.`,
     );
   }
   const mode = modeFor(policy, integration, operation);

@@ -2,7 +2,7 @@ import type { LuaLimits, LuaPoolOptions, LuaRunError, LuaRunStats } from '../lua
 import type { OutboxOptions } from '../outbox/index.js';
 import type { CallRecord } from './call-log.js';
 import type { RuntimeConfig } from './config.js';
-import type { Integration } from './definition.js';
+import type { Integration, RetryNotice } from './definition.js';
 import type { AskCallback, PermissionPolicy } from './permissions.js';
 
 export interface RuntimeOptions {
@@ -34,6 +34,21 @@ export interface RuntimeOptions {
   background?: boolean;
   /** The clock a call's time is read from (e.g. an event's `extras.created_at`); default `() => new Date()`. */
   now?: () => Date;
+  /** Per-request timeout of every client, in milliseconds (default: the config file's, else the integration's). */
+  requestTimeoutMs?: number;
+  /** Called when a request failed and will be tried again (the CLI shows a progress line). */
+  onRetry?: (retry: RetryNotice & { integration: string; account: string }) => void;
+  /** How the person using this runtime changes a setting, as error messages name it (the CLI: its flags). */
+  settingNames?: Partial<SettingNames>;
+}
+
+export interface SettingNames {
+  /** Default `readOnly: true`; the CLI's `--read-only`. */
+  readOnly: string;
+  /** Default `dryRun: true`; the CLI's `--dry-run`. */
+  dryRun: string;
+  /** Default `requestTimeoutMs`; the CLI's `--request-timeout <ms>`. */
+  requestTimeout: string;
 }
 
 export type DeliveryMode = 'direct' | 'queued';
@@ -112,7 +127,7 @@ export interface AccountInfo {
 export interface AccountTest {
   integration: string;
   account: string;
-  base_url: string | null;
+  base_url: string;
   ok: boolean;
   status: number | null;
   latency_ms: number;

@@ -2,7 +2,7 @@ import type { KosmoError } from '../errors.js';
 import { builtinIntegrations } from '../integrations/index.js';
 import { type LuaLimits, LuaPool, resolveLimits } from '../lua/index.js';
 import { maskCredential } from '../mask.js';
-import { type DestinationInput, Outbox, type OutboxJob } from '../outbox/index.js';
+import { type DestinationInput, type JobOutcome, Outbox, type OutboxJob } from '../outbox/index.js';
 import { didYouMean, MAX_NAME_LENGTH, quoteName } from '../suggest.js';
 import { AccountRegistry } from './accounts.js';
 import { CallLog, type CallRecord, type CallStatus } from './call-log.js';
@@ -25,6 +25,7 @@ import type {
   LuaScriptResult,
   RunLuaOptions,
   RuntimeOptions,
+  SettingNames,
 } from './runtime-types.js';
 import { type ToolDefinition, toolDefinitions } from './tool-definitions.js';
 import { checkArgumentSize, jsonSchemaOf, validateArguments } from './validate-arguments.js';
@@ -40,6 +41,18 @@ interface ResolvedFunction {
 
 export type CallResult = Record<string, unknown>;
 
+const PROGRESS_INTERVAL_MS = 250;
+const FINISHED: ReadonlySet<string> = new Set(['delivered', 'dead', 'discarded']);
+
+// The default account's credential in a dry run with none configured: previews redact it, nothing is sent.
+const DRY_RUN_CREDENTIAL = 'dry-run-sends-nothing';
+
+const LIBRARY_SETTING_NAMES: SettingNames = {
+  readOnly: 'readOnly: true',
+  dryRun: 'dryRun: true',
+  requestTimeout: 'requestTimeoutMs',
+};
+
 /** The one entry point Lua, MCP, the CLI and library users call integration functions through. */
 export class Runtime {
   private readonly docs: DocLibrary;
@@ -52,6 +65,7 @@ export class Runtime {
   private readonly options: RuntimeOptions;
   private readonly policy: PermissionPolicy;
   private readonly config: RuntimeConfig;
+  private readonly settingNames: SettingNames;
   private outboxInstance: Outbox | undefined;
   private luaPool: LuaPool | undefined;
 
@@ -72,12 +86,13 @@ export class Runtime {
     );
     checkIntegrationKeys({ permissions }, names, 'the permissions option');
     this.policy = { ...config.permissions, ...permissions };
+    this.settingNames = { ...LIBRARY_SETTING_NAMES, ...options.settingNames };
     for (const integration of this.integrations) {
       this.accountsByIntegration.set(
         integration.name,
         new AccountRegistry(integration, options.env ?? process.env, config.accounts?.[integration.name], {
           baseUrl: options.baseUrl,
-          fallbackCredential: options.fallbackCredential,
+          fallbackCredential: options.fallbackCredential ?? (options.dryRun ? DRY_RUN_CREDENTIAL : undefined),
         }),
       );
       for (const fn of integration.functions) {
@@ -139,23 +154,24 @@ export class Runtime {
     return this.accountsByIntegration.get(integration)?.names() ?? [];
   }
 
-  /** Every configured account with its credential masked. */
+  /** Every configured account with its credential masked and the API base it actually sends to. */
   accounts(): AccountInfo[] {
-    return [...this.accountsByIntegration.values()].flatMap((registry) =>
-      registry.names().map((name) => {
+    return this.integrations.flatMap((integration) => {
+      const registry = this.accountRegistry(integration);
+      return registry.names().map((name) => {
         try {
           const account = registry.resolve(name);
           return {
-            integration: registry.integration,
+            integration: integration.name,
             name,
             credential_kind: account.credential.kind,
             credential_hint: maskCredential(account.credential.value),
-            base_url: account.settings.baseUrl ?? null,
+            base_url: integration.endpoint(this.clientFor(integration, account)),
             email: account.settings.email ?? null,
           };
         } catch (error) {
           return {
-            integration: registry.integration,
+            integration: integration.name,
             name,
             credential_kind: null,
             credential_hint: null,
@@ -164,8 +180,23 @@ export class Runtime {
             error: (error as Error).message,
           };
         }
-      }),
-    );
+      });
+    });
+  }
+
+  /**
+   * Throws the unknown-account error (with how to add it) when no integration has an account of this name: the CLI
+   * checks `--account` before running anything.
+   */
+  checkAccount(name: string): void {
+    const registries = this.integrations.map((integration) => this.accountRegistry(integration));
+    if (registries.some((registry) => registry.names().includes(name.toLowerCase()))) return;
+    registries[0]?.resolve(name);
+  }
+
+  /** How to configure a missing account of an integration, e.g. `Set VERO_MARKETING_AUTH_TOKEN to add it.` */
+  howToAddAccount(integration: string, name: string): string | undefined {
+    return this.accountsByIntegration.get(integration)?.howToAdd(name);
   }
 
   /** Probes each configured account (or the named one) of every integration; changes nothing. */
@@ -176,11 +207,12 @@ export class Runtime {
       const names = name ? [name] : registry.names();
       for (const accountName of names) {
         const account = registry.resolve(accountName);
-        const probe = await integration.probe(this.clientFor(integration, account));
+        const client = this.clientFor(integration, account);
+        const probe = await integration.probe(client);
         tests.push({
           integration: integration.name,
           account: account.name,
-          base_url: account.settings.baseUrl ?? null,
+          base_url: integration.endpoint(client),
           ok: probe.ok,
           status: probe.status ?? null,
           latency_ms: Math.round(probe.latencyMs),
@@ -192,8 +224,9 @@ export class Runtime {
     return tests;
   }
 
-  readDoc(page: string): string {
-    return this.docs.read(page);
+  /** A doc page by name; an integration's or a function's own name (`vero`, `track_event`) finds its page too. */
+  readDoc(page: string, listHint?: string): string {
+    return this.docs.read(page, listHint);
   }
 
   listDocs(): DocPage[] {
@@ -223,9 +256,13 @@ export class Runtime {
     // Until resolved, the names are the caller's and may be of any length: the call log keeps them cut.
     let accountName: string | null = options.account?.slice(0, MAX_NAME_LENGTH).toLowerCase() ?? 'default';
     let argsFit = false;
-    const finish = (status: CallStatus, error?: unknown, outboxId?: number) => {
+    const finish = (
+      status: CallStatus,
+      { error, outboxId, request }: { error?: unknown; outboxId?: number; request?: unknown } = {},
+    ) => {
       const record = this.log.record({
         outbox_id: outboxId,
+        request,
         function_name: resolved?.fullName ?? name.slice(0, MAX_NAME_LENGTH),
         account: accountName,
         // Arguments not known to be within bounds are not kept: the log would hold (and scrub, recursively) them.
@@ -258,6 +295,7 @@ export class Runtime {
           account: account.name,
           args: valid,
         },
+        this.settingNames,
       );
       const client = this.clientFor(integration, account);
       const dryRun = options.dryRun ?? this.options.dryRun ?? false;
@@ -265,13 +303,9 @@ export class Runtime {
         const context = { account, client };
         if (dryRun) {
           // A dry run sends nothing, reads included (a read still reaches the service): say what it would send.
-          finish('dry_run');
-          return {
-            status: 'dry_run',
-            function_name: fullName,
-            account: account.name,
-            request: fn.preview(valid, context),
-          };
+          const request = fn.preview(valid, context);
+          finish('dry_run', { request });
+          return { status: 'dry_run', function_name: fullName, account: account.name, request };
         }
         const result = await fn.read(valid, context);
         finish('ok');
@@ -280,8 +314,9 @@ export class Runtime {
       const plan = fn.plan(valid, { now: calledAt });
       const base = { function_name: fullName, account: account.name, ...plan.subject };
       if (dryRun) {
-        finish('dry_run');
-        return { status: 'dry_run', ...base, request: integration.preview(client, plan) };
+        const request = integration.preview(client, plan);
+        finish('dry_run', { request });
+        return { status: 'dry_run', ...base, request };
       }
       if (this.deliveryMode(account, options) === 'queued') {
         // The wire client's own checks run now, so nothing is accepted that could only fail later.
@@ -293,7 +328,7 @@ export class Runtime {
           payload: plan,
         });
         if (this.options.background !== false) this.outbox().start();
-        finish('queued', undefined, queued.id);
+        finish('queued', { outboxId: queued.id });
         return { status: 'queued', ...base, outbox_id: queued.id, key: queued.key };
       }
       const outcome = await integration.send(client, plan);
@@ -301,7 +336,7 @@ export class Runtime {
       finish(status);
       return { status, ...base, message: outcome.message };
     } catch (error) {
-      finish('error', error);
+      finish('error', { error });
       throw error;
     }
   }
@@ -322,8 +357,9 @@ export class Runtime {
       throw new UnknownFunctionError(`no import of "${options.kind}" (available: ${kinds.join(', ')})`);
     }
     const fullName = `${integration.name}.${spec.function}`;
-    const parameters = Object.keys(this.resolveFunction(fullName).jsonSchema.properties ?? {});
-    const rows = readImportFile(path, parameters, spec);
+    const { jsonSchema } = this.resolveFunction(fullName);
+    const required = Array.isArray(jsonSchema.required) ? (jsonSchema.required as string[]) : [];
+    const rows = readImportFile(path, Object.keys(jsonSchema.properties ?? {}), spec, required);
     const summary: ImportSummary = {
       function_name: fullName,
       rows: rows.length,
@@ -400,12 +436,34 @@ export class Runtime {
     return this.accountsByIntegration.get(integration)?.credentialVariableFor(account);
   }
 
-  /** Waits until the queued writes are delivered or dead (or the timeout passes); delivers them meanwhile. */
-  async waitForDelivery(ids: number[], timeoutMs?: number) {
+  /**
+   * Waits until the queued writes are delivered or dead (or the timeout passes); delivers them meanwhile.
+   * `onProgress` hears how many are finished about every quarter second.
+   */
+  async waitForDelivery(
+    ids: number[],
+    timeoutMs?: number,
+    onProgress?: (finished: number, total: number) => void,
+  ): Promise<JobOutcome[]> {
     if (ids.length === 0) return [];
     const outbox = this.outbox();
     outbox.start();
-    return outbox.waitFor(ids, { timeoutMs });
+    // The outbox decides when the wait is over (delivered, dead, discarded, or held by a paused destination).
+    const waiting = outbox.waitFor(ids, { timeoutMs });
+    if (!onProgress) return waiting;
+    const report = (outcomes: JobOutcome[]) =>
+      onProgress(outcomes.filter((o) => FINISHED.has(o.state)).length, ids.length);
+    // A look with no wait answers at once with the current states; a failed look is the wait's failure too.
+    const timer = setInterval(() => {
+      outbox.waitFor(ids, { timeoutMs: 0 }).then(report, () => {});
+    }, PROGRESS_INTERVAL_MS);
+    try {
+      const outcomes = await waiting;
+      report(outcomes);
+      return outcomes;
+    } finally {
+      clearInterval(timer);
+    }
   }
 
   /** Runs a Lua script in the sandbox; its `app.integrations.*` calls go through `call` with these options. */
@@ -535,7 +593,14 @@ export class Runtime {
     const key = `${integration.name}/${account.name}/${use}`;
     let client = this.clients.get(key);
     if (!client) {
-      client = integration.createClient(account, use);
+      const { onRetry } = this.options;
+      client = integration.createClient(account, use, {
+        requestTimeoutMs: this.options.requestTimeoutMs ?? this.config.requestTimeoutMs,
+        requestTimeoutSetting: this.settingNames.requestTimeout,
+        onRetry: onRetry
+          ? (retry) => onRetry({ ...retry, integration: integration.name, account: account.name })
+          : undefined,
+      });
       this.clients.set(key, client);
     }
     return client;

@@ -230,13 +230,16 @@ export async function callTool(
 ): Promise<string | Record<string, unknown>> {
   const specs = toolSpecs(runtime.functions());
   const spec = specs.find((candidate) => candidate.name === name);
-  if (!spec) {
-    const names = specs.map((candidate) => candidate.name);
-    throw new UnknownToolError(
-      `unknown tool ${quoteName(name)}.${didYouMean(name, names)} Tools: ${names.join(', ')}.`,
-    );
-  }
+  if (!spec) throw unknownToolError(name, specs);
   return runSpec(runtime, spec, args, options);
+}
+
+/** `unknown tool "x". Did you mean "y"? Tools: ...`: the same words for function calling and MCP. */
+export function unknownToolError(name: string, specs: ToolSpec[]): UnknownToolError {
+  const names = specs.map((candidate) => candidate.name);
+  return new UnknownToolError(
+    `unknown tool ${quoteName(name)}.${didYouMean(name, names)} Tools: ${names.join(', ')}.`,
+  );
 }
 
 /** Runs a tool already looked up. */

@@ -94,6 +94,7 @@ function namespacesJson(namespaces: unknown): string {
       aliases,
       accounts: strings(ns.accounts, 'accounts'),
       parameters,
+      addAccount: typeof ns.addAccount === 'string' ? ns.addAccount : undefined,
     };
   });
   return JSON.stringify(clean);

@@ -24,6 +24,8 @@ export interface LuaNamespace {
    * takes a table only.
    */
   parameters?: Record<string, string[]>;
+  /** How to add an account a script names but nobody configured, with `<NAME>` for its upper-cased name. */
+  addAccount?: string;
 }
 
 /** What a script calls, as the host receives it. */

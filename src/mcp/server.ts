@@ -1,7 +1,11 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type CallToolRequest,
+  CallToolRequestSchema,
+  type CallToolResult,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { FunctionInfo, Runtime } from '../integration/runtime.js';
-import { runSpec, type ToolSpec, toolSpecs } from '../integration/tool-definitions.js';
+import { runSpec, type ToolSpec, toolSpecs, unknownToolError } from '../integration/tool-definitions.js';
 import { CLIENT_VERSION } from '../version.js';
 import { listedSchema } from './listed-schema.js';
 import { errorResult, jsonResult, textResult, toolError } from './tool-result.js';
@@ -35,7 +39,8 @@ export function createMcpServer(runtime: Runtime, options: McpServerOptions = {}
     { instructions: serverInstructions(runtime.functions()) },
   );
   const log = options.log ?? (() => {});
-  for (const spec of toolSpecs(runtime.functions())) {
+  const specs = toolSpecs(runtime.functions());
+  for (const spec of specs) {
     server.registerTool(
       spec.name,
       {
@@ -63,8 +68,29 @@ export function createMcpServer(runtime: Runtime, options: McpServerOptions = {}
       },
     );
   }
+  suggestUnknownTools(server, specs, log);
   server.server.onerror = (error) => log(`protocol error: ${toolError(error).message}`);
   return server;
+}
+
+type RequestHandler = (request: CallToolRequest, extra: unknown) => Promise<unknown>;
+
+/**
+ * The SDK answers a tool it does not know with a bare "Tool x not found". Put a handler in front of its own that
+ * answers with our unknown-tool error instead (a suggestion and the list), as `callTool` does.
+ */
+function suggestUnknownTools(server: McpServer, specs: ToolSpec[], log: (line: string) => void): void {
+  // The SDK keeps the handler it installed for tools/call in this map (SDK pinned; see package.json).
+  const handlers = (server.server as unknown as { _requestHandlers: Map<string, RequestHandler> })
+    ._requestHandlers;
+  const sdkHandler = handlers.get('tools/call');
+  if (!sdkHandler) return;
+  const known = new Set(specs.map((spec) => spec.name));
+  server.server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
+    if (known.has(request.params.name)) return sdkHandler(request, extra) as Promise<CallToolResult>;
+    log(`tool ${request.params.name}: error unknown_tool`);
+    return errorResult(unknownToolError(request.params.name, specs));
+  });
 }
 
 function errorCodeOf(result: CallToolResult): string {

@@ -64,6 +64,8 @@ export interface VeroClientOptions {
   baseUrl?: string;
   /** Per attempt, default 30 000. */
   timeoutMs?: number;
+  /** What a caller changes for a longer timeout, named in timeout errors; default `timeoutMs`. */
+  timeoutSetting?: string;
   /** Retry policy for network errors, timeouts, 429, 502, 503, 504; `false` disables retries. */
   retry?: RetryOptions | false;
   /** Send through this fetch instead of the default node:http(s) keep-alive transport. */
@@ -130,6 +132,7 @@ function describeOutcome(outcome: Outcome): string {
 export class VeroClient {
   readonly baseUrl: string;
   readonly timeoutMs: number;
+  readonly #timeoutSetting: string;
   readonly retry: Readonly<RetryPolicy>;
   /** Which credential parameter is sent; the value itself is private. */
   readonly credentialParam: 'auth_token' | 'tracking_api_key';
@@ -157,10 +160,13 @@ export class VeroClient {
     try {
       protocol = new URL(base).protocol;
     } catch {
-      throw new VeroConfigError(`VeroClient: baseUrl is not a URL: ${JSON.stringify(base)}.`);
+      throw new VeroConfigError(`VeroClient: baseUrl is not a URL: ${JSON.stringify(base)}.`, 'baseUrl');
     }
     if (protocol !== 'https:' && protocol !== 'http:') {
-      throw new VeroConfigError(`VeroClient: baseUrl must be http(s), got ${JSON.stringify(base)}.`);
+      throw new VeroConfigError(
+        `VeroClient: baseUrl must be http(s), got ${JSON.stringify(base)}.`,
+        'baseUrl',
+      );
     }
     this.baseUrl = base;
 
@@ -169,6 +175,7 @@ export class VeroClient {
       throw new VeroConfigError(`VeroClient: timeoutMs must be a positive number, got ${String(timeoutMs)}.`);
     }
     this.timeoutMs = timeoutMs;
+    this.#timeoutSetting = options.timeoutSetting ?? 'timeoutMs';
     this.retry = Object.freeze(resolveRetryPolicy(options.retry));
     this.#transport = options.fetch === undefined ? httpTransport : fetchTransport(options.fetch);
     this.#headers = {
@@ -317,7 +324,9 @@ export class VeroClient {
   }
 
   #errorFor(endpoint: string, outcome: Outcome, attempts: number): Error {
-    if (outcome.kind === 'timeout') return timeoutError(endpoint, outcome.timeoutMs, attempts);
+    if (outcome.kind === 'timeout') {
+      return timeoutError(endpoint, outcome.timeoutMs, attempts, this.#timeoutSetting);
+    }
     if (outcome.kind === 'network') return networkError(endpoint, outcome.reason, attempts);
     return errorForStatus(endpoint, outcome.status, outcome.veroMessage, outcome.retryAfterMs, attempts);
   }

@@ -91,8 +91,11 @@ export class VeroTimeoutError extends VeroError {
 /** The client was set up wrongly (no credential, both credentials, bad base URL or timeout): fix the options. */
 export class VeroConfigError extends KosmoError {
   declare readonly code: 'vero_config';
+  /** The VeroClient option at fault, when one is, e.g. `baseUrl` (callers name it in their own words). */
+  readonly option: string | undefined;
 
-  constructor(message: string) {
+  constructor(message: string, option?: string) {
     super('vero_config', message);
+    this.option = option;
   }
 }

@@ -75,9 +75,14 @@ export function errorForStatus(
   );
 }
 
-export function timeoutError(endpoint: string, timeoutMs: number, attempts = 1): VeroTimeoutError {
+export function timeoutError(
+  endpoint: string,
+  timeoutMs: number,
+  attempts = 1,
+  setting = 'timeoutMs',
+): VeroTimeoutError {
   return new VeroTimeoutError(
-    `Vero ${endpoint} did not answer within ${timeoutMs} ms (no response${tries(attempts)}). Try again later, or raise timeoutMs if Vero is just slow.`,
+    `Vero ${endpoint} did not answer within ${timeoutMs} ms (no response${tries(attempts)}). Try again later, or raise ${setting} if Vero is just slow.`,
     { endpoint, cause: new Error(`timed out after ${timeoutMs} ms`) },
   );
 }

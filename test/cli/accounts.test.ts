@@ -50,7 +50,7 @@ describe('kosmo-vero accounts', { concurrency: true }, () => {
     assert.equal(run.code, 0);
     assert.match(
       run.stdout,
-      /^no account configured: set a credential .*\(vero: VERO_AUTH_TOKEN or VERO_TRACKING_API_KEY/,
+      /^no account is configured: set a credential .*\(vero: VERO_AUTH_TOKEN or VERO_TRACKING_API_KEY/,
     );
   });
 
@@ -77,7 +77,7 @@ describe('kosmo-vero accounts', { concurrency: true }, () => {
     noSecret(all.stdout + all.stderr + one.stdout + one.stderr);
   });
 
-  test('test: an unreachable API is exit 1 with the reason; an unknown account is exit 1 naming the others', async () => {
+  test('test: an unreachable API is exit 1 with the reason; an unknown account is a usage error (exit 2) naming the others', async () => {
     const [down, unknown] = await Promise.all([
       runCli(['accounts', 'test'], {
         env: { VERO_AUTH_TOKEN: CANARY, VERO_BASE_URL: 'http://127.0.0.1:9/api/v2' },
@@ -86,7 +86,7 @@ describe('kosmo-vero accounts', { concurrency: true }, () => {
     ]);
     assert.equal(down.code, 1);
     assert.match(down.stdout, /^vero\.default\tUNREACHABLE: /m);
-    assert.equal(unknown.code, 1);
+    assert.equal(unknown.code, 2);
     assert.equal(lines(unknown.stderr).length, 1);
     assert.match(unknown.stderr, /sales/);
     assert.match(unknown.stderr, /marketing/);

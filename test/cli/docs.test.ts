@@ -21,6 +21,7 @@ describe('kosmo-vero docs', { concurrency: true }, () => {
     assert.equal(text.code, 0);
     assert.equal(text.stdout, reference.readDoc('integrations.vero.track_event'));
     assert.deepEqual(JSON.parse(json.stdout), {
+      ok: true,
       page: 'integrations.vero.track_event',
       text: reference.readDoc('integrations.vero.track_event'),
     });
@@ -36,7 +37,7 @@ describe('kosmo-vero docs', { concurrency: true }, () => {
       lines(text.stdout),
       reference.listDocs().map((p) => `${p.page}\t${p.title}`),
     );
-    assert.deepEqual(JSON.parse(json.stdout), { pages: reference.listDocs() });
+    assert.deepEqual(JSON.parse(json.stdout), { ok: true, pages: reference.listDocs() });
   });
 
   test('--search: pages with the matching lines; no match says so', async () => {
@@ -48,6 +49,7 @@ describe('kosmo-vero docs', { concurrency: true }, () => {
     assert.equal(hits.code, 0);
     assert.match(hits.stdout, /^integrations\.vero\.unsubscribe\t/m);
     assert.deepEqual(JSON.parse(json.stdout), {
+      ok: true,
       query: 'unsubscribe',
       hits: reference.searchDocs('unsubscribe'),
     });

@@ -80,7 +80,8 @@ describe('kosmo-vero CLI against hostile input', { concurrency: true }, () => {
       text.stdout,
       /^title \\x1b\]0;pwned\\x07 clear \\x1b\[2J clip \\x1b\]52;c;aGk=\\x07 tab\tend$/m,
     );
-    assert.match(text.stdout, /esc\\x1b\[31m/, 'the emulator summary shows the id escaped');
+    // The emulator summary goes to stderr (stdout is the script's own output).
+    assert.match(text.stderr, /esc\\x1b\[31m/, 'the emulator summary shows the id escaped');
     assert.match(text.stderr, /script error \(line 3\): .*bad \\x1b\]0;owned\\x07 \\x0d done/);
     const json = await runCli(['run', '-', '--json'], { input: script.split('\n')[0], env });
     assert.equal(json.code, 0, json.stderr);
@@ -146,7 +147,7 @@ describe('kosmo-vero CLI against hostile input', { concurrency: true }, () => {
     const config = join(dir, 'typo.json');
     writeFileSync(config, JSON.stringify({ permissions: { VERO: { write: 'deny' } } }));
     const run = await runCli(['call', 'vero.unsubscribe', '{"id":"typo_user"}', '--config', config], { env });
-    assert.equal(run.code, 1);
+    assert.equal(run.code, 2, 'an invalid --config file is a usage error');
     assert.match(run.stderr, /permissions: unknown integration "VERO"\. Did you mean "vero"\?/);
     assert.deepEqual(requestsFor('typo_user'), []);
   });

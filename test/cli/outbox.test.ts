@@ -63,12 +63,12 @@ describe('kosmo-vero outbox: destinations (the built binary)', () => {
     const status = await runCli(['outbox', 'status', '--json'], { env: envB });
     const [waiting] = JSON.parse(status.stdout).destinations;
     assert.equal(waiting.pending, 2);
-    assert.equal(waiting.deliverableAs, null);
+    assert.equal(waiting.deliverable_as, null);
     assert.match(waiting.hint, /^set VERO_AUTH_TOKEN or VERO_TRACKING_API_KEY to that credential/);
 
     const drainA = await runCli(['outbox', 'drain', '--json'], { env: envA });
     assert.equal(drainA.code, 0, drainA.stderr);
-    assert.deepEqual(JSON.parse(drainA.stdout), { delivered: 2, dead: 0, pending: 0, waiting: [] });
+    assert.deepEqual(JSON.parse(drainA.stdout), { ok: true, delivered: 2, dead: 0, pending: 0, waiting: [] });
     assert.deepEqual(
       accountA.state().events.map((e) => e.event_name),
       ['A1', 'A2'],

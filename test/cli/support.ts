@@ -22,13 +22,19 @@ export interface CliOptions {
   input?: string;
 }
 
-/** Runs `node dist/cli/main.js ...args` to completion with only PATH, HOME and `env` in its environment. */
-export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+/** Only PATH and an isolated HOME (and data/config dirs), plus `env`: no user config, outbox or data leaks in. */
+export const isolatedEnv = (env: Record<string, string> = {}): Record<string, string> => ({
+  PATH: process.env.PATH ?? '',
+  HOME,
+  XDG_DATA_HOME: HOME,
+  XDG_CONFIG_HOME: HOME,
+  ...env,
+});
+
+/** Runs `command args` to completion with `isolatedEnv(env)`, collecting its output. */
+export function runProcess(command: string, args: string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME, XDG_DATA_HOME: HOME, XDG_CONFIG_HOME: HOME, ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(command, args, { env: isolatedEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -42,6 +48,10 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
     child.stdin.end(options.input ?? '');
   });
 }
+
+/** Runs `node dist/cli/main.js ...args` to completion with only PATH, HOME and `env` in its environment. */
+export const runCli = (args: string[], options: CliOptions = {}): Promise<CliResult> =>
+  runProcess(process.execPath, [BIN, ...args], options);
 
 /** stderr split into its non-empty lines. */
 export const lines = (text: string): string[] => text.split('\n').filter((line) => line.length > 0);

@@ -240,10 +240,15 @@ describe('kosmo-vero mcp over stdio, driven by the SDK client', () => {
     assert.equal(emulator.state().requests.length, before, 'no request reached the emulator');
   });
 
-  test('an unknown tool is a tool error, and the server keeps serving', async () => {
-    const result = await mcp.call('vero_nope', {});
+  test('an unknown tool is a tool error with a suggestion, and the server keeps serving', async () => {
+    const result = await mcp.call('vero_track_evnt', {});
     assert.equal(result.isError, true);
-    assert.match(textOf(result), /vero_nope not found/);
+    const { error } = result.structuredContent as { error: { code: string; message: string } };
+    assert.equal(error.code, 'unknown_tool');
+    assert.match(
+      error.message,
+      /^unknown tool "vero_track_evnt"\. Did you mean "vero_track_event"\? Tools: /,
+    );
     const { tools } = await mcp.client.listTools();
     assert.ok(tools.length > 4);
   });

@@ -1,6 +1,14 @@
 import type { Command } from 'commander';
-import { printJson, terminalSafe } from '../output.js';
-import { addRuntimeFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
+import type { Runtime } from '../../integration/runtime.js';
+import { printJson, terminalSafe, UsageError } from '../output.js';
+import { addConnectionFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
+
+/** `no account is configured: set ...` with every integration's variables. */
+const noAccount = (runtime: Runtime): string =>
+  `no account is configured: set a credential in the environment or a --config file (${runtime
+    .accountVariables()
+    .map(({ integration, variables }) => `${integration}: ${variables}`)
+    .join('; ')})`;
 
 export function registerAccounts(program: Command): void {
   const accounts = program
@@ -14,43 +22,38 @@ Examples:
   kosmo-vero accounts test marketing --json
   VERO_MARKETING_AUTH_TOKEN=... kosmo-vero accounts list   # a named account`,
     );
-  addRuntimeFlags(
-    accounts
-      .command('list')
-      .description('list configured accounts')
-      .addHelpText(
-        'after',
-        `
+  accounts
+    .command('list')
+    .description('list configured accounts')
+    .addHelpText(
+      'after',
+      `
 Examples:
   kosmo-vero accounts list
   kosmo-vero accounts list --json
   kosmo-vero accounts list --config accounts.json`,
-      ),
-  ).action(async (flags: RuntimeFlags) => {
-    const { runtime, close } = await openRuntime(flags);
-    try {
-      const list = runtime.accounts();
-      if (flags.json) printJson({ accounts: list });
-      else if (list.length === 0)
-        process.stdout.write(
-          `no account configured: set a credential in the environment or a --config file (${runtime
-            .accountVariables()
-            .map(({ integration, variables }) => `${integration}: ${variables}`)
-            .join('; ')})\n`,
-        );
-      else
-        for (const a of list) {
-          const detail =
-            a.error ?? `${a.credential_kind} ${a.credential_hint}${a.email ? ` ${a.email}` : ''}`;
-          process.stdout.write(
-            `${terminalSafe(`${a.integration}.${a.name}\t${detail}\t${a.base_url ?? '(default base URL)'}`)}\n`,
-          );
-        }
-    } finally {
-      await close();
-    }
-  });
-  addRuntimeFlags(
+    )
+    .option('--config <file>', 'JSON config file with accounts and permissions')
+    .option('--json', 'print one JSON object on stdout')
+    .action(async (flags: RuntimeFlags) => {
+      const { runtime, close } = await openRuntime(flags);
+      try {
+        const list = runtime.accounts();
+        if (flags.json) printJson({ ok: true, accounts: list });
+        else if (list.length === 0) process.stdout.write(`${noAccount(runtime)}\n`);
+        else
+          for (const a of list) {
+            const detail =
+              a.error ?? `${a.credential_kind} ${a.credential_hint}${a.email ? ` ${a.email}` : ''}`;
+            process.stdout.write(
+              `${terminalSafe(`${a.integration}.${a.name}\t${detail}${a.base_url ? `\t${a.base_url}` : ''}`)}\n`,
+            );
+          }
+      } finally {
+        await close();
+      }
+    });
+  addConnectionFlags(
     accounts
       .command('test')
       .description('check that each account (or the named one) can reach its API; sends no data')
@@ -66,6 +69,7 @@ Examples:
   ).action(async (name: string | undefined, flags: RuntimeFlags) => {
     const { runtime, close } = await openRuntime(flags);
     try {
+      if (runtime.accounts().length === 0) throw new UsageError(noAccount(runtime));
       const tests = await runtime.testAccounts(name);
       const ok = tests.every((t) => t.ok);
       if (flags.json) printJson({ ok, accounts: tests });
@@ -73,9 +77,7 @@ Examples:
         for (const t of tests) {
           const state = t.ok ? `reachable (${t.latency_ms} ms)` : `UNREACHABLE: ${t.error}`;
           // The error may quote the remote service: shown escaped, like any text from outside.
-          process.stdout.write(
-            `${terminalSafe(`${t.integration}.${t.account}\t${state}\t${t.base_url ?? '(default base URL)'}`)}\n`,
-          );
+          process.stdout.write(`${terminalSafe(`${t.integration}.${t.account}\t${state}\t${t.base_url}`)}\n`);
         }
         for (const note of new Set(tests.map((t) => t.note))) process.stdout.write(`Note: ${note}\n`);
       }

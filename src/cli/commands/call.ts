@@ -1,5 +1,16 @@
 import type { Command } from 'commander';
-import { EXIT_FAILURE, EXIT_OK, errorInfo, printError, printJson, UsageError } from '../output.js';
+import { askOnTerminal } from '../ask.js';
+import { notDeliveredError } from '../delivery-report.js';
+import { snakeCaseKeys } from '../json-keys.js';
+import {
+  EXIT_FAILURE,
+  EXIT_OK,
+  errorInfo,
+  exitCodeFor,
+  printError,
+  printJson,
+  UsageError,
+} from '../output.js';
 import { addDeliveryFlags, addRuntimeFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
 import { readStdin } from '../stdin.js';
 
@@ -34,26 +45,24 @@ Examples:
     )
     .action(async (name: string, argsText: string | undefined, flags: RuntimeFlags & { wait: boolean }) => {
       const args = argsText === '-' ? parseArgs((await readStdin()).trim() || '{}') : parseArgs(argsText);
-      const { runtime, close } = await openRuntime(flags);
+      const { runtime, close } = await openRuntime(flags, { ask: askOnTerminal });
       try {
         let result = await runtime.call(name, args, { account: flags.account });
-        let delivered = true;
+        let error: ReturnType<typeof notDeliveredError> = null;
         if (result.status === 'queued' && flags.wait) {
-          const [outcome] = await runtime.waitForDelivery([result.outbox_id as number]);
-          result = { ...result, delivery: outcome };
-          delivered = outcome?.state === 'delivered';
+          const outcomes = await runtime.waitForDelivery([result.outbox_id as number]);
+          // The outbox reports camelCase (pausedUntil); the CLI's JSON is snake_case throughout.
+          result = { ...result, delivery: snakeCaseKeys(outcomes[0]) };
+          error = notDeliveredError(outcomes, runtime.calls());
         }
-        const error = delivered
-          ? null
-          : { code: 'not_delivered', message: 'the queued write was not delivered' };
-        if (flags.json) printJson({ ok: delivered, result, calls: runtime.calls(), error });
+        if (flags.json) printJson({ ok: error === null, result, calls: runtime.calls(), error });
         else printJson(result);
         if (error && !flags.json) printError(error);
-        process.exitCode = delivered ? EXIT_OK : EXIT_FAILURE;
+        process.exitCode = error === null ? EXIT_OK : EXIT_FAILURE;
       } catch (error) {
         if (!flags.json) throw error;
         printJson({ ok: false, result: null, calls: runtime.calls(), error: errorInfo(error) });
-        process.exitCode = EXIT_FAILURE;
+        process.exitCode = exitCodeFor(error);
       } finally {
         await close();
       }

@@ -14,7 +14,7 @@ export function registerDocs(program: Command): void {
     .description('print what lua_read_doc(page) returns inside a script')
     .argument(
       '[page]',
-      'doc page (default: the Lua reference, or the index when there are several integrations)',
+      'doc page, or a function name such as track_event (default: the Lua reference, or the index when there are several integrations)',
     )
     .option('--list', 'list every page')
     .option('--search <query>', 'pages containing every word of the query')
@@ -32,13 +32,13 @@ Examples:
       const runtime = createRuntime({ env: {} });
       if (flags.list) {
         const pages = runtime.listDocs();
-        if (flags.json) printJson({ pages });
+        if (flags.json) printJson({ ok: true, pages });
         else for (const { page: name, title } of pages) process.stdout.write(`${name}\t${title}\n`);
         return;
       }
       if (flags.search !== undefined) {
         const hits = runtime.searchDocs(flags.search);
-        if (flags.json) printJson({ query: flags.search, hits });
+        if (flags.json) printJson({ ok: true, query: flags.search, hits });
         else {
           for (const hit of hits)
             process.stdout.write(`${hit.page}\t${hit.title}\n  ${hit.matches.join('\n  ')}\n`);
@@ -47,8 +47,8 @@ Examples:
         return;
       }
       const page = requested ?? defaultPage(runtime);
-      const text = runtime.readDoc(page);
-      if (flags.json) printJson({ page, text });
+      const text = runtime.readDoc(page, '`kosmo-vero docs --list`');
+      if (flags.json) printJson({ ok: true, page, text });
       else process.stdout.write(text);
     });
 }

@@ -2,25 +2,40 @@ import type { Command } from 'commander';
 import { DEFAULT_DEDUP_WINDOW_MS, startEmulator } from '../../emulator/index.js';
 import { UsageError } from '../output.js';
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** A port in use or a --db file that cannot be opened, said in terms of the flag to change. */
+function startFailure(
+  error: NodeJS.ErrnoException,
+  flags: { host: string; port?: string; db?: string },
+): Error {
+  if (error.code === 'EADDRINUSE') {
+    return new UsageError(
+      `port ${flags.port} on ${flags.host} is already in use: pick another with --port, or leave --port out for a free one`,
+    );
+  }
+  if (error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL') {
+    return new UsageError(`cannot listen on ${flags.host}:${flags.port ?? 0}: ${error.message}`);
+  }
+  if (flags.db !== undefined && error.syscall !== 'listen') {
+    return new UsageError(
+      `--db ${flags.db}: cannot open it as an SQLite file (${error.message}); check the directory exists and is writable`,
+    );
+  }
+  return error;
+}
 
 export function registerEmulator(program: Command): void {
   program
     .command('emulator')
     .description('serve a local Vero-compatible Track API until stopped (Ctrl-C)')
-    .option('--host <host>', 'interface to bind', '127.0.0.1')
-    .option('--port <port>', 'port (0 picks a free one)', '0')
-    .option(
-      '--token <token>',
-      'accepted credential (repeatable); none: any non-empty credential',
-      collect,
-      [],
-    )
+    .option('--host <host>', 'interface to bind (default: 127.0.0.1)')
+    .option('--port <port>', 'port (default: a free one)')
+    .option('--token <token>', 'accepted credential (repeatable; default: any non-empty credential)', collect)
     .option('--db <file>', 'SQLite file that keeps state across restarts (default: in memory)')
     .option(
       '--dedup-window <ms>',
-      'how long a repeated request answers "Request already received." (0: never)',
-      String(DEFAULT_DEDUP_WINDOW_MS),
+      `how long a repeated request answers "Request already received." (default: ${DEFAULT_DEDUP_WINDOW_MS}; 0: never)`,
     )
     .option('--quiet', 'do not log requests on stderr')
     .addHelpText(
@@ -35,29 +50,32 @@ Examples:
     )
     .action(
       async (flags: {
-        host: string;
-        port: string;
-        token: string[];
+        host?: string;
+        port?: string;
+        token?: string[];
         db?: string;
-        dedupWindow: string;
+        dedupWindow?: string;
         quiet?: boolean;
       }) => {
-        const port = Number(flags.port);
-        const dedupWindowMs = Number(flags.dedupWindow);
+        const host = flags.host ?? '127.0.0.1';
+        const port = Number(flags.port ?? 0);
+        const dedupWindowMs = Number(flags.dedupWindow ?? DEFAULT_DEDUP_WINDOW_MS);
         if (!Number.isInteger(port) || port < 0 || port > 65535)
           throw new UsageError(`--port: not a port: ${flags.port}`);
         if (!Number.isFinite(dedupWindowMs) || dedupWindowMs < 0) {
           throw new UsageError(`--dedup-window: expected milliseconds >= 0, got ${flags.dedupWindow}`);
         }
         const emulator = await startEmulator({
-          host: flags.host,
+          host,
           port,
-          tokens: flags.token,
+          tokens: flags.token ?? [],
           dbPath: flags.db,
           dedupWindowMs,
           log: flags.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
+        }).catch((error: NodeJS.ErrnoException) => {
+          throw startFailure(error, { ...flags, host });
         });
-        process.stdout.write(`${emulator.url}\ninspector: ${emulator.inspectorUrl}\n`);
+        process.stdout.write(`${emulator.url}\n${emulator.inspectorUrl}\n`);
         await new Promise<void>((resolve) => {
           for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
         });

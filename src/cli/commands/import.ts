@@ -1,5 +1,8 @@
+import { accessSync, constants } from 'node:fs';
 import type { Command } from 'commander';
-import { printJson, terminalSafe } from '../output.js';
+import { askOnTerminal } from '../ask.js';
+import { notDeliveredError } from '../delivery-report.js';
+import { plural, printJson, terminalSafe, UsageError } from '../output.js';
 import { bar, progressLine } from '../progress.js';
 import { addDeliveryFlags, addRuntimeFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
 
@@ -33,8 +36,16 @@ Examples:
   kosmo-vero import users.csv --no-wait && kosmo-vero outbox drain`,
     )
     .action(async (file: string, flags: ImportFlags) => {
-      const { runtime, close } = await openRuntime(flags);
+      const { runtime, close } = await openRuntime(flags, { ask: askOnTerminal });
       try {
+        if (flags.account !== undefined) runtime.checkAccount(flags.account);
+        // As with `run`: a file that cannot be used at all is a usage error (exit 2); bad rows in it are failures (1).
+        if (!/\.(csv|jsonl?)$/i.test(file)) throw new UsageError(`${file}: expected a .csv or .jsonl file`);
+        try {
+          accessSync(file, constants.R_OK);
+        } catch (error) {
+          throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
+        }
         const progress = progressLine();
         const summary = await runtime.importFile(file, {
           kind: flags.events ? 'events' : 'users',
@@ -42,18 +53,25 @@ Examples:
           delivery: flags.delivery === 'direct' ? 'direct' : 'queued',
           onProgress: (done, total) => progress.update(`queueing ${bar(done, total)}`),
         });
+        const outcomes = flags.wait
+          ? await runtime.waitForDelivery(summary.outbox_ids, undefined, (done, total) =>
+              progress.update(`delivering ${bar(done, total)}`),
+            )
+          : [];
         progress.done();
-        const outcomes = flags.wait ? await runtime.waitForDelivery(summary.outbox_ids) : [];
         const delivered = outcomes.filter((o) => o.state === 'delivered').length;
         const dead = outcomes.filter((o) => o.state === 'dead').length;
         const ok = summary.failed.length === 0 && dead === 0;
-        const report = { ok, ...summary, delivered, dead, waited: flags.wait };
+        const error = notDeliveredError(outcomes, runtime.calls());
+        const report = { ok, ...summary, delivered, dead, waited: flags.wait, error };
         if (flags.json) printJson(report);
         else {
           for (const f of summary.failed)
             process.stderr.write(`line ${f.line}: ${terminalSafe(f.message)}\n`);
+          // The last errors may quote the remote service: shown escaped, like any text from outside.
+          if (error) process.stderr.write(`kosmo-vero: ${terminalSafe(error.message)}\n`);
           process.stdout.write(
-            `${summary.rows} rows: ${summary.accepted} accepted, ${summary.failed.length} skipped` +
+            `${plural(summary.rows, 'row')}: ${summary.accepted} accepted, ${summary.failed.length} skipped` +
               (flags.wait
                 ? `; delivered ${delivered}, dead ${dead}\n`
                 : '; run `kosmo-vero outbox drain` to deliver\n'),

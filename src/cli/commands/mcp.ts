@@ -31,6 +31,10 @@ export function registerMcp(program: Command): void {
     .option('--dry-run', 'validate and show the requests that would be sent; send nothing')
     .option('--read-only', 'deny every function that changes data')
     .option('--emulator', 'start an embedded Vero emulator and point every account at it')
+    .option(
+      '--request-timeout <ms>',
+      'give up on one HTTP request after this long (config requestTimeoutMs; default 30000)',
+    )
     .option('--quiet', 'log nothing on stderr')
     // Computed when help is shown, from the integrations a runtime offers, so a new one needs no edit here.
     .addHelpText('after', () => `\n${toolsLine()}`)
@@ -51,6 +55,8 @@ MCP client config: { "command": "npx", "args": ["kosmo-vero", "mcp"], "env": { "
       const { serveStdio } = await import('../../mcp/index.js');
       const { runtime, emulator, close } = await openRuntime(flags);
       try {
+        // Every call would fail on an account nobody configured: refuse to start instead.
+        if (flags.account !== undefined) runtime.checkAccount(flags.account);
         const accounts = runtime.accounts().map((a) => `${a.integration}.${a.name}`);
         log?.(
           `serving ${runtime.toolDefinitions().length} tools on stdio; accounts: ${accounts.join(', ') || 'none (see kosmo-vero accounts list)'}${emulator ? `; emulator at ${emulator.url}` : ''}${flags.readOnly ? '; read-only' : ''}${flags.dryRun ? '; dry-run' : ''}`,

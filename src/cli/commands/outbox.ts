@@ -1,7 +1,8 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import type { Runtime } from '../../integration/runtime.js';
 import type { DestinationStatus } from '../../outbox/index.js';
-import { printJson, terminalSafe, UsageError } from '../output.js';
+import { snakeCaseKeys } from '../json-keys.js';
+import { plural, printJson, terminalSafe, UsageError } from '../output.js';
 import { bar, progressLine } from '../progress.js';
 import { openRuntime, type RuntimeFlags } from '../runtime-options.js';
 
@@ -23,6 +24,13 @@ const withOutboxFlags = (command: Command): Command =>
     .option('--config <file>', 'JSON config file with accounts')
     .option('--json', 'print one JSON object on stdout');
 
+/**
+ * Outbox reports in the CLI's one JSON key style (the outbox library reports camelCase), with `ok` first as in every
+ * --json report: true exactly when the command exits 0.
+ */
+const printReport = (value: Record<string, unknown>, ok = true): void =>
+  printJson(snakeCaseKeys({ ok, ...value }));
+
 const milliseconds = (value: string | undefined, flag: string): number | undefined => {
   if (value === undefined) return undefined;
   const ms = Number(value);
@@ -39,8 +47,6 @@ async function withRuntime(flags: OutboxFlags, work: (runtime: Runtime) => Promi
     await close();
   }
 }
-
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** Where a destination's writes go, e.g. `vero/default at https://… with a credential ending …a1b2`. */
 function destinationLabel(d: DestinationStatus): string {
@@ -97,16 +103,26 @@ Examples:
   kosmo-vero outbox drain --deadline 60000
   kosmo-vero outbox retry --dead && kosmo-vero outbox drain
   kosmo-vero outbox move --from 2 --to default    # after rotating the default account's token
-  kosmo-vero outbox purge --delivered --older-than 86400000`,
+  kosmo-vero outbox purge --older-than 86400000`,
     );
 
   withOutboxFlags(
-    outbox.command('status').description('counts by state, oldest pending age, last errors'),
+    outbox
+      .command('status')
+      .description('counts by state and by destination, oldest pending age, last errors')
+      .addHelpText(
+        'after',
+        `
+Examples:
+  kosmo-vero outbox status
+  kosmo-vero outbox status --json | jq .counts
+  kosmo-vero outbox status --outbox ./project-outbox.db`,
+      ),
   ).action((flags: OutboxFlags) =>
     withRuntime(flags, async (runtime) => {
       const status = runtime.outbox().status();
       const destinations = status.destinations.map((d) => ({ ...d, hint: waitingHint(runtime, d) }));
-      if (flags.json) return printJson({ ...status, destinations });
+      if (flags.json) return printReport({ ...status, destinations });
       const { counts, oldestPendingAgeMs, lastErrors } = status;
       process.stdout.write(
         `pending ${counts.pending}, sending ${counts.sending}, delivered ${counts.delivered}, dead ${counts.dead}\n`,
@@ -117,7 +133,7 @@ Examples:
       for (const d of status.destinations) process.stdout.write(`${destinationLine(runtime, d)}\n`);
       for (const e of lastErrors) {
         process.stdout.write(
-          `${terminalSafe(`#${e.id} ${e.fn} (${e.account}) ${e.state} after ${e.attempts} attempts: ${e.error}`)}\n`,
+          `${terminalSafe(`#${e.id} ${e.fn} (${e.account}) ${e.state} after ${plural(e.attempts, 'attempt')}: ${e.error}`)}\n`,
         );
       }
     }),
@@ -127,7 +143,18 @@ Examples:
     outbox
       .command('drain')
       .description('deliver pending writes now; exit when none is left or at the deadline')
-      .option('--deadline <ms>', 'stop after this many milliseconds'),
+      .option('--deadline <ms>', 'stop after this many milliseconds')
+      .option('--request-timeout <ms>', 'give up on one HTTP request after this long (default 30000)')
+      .addHelpText(
+        'after',
+        `
+Only writes whose account (base URL and credential) is configured here are sent; the others wait, and exit is 1
+when nothing could be delivered.
+
+Examples:
+  kosmo-vero outbox drain
+  kosmo-vero outbox drain --deadline 60000 --json`,
+      ),
   ).action((flags: OutboxFlags) =>
     withRuntime(flags, async (runtime) => {
       const deadline = milliseconds(flags.deadline, '--deadline');
@@ -139,7 +166,9 @@ Examples:
         ? await drainWithProgress(runtime, deadline)
         : { delivered: 0, dead: 0, pending: 0 };
       const left = waiting.map((d) => ({ ...d, hint: waitingHint(runtime, d) }));
-      if (flags.json) printJson({ ...result, waiting: left });
+      const nothingDeliverable = waiting.length > 0 && !deliverable;
+      const ok = !nothingDeliverable && result.pending === 0 && result.dead === 0;
+      if (flags.json) printReport({ ...result, waiting: left }, ok);
       else {
         for (const d of waiting) process.stderr.write(`not delivered here: ${destinationLine(runtime, d)}\n`);
         process.stdout.write(
@@ -150,8 +179,7 @@ Examples:
             '\n',
         );
       }
-      const nothingDeliverable = waiting.length > 0 && !deliverable;
-      process.exitCode = nothingDeliverable || result.pending > 0 || result.dead > 0 ? 1 : 0;
+      process.exitCode = ok ? 0 : 1;
     }),
   );
 
@@ -160,17 +188,24 @@ Examples:
       .command('retry')
       .description('send a dead write (or every dead one) again')
       .argument('[id]', 'outbox id')
-      .option('--dead', 'every dead write'),
+      .option('--dead', 'every dead write')
+      .addHelpText(
+        'after',
+        `
+Examples:
+  kosmo-vero outbox retry 42 && kosmo-vero outbox drain
+  kosmo-vero outbox retry --dead`,
+      ),
   ).action((id: string | undefined, flags: OutboxFlags) =>
     withRuntime(flags, async (runtime) => {
       if ((id === undefined) === !flags.dead) throw new UsageError('give an outbox id or --dead (not both)');
       const target = flags.dead ? 'dead' : Number(id);
       if (target !== 'dead' && !Number.isInteger(target)) throw new UsageError(`not an outbox id: "${id}"`);
       const changed = runtime.outbox().retry(target);
-      if (flags.json) printJson({ retried: changed });
+      if (flags.json) printReport({ retried: changed });
       else
         process.stdout.write(
-          `${changed} write(s) back to pending; run \`kosmo-vero outbox drain\` to send\n`,
+          `${plural(changed, 'write')} back to pending; run \`kosmo-vero outbox drain\` to send\n`,
         );
     }),
   );
@@ -185,7 +220,15 @@ Examples:
         '--from <destination>',
         'destination id, as `outbox status` numbers them (#0: unassigned)',
       )
-      .requiredOption('--to <account>', 'configured account that will deliver them'),
+      .requiredOption('--to <account>', 'configured account that will deliver them')
+      .addHelpText(
+        'after',
+        `
+Examples:
+  kosmo-vero outbox status                         # the destinations, numbered
+  kosmo-vero outbox move --from 2 --to default     # after rotating the default account's token
+  kosmo-vero outbox move --from 0 --to marketing   # writes queued before destinations were recorded`,
+      ),
   ).action((flags: OutboxFlags) =>
     withRuntime(flags, async (runtime) => {
       const from = Number(flags.from?.replace(/^#/, ''));
@@ -193,7 +236,7 @@ Examples:
         throw new UsageError(`--from: expected a destination id such as 2, got "${flags.from}"`);
       }
       const moved = runtime.moveQueuedWrites(from, flags.to as string);
-      if (flags.json) printJson({ moved, from, to: flags.to });
+      if (flags.json) printReport({ moved, from, to: flags.to });
       else
         process.stdout.write(
           `${plural(moved, 'write')} moved to account "${flags.to}"; run \`kosmo-vero outbox drain\` to send\n`,
@@ -205,17 +248,25 @@ Examples:
     outbox
       .command('purge')
       .description('delete delivered writes from the outbox')
-      .option('--delivered', 'required: only delivered writes are ever purged')
-      .option('--older-than <ms>', 'only those delivered at least this long ago'),
+      // Delivered writes are all purge ever deletes; the flag that once had to say so is still accepted.
+      .addOption(new Option('--delivered').hideHelp())
+      .option('--older-than <ms>', 'only those delivered at least this long ago')
+      .addHelpText(
+        'after',
+        `
+Pending and dead writes are never purged.
+
+Examples:
+  kosmo-vero outbox purge
+  kosmo-vero outbox purge --older-than 86400000   # keep the last day's`,
+      ),
   ).action((flags: OutboxFlags) =>
     withRuntime(flags, async (runtime) => {
-      if (!flags.delivered)
-        throw new UsageError('purge needs --delivered (pending and dead writes are kept)');
       const purged = runtime
         .outbox()
         .purge({ delivered: true, olderThanMs: milliseconds(flags.olderThan, '--older-than') });
-      if (flags.json) printJson({ purged });
-      else process.stdout.write(`purged ${purged} delivered write(s)\n`);
+      if (flags.json) printReport({ purged });
+      else process.stdout.write(`purged ${plural(purged, 'delivered write')}\n`);
     }),
   );
 }

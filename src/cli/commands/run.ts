@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { askOnTerminal } from '../ask.js';
+import { notDeliveredError } from '../delivery-report.js';
 import { emulatorSummary } from '../emulator-summary.js';
-import { printJson, terminalSafe, UsageError } from '../output.js';
+import { snakeCaseKeys } from '../json-keys.js';
+import { plural, printJson, requestLine, terminalSafe, UsageError } from '../output.js';
 import { addDeliveryFlags, addRuntimeFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
 import { readStdin } from '../stdin.js';
 
@@ -11,15 +14,21 @@ interface RunFlags extends RuntimeFlags {
   keep?: boolean;
 }
 
+/**
+ * A script as Lua should see it: without a UTF-8 BOM, and with a `#!` first line (an executable script) turned into a
+ * comment, as the `lua` command does, so line numbers stay right.
+ */
+const asLua = (text: string): string => text.replace(/^\uFEFF/, '').replace(/^#!/, '--#!');
+
 async function readScript(file: string): Promise<string> {
   if (file !== '-') {
     try {
-      return readFileSync(file, 'utf8');
+      return asLua(readFileSync(file, 'utf8'));
     } catch (error) {
       throw new UsageError(`cannot read script ${file}: ${(error as Error).message}`);
     }
   }
-  return readStdin();
+  return asLua(await readStdin());
 }
 
 export function registerRun(program: Command): void {
@@ -49,33 +58,49 @@ Examples:
       }
       if (flags.keep && !flags.emulator) throw new UsageError('--keep goes with --emulator');
       const code = await readScript(file);
-      const { runtime, emulator, close } = await openRuntime(flags);
+      const { runtime, emulator, close } = await openRuntime(flags, { ask: askOnTerminal });
       try {
+        // An account nobody configured is a mistake on the command line, not in the script.
+        if (flags.account !== undefined) runtime.checkAccount(flags.account);
         const run = await runtime.runLua(code, { account: flags.account, timeoutMs });
         const queued = run.calls.flatMap((call) => (call.outbox_id === undefined ? [] : [call.outbox_id]));
         const delivery = flags.wait && queued.length > 0 ? await runtime.waitForDelivery(queued) : undefined;
-        const undelivered = delivery?.filter((outcome) => outcome.state !== 'delivered').length ?? 0;
-        const ok = run.ok && undelivered === 0;
+        const notDelivered = notDeliveredError(delivery ?? [], run.calls);
+        const ok = run.ok && notDelivered === null;
+        const waiting = !flags.wait && queued.length > 0;
+        const howDelivered = `${plural(queued.length, 'write')} queued in the outbox; run \`kosmo-vero outbox drain\` to deliver them`;
         const state = emulator?.state();
         if (flags.json) {
           const { stats: _stats, ...report } = run;
           printJson({
             ...report,
             ok,
-            delivery,
+            error: run.error ?? notDelivered,
+            // The outbox reports camelCase (pausedUntil); the CLI's JSON is snake_case throughout.
+            delivery: delivery && snakeCaseKeys(delivery),
             emulator: state && emulator ? { url: emulator.url, ...state } : undefined,
           });
         } else {
           for (const line of run.output) process.stdout.write(`${terminalSafe(line)}\n`);
+          // What a dry run would have sent goes to stderr, so stdout stays the script's own output.
+          for (const call of run.calls) {
+            if (call.request !== undefined) {
+              process.stderr.write(`dry run: ${terminalSafe(requestLine(call.request))}\n`);
+            }
+          }
           if (run.error) {
             const where = run.error.line ? ` (line ${run.error.line})` : '';
             process.stderr.write(`kosmo-vero: script error${where}: ${terminalSafe(run.error.message)}\n`);
           }
           if (delivery) {
-            const sent = delivery.length - undelivered;
-            process.stderr.write(`delivered ${sent} queued write(s), not delivered ${undelivered}\n`);
+            const failed = delivery.filter((outcome) => outcome.state !== 'delivered').length;
+            process.stderr.write(
+              `delivered ${delivery.length - failed} queued write(s), not delivered ${failed}\n`,
+            );
           }
-          if (state && emulator) process.stdout.write(terminalSafe(emulatorSummary(state, emulator.url)));
+          if (notDelivered) process.stderr.write(`kosmo-vero: ${terminalSafe(notDelivered.message)}\n`);
+          if (waiting) process.stderr.write(`${howDelivered}\n`);
+          if (state && emulator) process.stderr.write(terminalSafe(emulatorSummary(state, emulator.url)));
         }
         process.exitCode = ok ? 0 : 1;
         if (flags.keep && emulator) {

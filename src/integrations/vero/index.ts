@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import type { Account, Integration, WritePlan } from '../../integration/definition.js';
+import type { Account, ClientOptions, Integration, WritePlan } from '../../integration/definition.js';
 import { VeroClient } from '../../vero/client.js';
-import type { VeroInputs, VeroWriteOperation } from '../../vero/operations.js';
+import { VeroConfigError } from '../../vero/errors.js';
+import { VERO_OPERATIONS, type VeroInputs, type VeroWriteOperation } from '../../vero/operations.js';
 import { veroFunctions } from './functions.js';
 import { veroQueuedFailure } from './queued-failure.js';
 
@@ -10,17 +11,46 @@ const guide = (file: string): string =>
 
 /**
  * Per attempt, for queued deliveries: the outbox retries on its own schedule, so a hung endpoint should free its
- * delivery slot well before the direct client's 30 s.
+ * delivery slot well before the direct client's 30 s (unless the user set a request timeout).
  */
 const QUEUED_TIMEOUT_MS = 10_000;
 
-function clientFor(account: Account, use: 'direct' | 'queued'): VeroClient {
+function newClient(account: Account, use: 'direct' | 'queued', options: ClientOptions): VeroClient {
   const credential =
     account.credential.kind === 'tracking_api_key'
       ? { trackingApiKey: account.credential.value }
       : { authToken: account.credential.value };
-  const queued = use === 'queued' ? { timeoutMs: QUEUED_TIMEOUT_MS, retry: false as const } : {};
-  return new VeroClient({ ...credential, baseUrl: account.settings.baseUrl, ...queued });
+  const { onRetry } = options;
+  const queued = use === 'queued';
+  return new VeroClient({
+    ...credential,
+    baseUrl: account.settings.baseUrl,
+    timeoutMs: options.requestTimeoutMs ?? (queued ? QUEUED_TIMEOUT_MS : undefined),
+    timeoutSetting: options.requestTimeoutSetting,
+    ...(queued ? { retry: false as const } : {}),
+    onAttempt: onRetry
+      ? ({ operation, attempt, error, delayMs }) => {
+          if (error !== undefined && delayMs !== undefined) {
+            onRetry({ request: VERO_OPERATIONS[operation].path, attempt, error, delayMs });
+          }
+        }
+      : undefined,
+  });
+}
+
+function clientFor(account: Account, use: 'direct' | 'queued', options: ClientOptions = {}): VeroClient {
+  try {
+    return newClient(account, use, options);
+  } catch (error) {
+    // The library's option name means nothing to someone who set an environment variable: name that instead.
+    if (!(error instanceof VeroConfigError) || error.option !== 'baseUrl') throw error;
+    const own = account.name === 'default' ? 'VERO_BASE_URL' : `VERO_${account.name.toUpperCase()}_BASE_URL`;
+    const shared = account.name === 'default' ? '' : ' or VERO_BASE_URL';
+    throw new VeroConfigError(
+      `vero account "${account.name}": the base URL ${JSON.stringify(account.settings.baseUrl)} is not an http(s) URL such as https://api.getvero.com/api/v2; fix ${own}${shared} (or baseUrl in the config file).`,
+      'baseUrl',
+    );
+  }
 }
 
 // A plan is produced by one of our own functions, so its operation and input match a VeroClient method.
@@ -42,6 +72,8 @@ export const vero: Integration<VeroClient> = {
       { variable: 'TRACKING_API_KEY', kind: 'tracking_api_key' },
     ],
     settings: { baseUrl: 'BASE_URL', email: 'EMAIL' },
+    // VERO_BASE_URL points every account at one API (an emulator, a proxy) unless VERO_<NAME>_BASE_URL says otherwise.
+    inherited: ['baseUrl'],
   },
   functions: veroFunctions,
   createClient: clientFor,

@@ -22,7 +22,7 @@ local string_sub, string_match, string_gmatch, string_rep = string.sub, string.m
 local table_concat, table_sort, table_pack, table_unpack = table.concat, table.sort, table.pack, table.unpack
 local math_type, math_huge, math_floor, math_tointeger, math_min = math.type, math.huge, math.floor, math.tointeger, math.min
 local utf8_len, utf8_char = utf8.len, utf8.char
-local string_lower, math_max = string.lower, math.max
+local string_lower, string_upper, math_max = string.lower, string.upper, math.max
 local co_resume, co_close = coroutine.resume, coroutine.close
 `;
 
@@ -265,7 +265,12 @@ local function install(namespaces_json)
     for _, n in next, account_names do everything[#everything + 1] = n end
     integrations[integration] = readonly(base, contents, function(k)
       local hint = suggest(k, everything)
-      error(unknown(base, k, hint) .. (hint and '' or (' (accounts: ' .. table_concat(account_names, ', ') .. ')')), 3)
+      if hint then error(unknown(base, k, hint), 3) end
+      -- Nothing close: likely an account nobody configured, so the host's words for adding it, with the name the
+      -- script used (e.g. set VERO_NOSUCH_AUTH_TOKEN).
+      local add = (type(k) == 'string' and type(ns.addAccount) == 'string')
+        and ('. ' .. string_gsub(ns.addAccount, '<NAME>', function() return string_upper(k) end)) or ''
+      error(unknown(base, k, nil) .. ' (accounts: ' .. table_concat(account_names, ', ') .. ')' .. add, 3)
     end)
   end
   local integration_names = sorted_keys(integrations)
