@@ -7,6 +7,7 @@ export type {
   DestinationStatus,
   DrainOptions,
   DrainProgress,
+  HeldJob,
   JobOutcome,
   OutboxErrorEntry,
   OutboxJob,

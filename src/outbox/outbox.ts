@@ -210,7 +210,9 @@ export class Outbox {
 
   /**
    * Resolves when every id is delivered, dead or discarded, or pending in a paused destination (its outcome then
-   * carries `pausedUntil`), or when `timeoutMs` passes (then some are still pending/sending). It does not deliver:
+   * carries `pausedUntil`), or when the rest can only wait for an operator: nothing of their destinations is
+   * sending or due, so they are held back by a dead job (`heldBy`, when it shares a key with them directly).
+   * Or when `timeoutMs` passes (then some are still pending/sending). It does not deliver:
    * a drainer (`start()`/`drain()`, here or in another process) must be running. Without `timeoutMs` it waits as
    * long as that takes.
    */
@@ -222,8 +224,9 @@ export class Outbox {
     if (missing.length > 0) {
       throw new OutboxError('outbox_unknown_job', `waitFor: no outbox job with id ${missing.join(', ')}.`);
     }
-    const remaining = new Set(current.filter((o) => !this.settled(o)).map((o) => o.id));
-    if (remaining.size === 0) return ordered(ids, current);
+    const open = current.filter((o) => !this.settled(o));
+    if (open.length === 0 || this.stuck(open)) return ordered(ids, current);
+    const remaining = new Set(open.map((o) => o.id));
     return new Promise((resolve, reject) => {
       const waiter: Waiter = { ids, remaining, resolve, reject, timeout: undefined };
       if (options.timeoutMs !== undefined) {
@@ -598,8 +601,8 @@ export class Outbox {
         if (waiter.remaining.delete(id) && waiter.remaining.size === 0) this.finishWaiter(waiter);
       }
     }
-    // A pause settles every waiting job of that destination, not just this one.
-    if (outcome === 'paused') this.checkWaiters();
+    // A pause settles every waiting job of that destination; a dead job may leave the ones behind it stuck.
+    if (outcome === 'paused' || outcome === 'dead') this.checkWaiters();
   }
 
   /** Drains end when nothing of this process's destinations is sending, due, or waiting for a backoff. */
@@ -647,6 +650,15 @@ export class Outbox {
     );
   }
 
+  /**
+   * The unsettled jobs can only wait for an operator: nothing of their destinations is sending or due (now or
+   * after a backoff), so what is left is held back by dead jobs.
+   */
+  private stuck(open: Array<{ destinationId: number }>): boolean {
+    const destinations = [...new Set(open.map((o) => o.destinationId))];
+    return this.store.sendingCount(destinations) === 0 && this.store.nextDueAt(destinations) === null;
+  }
+
   /** Jobs may be finished by other processes: look now and then while someone waits. */
   private ensureWaitPoll(): void {
     if (this.waitPollTimer) return;
@@ -655,18 +667,19 @@ export class Outbox {
 
   private checkWaiters(): void {
     for (const waiter of [...this.waiters]) {
-      let outcomes: JobOutcome[];
+      let done: boolean;
       try {
-        outcomes = this.store.outcomes([...waiter.remaining]);
+        const outcomes = this.store.outcomes([...waiter.remaining]);
+        for (const o of outcomes) if (this.settled(o)) waiter.remaining.delete(o.id);
+        // Rows gone since (only delivered rows are purged) are final too.
+        const present = new Set(outcomes.map((o) => o.id));
+        for (const id of [...waiter.remaining]) if (!present.has(id)) waiter.remaining.delete(id);
+        done = waiter.remaining.size === 0 || this.stuck(outcomes.filter((o) => waiter.remaining.has(o.id)));
       } catch (error) {
         if (!isBusy(error)) this.failStorage(storageError(this.path, 'read queued writes', error));
         return;
       }
-      for (const o of outcomes) if (this.settled(o)) waiter.remaining.delete(o.id);
-      // Rows gone since (only delivered rows are purged) are final too.
-      const present = new Set(outcomes.map((o) => o.id));
-      for (const id of [...waiter.remaining]) if (!present.has(id)) waiter.remaining.delete(id);
-      if (waiter.remaining.size === 0) this.finishWaiter(waiter);
+      if (done) this.finishWaiter(waiter);
     }
   }
 
@@ -732,7 +745,7 @@ function serialiseResult(result: unknown): string {
 }
 
 /** Outcomes in the order of the ids asked for; an id no longer stored was purged, which only happens once delivered. */
-function ordered(ids: number[], outcomes: JobOutcome[]): JobOutcome[] {
-  const byId = new Map(outcomes.map((o) => [o.id, o]));
+function ordered(ids: number[], outcomes: Array<JobOutcome & { destinationId?: number }>): JobOutcome[] {
+  const byId = new Map(outcomes.map(({ destinationId: _destination, ...outcome }) => [outcome.id, outcome]));
   return ids.map((id) => byId.get(id) ?? { id, state: 'delivered' });
 }

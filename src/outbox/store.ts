@@ -385,8 +385,15 @@ export class OutboxStore {
            FROM outbox_jobs WHERE state IN ('pending', 'sending', 'dead')
           GROUP BY destination_id ORDER BY destination_id`,
       ),
+      // heldBy: the earliest dead job sharing a key with a pending one (what holds it back, when anything does).
       outcomes: db.prepare(
-        `SELECT j.id, j.state, j.last_error AS error, j.result, d.paused_until AS pausedUntil
+        `SELECT j.id, j.state, j.last_error AS error, j.result, j.destination_id AS destinationId,
+                d.paused_until AS pausedUntil,
+                CASE WHEN j.state = 'pending' THEN (
+                  SELECT MIN(dead.id) FROM json_each(j.ordering_keys) jk
+                    JOIN outbox_job_keys k
+                      ON k.destination_id = j.destination_id AND k.key = jk.value AND k.job_id < j.id
+                    JOIN outbox_jobs dead ON dead.id = k.job_id AND dead.state = 'dead') END AS heldBy
            FROM outbox_jobs j LEFT JOIN outbox_destinations d ON d.id = j.destination_id
           WHERE j.id IN (SELECT value FROM json_each(@ids))`,
       ),
@@ -800,19 +807,26 @@ export class OutboxStore {
     return this.stmts.destinationCounts.all() as DestinationCounts[];
   }
 
-  /** Outcomes of the given ids that exist, in no particular order. */
-  outcomes(ids: number[]): JobOutcome[] {
+  /** Outcomes of the given ids that exist (with their destination ids), in no particular order. */
+  outcomes(ids: number[]): Array<JobOutcome & { destinationId: number }> {
     const rows = this.stmts.outcomes.all({ ids: JSON.stringify(ids) }) as Array<{
       id: number;
       state: OutboxState;
       error: string | null;
       result: string | null;
+      destinationId: number;
       pausedUntil: number | null;
+      heldBy: number | null;
     }>;
     return rows.map((row) => {
-      const outcome: JobOutcome = { id: row.id, state: row.state };
+      const outcome: JobOutcome & { destinationId: number } = {
+        id: row.id,
+        state: row.state,
+        destinationId: row.destinationId,
+      };
       if (row.error !== null) outcome.error = row.error;
       if (row.state === 'pending' && row.pausedUntil !== null) outcome.pausedUntil = row.pausedUntil;
+      if (row.heldBy !== null) outcome.heldBy = row.heldBy;
       if (row.state === 'delivered' && row.result !== null) outcome.result = JSON.parse(row.result);
       return outcome;
     });

@@ -137,6 +137,8 @@ export interface JobOutcome {
   result?: unknown;
   /** Pending because its destination is paused until then (its credential was refused). */
   pausedUntil?: number;
+  /** Pending behind this dead job, which shares one of its keys: it goes once that one is retried or discarded. */
+  heldBy?: number;
 }
 
 export interface OutboxErrorEntry {

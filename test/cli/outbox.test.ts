@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { CANARY, CANARY_MARKETING } from '../support/canary.js';
+import { addFaults } from '../support/faults.js';
 import { runCli } from './support.js';
 
 // Two emulators stand in for two real Vero accounts (project A and project B of one OS user, sharing an outbox).
@@ -68,7 +69,15 @@ describe('kosmo-vero outbox: destinations (the built binary)', () => {
 
     const drainA = await runCli(['outbox', 'drain', '--json'], { env: envA });
     assert.equal(drainA.code, 0, drainA.stderr);
-    assert.deepEqual(JSON.parse(drainA.stdout), { ok: true, delivered: 2, dead: 0, pending: 0, waiting: [] });
+    assert.deepEqual(JSON.parse(drainA.stdout), {
+      ok: true,
+      delivered: 2,
+      dead: 0,
+      pending: 0,
+      waiting: [],
+      paused: [],
+      held: [],
+    });
     assert.deepEqual(
       accountA.state().events.map((e) => e.event_name),
       ['A1', 'A2'],
@@ -137,5 +146,36 @@ describe('kosmo-vero outbox: destinations (the built binary)', () => {
     } finally {
       await rotated.close();
     }
+  });
+
+  test('a dead write holds back its user: run reports it instead of hanging; discard lets the rest go', async () => {
+    await addFaults(accountA, [{ endpoint: '/users/unsubscribe', status: 400, count: 1 }]);
+    const script =
+      'app.integrations.vero.unsubscribe({ id = "usr_held" })\n' +
+      'app.integrations.vero.resubscribe({ id = "usr_held" })\n' +
+      'app.integrations.vero.track_event({ identity = "usr_free", event_name = "Free" })';
+    const run = await runCli(['run', '-', '--delivery', 'queued'], { env: envA, input: script });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /unsubscribe dead: .*HTTP 400/);
+    assert.match(run.stderr, /resubscribe pending \(held behind dead write #\d+ of the same user\)/);
+    assert.ok(
+      accountA.state().events.some((e) => e.event_name === 'Free'),
+      'other users are not held',
+    );
+
+    const status = await runCli(['outbox', 'status'], { env: envA });
+    const held =
+      /held: #(\d+) unsubscribe \(default\) is dead: .*HTTP 400.*; 1 later write of usr_held waits behind it/.exec(
+        status.stdout,
+      );
+    assert.ok(held, status.stdout);
+    const discarded = await runCli(['outbox', 'discard', held[1] as string], { env: envA });
+    assert.equal(discarded.code, 0, discarded.stderr);
+    assert.match(discarded.stdout, /1 dead write discarded/);
+    const drained = await runCli(['outbox', 'drain', '--json'], { env: envA });
+    assert.equal(drained.code, 0, drained.stderr);
+    assert.equal(JSON.parse(drained.stdout).delivered, 1);
+    const user = accountA.state().users.find((u) => u.id === 'usr_held');
+    assert.equal(user?.unsubscribed, false, 'the resubscribe went, after the discarded unsubscribe');
   });
 });

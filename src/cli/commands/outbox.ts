@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import type { Runtime } from '../../integration/runtime.js';
-import type { DestinationStatus } from '../../outbox/index.js';
+import type { DestinationStatus, HeldJob } from '../../outbox/index.js';
 import { snakeCaseKeys } from '../json-keys.js';
 import { plural, printJson, terminalSafe, UsageError } from '../output.js';
 import { bar, progressLine } from '../progress.js';
@@ -73,7 +73,33 @@ function destinationLine(runtime: Runtime, d: DestinationStatus): string {
   ].filter(Boolean);
   const hint = waitingHint(runtime, d);
   const where = hint ? `; ${hint}` : `; delivered here with account "${d.deliverableAs}"`;
-  return `#${d.id} ${plural(d.pending + d.sending + d.dead, 'write')} (${counts.join(', ')}) for ${destinationLabel(d)}${where}`;
+  const paused =
+    d.pausedUntil === null
+      ? ''
+      : `; paused until ${new Date(d.pausedUntil).toISOString()} (${d.pauseReason}); it resumes by itself, or fix the credential and move the writes`;
+  return terminalSafe(
+    `#${d.id} ${plural(d.pending + d.sending + d.dead, 'write')} (${counts.join(', ')}) for ${destinationLabel(d)}${where}${paused}`,
+  );
+}
+
+/** A dead write and the later writes of its users it holds back. */
+function heldLine(h: HeldJob): string {
+  const behind =
+    h.waiting > 0
+      ? `; ${plural(h.waiting, 'later write')} of ${h.keys.join(', ')} ${h.waiting === 1 ? 'waits' : 'wait'} behind it`
+      : '';
+  const error = (h.error ?? 'no error recorded').replace(/\.$/, '');
+  return terminalSafe(
+    `held: #${h.id} ${h.fn} (${h.account}) is dead: ${error}${behind}. Send it again with \`kosmo-vero outbox retry ${h.id}\`, or give up on it with \`kosmo-vero outbox discard ${h.id}\``,
+  );
+}
+
+/** `<id>` or `--dead`, for retry and discard. */
+function deadTarget(id: string | undefined, dead: boolean | undefined): number | 'dead' {
+  if ((id === undefined) === !dead) throw new UsageError('give an outbox id or --dead (not both)');
+  const target = dead ? 'dead' : Number(id);
+  if (target !== 'dead' && !Number.isInteger(target)) throw new UsageError(`not an outbox id: "${id}"`);
+  return target;
 }
 
 /** Delivers what is pending, with a progress line on a terminal; exits 1 when anything is left or dead. */
@@ -102,6 +128,7 @@ Examples:
   kosmo-vero outbox status
   kosmo-vero outbox drain --deadline 60000
   kosmo-vero outbox retry --dead && kosmo-vero outbox drain
+  kosmo-vero outbox discard 42                    # give up on a dead write; the ones it held back go
   kosmo-vero outbox move --from 2 --to default    # after rotating the default account's token
   kosmo-vero outbox purge --older-than 86400000`,
     );
@@ -131,6 +158,7 @@ Examples:
         process.stdout.write(`oldest pending: ${Math.round(oldestPendingAgeMs / 1000)} s ago\n`);
       }
       for (const d of status.destinations) process.stdout.write(`${destinationLine(runtime, d)}\n`);
+      for (const h of status.held) process.stdout.write(`${heldLine(h)}\n`);
       for (const e of lastErrors) {
         process.stdout.write(
           `${terminalSafe(`#${e.id} ${e.fn} (${e.account}) ${e.state} after ${plural(e.attempts, 'attempt')}: ${e.error}`)}\n`,
@@ -168,9 +196,13 @@ Examples:
       const left = waiting.map((d) => ({ ...d, hint: waitingHint(runtime, d) }));
       const nothingDeliverable = waiting.length > 0 && !deliverable;
       const ok = !nothingDeliverable && result.pending === 0 && result.dead === 0;
-      if (flags.json) printReport({ ...result, waiting: left }, ok);
+      const after = runtime.outbox().status();
+      const paused = after.destinations.filter((d) => d.pausedUntil !== null);
+      if (flags.json) printReport({ ...result, waiting: left, paused, held: after.held }, ok);
       else {
         for (const d of waiting) process.stderr.write(`not delivered here: ${destinationLine(runtime, d)}\n`);
+        for (const d of paused) process.stderr.write(`paused: ${destinationLine(runtime, d)}\n`);
+        for (const h of after.held) process.stderr.write(`${heldLine(h)}\n`);
         process.stdout.write(
           `delivered ${result.delivered}, dead ${result.dead}, still pending ${result.pending}` +
             (waiting.length > 0
@@ -198,14 +230,38 @@ Examples:
       ),
   ).action((id: string | undefined, flags: OutboxFlags) =>
     withRuntime(flags, async (runtime) => {
-      if ((id === undefined) === !flags.dead) throw new UsageError('give an outbox id or --dead (not both)');
-      const target = flags.dead ? 'dead' : Number(id);
-      if (target !== 'dead' && !Number.isInteger(target)) throw new UsageError(`not an outbox id: "${id}"`);
-      const changed = runtime.outbox().retry(target);
+      const changed = runtime.outbox().retry(deadTarget(id, flags.dead));
       if (flags.json) printReport({ retried: changed });
       else
         process.stdout.write(
           `${plural(changed, 'write')} back to pending; run \`kosmo-vero outbox drain\` to send\n`,
+        );
+    }),
+  );
+
+  withOutboxFlags(
+    outbox
+      .command('discard')
+      .description('give up on a dead write (or every dead one): the later writes it holds back then go')
+      .argument('[id]', 'outbox id')
+      .option('--dead', 'every dead write')
+      .addHelpText(
+        'after',
+        `
+A dead write holds back the later writes of its users, so they never overtake it. Discarding it lets them go;
+it stays in the outbox as "discarded".
+
+Examples:
+  kosmo-vero outbox status                  # "held: #42 ..." lines name the dead writes
+  kosmo-vero outbox discard 42 && kosmo-vero outbox drain`,
+      ),
+  ).action((id: string | undefined, flags: OutboxFlags) =>
+    withRuntime(flags, async (runtime) => {
+      const discarded = runtime.outbox().discard(deadTarget(id, flags.dead));
+      if (flags.json) printReport({ discarded });
+      else
+        process.stdout.write(
+          `${plural(discarded, 'dead write')} discarded; the writes they held back go with the next \`kosmo-vero outbox drain\`\n`,
         );
     }),
   );
