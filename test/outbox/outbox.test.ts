@@ -134,7 +134,9 @@ test('a non-retryable failure is dead at once with its message; it holds back it
     },
   ]);
   // Waiting for the held write ends at once: it can only wait for an operator, and it says for which write.
-  assert.deepEqual(await outbox.waitFor([second.id]), [{ id: second.id, state: 'pending', heldBy: first.id }]);
+  assert.deepEqual(await outbox.waitFor([second.id]), [
+    { id: second.id, state: 'pending', heldBy: first.id },
+  ]);
   assert.throws(() => outbox.discard(second.id), {
     code: 'outbox_not_retryable',
     message: /only dead writes/,
