@@ -429,7 +429,9 @@ export class Outbox {
       held.set(lane, count + 1);
       return true;
     };
-    return [upTo(this.laneLimit), upTo(Math.max(this.laneLimit, this.concurrency - 1))];
+    // With two slots or fewer there is nothing to spare: a lane may use them all.
+    const allButOne = this.concurrency > 2 ? this.concurrency - 1 : this.concurrency;
+    return [upTo(this.laneLimit), upTo(allButOne)];
   }
 
   /**

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
+import { startEmulator } from '../../src/emulator/index.js';
 import type { RuntimeOptions } from '../../src/integration/runtime.js';
+import { createRuntime } from '../../src/integration/runtime.js';
 import { CANARY } from '../support/canary.js';
 import { manualClock, until } from '../support/clock.js';
 import { addFaults } from '../support/faults.js';
@@ -155,5 +160,62 @@ describe('queued writes under Vero faults (runtime, emulator, injected clock)', 
       Array(6).fill('delivered'),
     );
     assert.equal(trackRequests(h as Harness).length, 3, 'the hanging endpoint got no fourth slot');
+  });
+
+  test('Vero stopped for hours and started again (same port, same --db): every write arrives once, in order', async () => {
+    const clock = manualClock('2026-11-30T09:00:00Z');
+    const dir = mkdtempSync(join(tmpdir(), 'kosmo-restart-'));
+    const dbPath = join(dir, 'vero.db');
+    const first = await startEmulator({ tokens: [CANARY], dbPath });
+    const runtime = createRuntime({
+      env: { VERO_AUTH_TOKEN: CANARY, VERO_BASE_URL: first.url },
+      outbox: join(dir, 'outbox.db'),
+      delivery: 'queued',
+      background: false,
+      now: clock.now,
+      queue: { pollIntervalMs: 5 },
+    });
+    try {
+      await runtime.call('vero.identify_user', { id: 'usr_r', email: 'r@example.com', data: { step: 1 } });
+      const [before] = await runtime.waitForDelivery([1]);
+      assert.equal(before?.state, 'delivered');
+      await first.close();
+
+      const ids: number[] = [];
+      for (let step = 2; step <= 4; step++) {
+        const queued = await runtime.call('vero.update_user', { id: 'usr_r', data: { step } });
+        ids.push(queued.outbox_id as number);
+      }
+      runtime.outbox().start();
+      // Connection refused for three hours: the first write keeps failing, the others wait behind it.
+      for (let hour = 1; hour <= 3; hour++) {
+        await until(
+          () =>
+            (runtime
+              .outbox()
+              .status()
+              .lastErrors.find((e) => e.id === ids[0])?.attempts ?? 0) >= hour,
+          `attempt ${hour} against a stopped Vero`,
+        );
+        clock.advance(HOUR);
+      }
+      assert.equal(runtime.outbox().status().counts.dead, 0);
+
+      const again = await startEmulator({ tokens: [CANARY], dbPath, port: first.port });
+      try {
+        const outcomes = await runtime.waitForDelivery(ids);
+        assert.deepEqual(
+          outcomes.map((o) => o.state),
+          ['delivered', 'delivered', 'delivered'],
+        );
+        const user = again.state().users.find((u) => u.id === 'usr_r');
+        assert.equal(user?.data.step, 4, 'the newest value last');
+        assert.equal(user?.email, 'r@example.com', 'the state from before the stop is still there');
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await runtime.close();
+    }
   });
 });

@@ -37,7 +37,9 @@ test('a damaged file is refused on open: nothing is queued into it, the message 
   });
 });
 
-test('holders in another pid namespace (containers sharing a volume) keep their rows until the lease ends', async () => {
+test('holders in another pid namespace (containers sharing a volume) keep their rows until the lease ends', {
+  timeout: 120_000,
+}, async () => {
   const file = tempDb();
   const setup = new Outbox({ destinations: [TEST_DESTINATION], path: file, deliver: ok });
   const a = setup.enqueue(job('u1', { n: 1 }));
