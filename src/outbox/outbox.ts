@@ -394,15 +394,15 @@ export class Outbox {
       this.flushUnrecorded();
       const free = this.concurrency - this.inFlight.size;
       if (free > 0) {
-        const jobs = this.store.claim(
-          this.owner,
-          free,
-          this.now(),
-          this.leaseMs,
-          this.maxInterruptions,
-          this.servedNow(),
-          this.laneGates(),
-        );
+        const jobs = this.store.claim({
+          owner: this.owner,
+          limit: free,
+          now: this.now(),
+          leaseMs: this.leaseMs,
+          maxInterruptions: this.maxInterruptions,
+          served: this.servedNow(),
+          gates: this.laneGates(),
+        });
         for (const job of jobs) this.launch(job);
       }
       if (this.drains.size > 0) this.settleDrainsIfIdle();

@@ -179,6 +179,17 @@ export interface NewJob {
   now: number;
 }
 
+/** Up to `limit` due jobs of the served destinations, claimed in one pass per gate (see Outbox's lanes). */
+export interface ClaimRequest {
+  owner: LockOwner;
+  limit: number;
+  now: number;
+  leaseMs: number;
+  maxInterruptions: number;
+  served: ServedDestination[];
+  gates: Array<(destinationId: number, fn: string) => boolean>;
+}
+
 /** A destination this process delivers to, and the local account that does it. */
 export interface ServedDestination {
   destination: Destination;
@@ -231,15 +242,7 @@ export class OutboxStore {
   private readonly stmts;
   private readonly transactions;
   private claimRotation = 0;
-  readonly claim: (
-    owner: LockOwner,
-    limit: number,
-    now: number,
-    leaseMs: number,
-    maxInterruptions: number,
-    served: ServedDestination[],
-    gates: Array<(destinationId: number, fn: string) => boolean>,
-  ) => OutboxJob[];
+  readonly claim: (request: ClaimRequest) => OutboxJob[];
 
   constructor(file: string, synchronous: 'normal' | 'full') {
     this.db = openChecked(file, synchronous);
@@ -465,15 +468,7 @@ export class OutboxStore {
 
     // BEGIN IMMEDIATE: take the write lock before reading, so two drainers cannot both see a row as claimable.
     this.claim = db.transaction(
-      (
-        owner: LockOwner,
-        limit: number,
-        now: number,
-        leaseMs: number,
-        maxInterruptions: number,
-        served: ServedDestination[],
-        gates: Array<(destinationId: number, fn: string) => boolean>,
-      ): OutboxJob[] => {
+      ({ owner, limit, now, leaseMs, maxInterruptions, served, gates }: ClaimRequest): OutboxJob[] => {
         this.releaseOrphans(owner, now, maxInterruptions);
         const jobs: OutboxJob[] = [];
         // Start with a different destination each time, so a busy one cannot keep the others waiting.
