@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -177,5 +177,34 @@ describe('kosmo-vero outbox: destinations (the built binary)', () => {
     assert.equal(JSON.parse(drained.stdout).delivered, 1);
     const user = accountA.state().users.find((u) => u.id === 'usr_held');
     assert.equal(user?.unsubscribed, false, 'the resubscribe went, after the discarded unsubscribe');
+  });
+
+  test('a damaged outbox file: queueing and draining fail at once with a message, exit 1, nothing acknowledged', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'kosmo-cli-damaged-')), 'outbox.db');
+    const env = { ...envA, KOSMO_VERO_OUTBOX: file };
+    const script =
+      'for i = 1, 200 do app.integrations.vero.track_event({ identity = "u" .. i, event_name = "E" }) end';
+    assert.equal(
+      (await runCli(['run', '-', '--delivery', 'queued', '--no-wait'], { env, input: script })).code,
+      0,
+    );
+    const fd = openSync(file, 'r+');
+    const middle = Math.floor(statSync(file).size / 4096 / 2) * 4096;
+    writeSync(fd, Buffer.alloc(8192, 0x5a), 0, 8192, middle);
+    closeSync(fd);
+
+    const queued = await runCli(['run', '-', '--delivery', 'queued', '--no-wait', '--json'], {
+      env,
+      input: 'return app.integrations.vero.unsubscribe({ id = "usr_d" })',
+    });
+    assert.equal(queued.code, 1);
+    const report = JSON.parse(queued.stdout);
+    assert.equal(report.ok, false);
+    assert.match(report.error.message, /is damaged .*Move the file aside/);
+    assert.equal(report.calls[0]?.status, 'error', 'the write was not acknowledged as queued');
+
+    const drained = await runCli(['outbox', 'drain'], { env });
+    assert.equal(drained.code, 1);
+    assert.match(drained.stderr, /is damaged/);
   });
 });
