@@ -95,6 +95,7 @@ export class Outbox {
   private pumpTimer: NodeJS.Timeout | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private waitPollTimer: NodeJS.Timeout | undefined;
+  private progressCount: { at: number; pending: number } | undefined;
 
   constructor(options: OutboxOptions) {
     if (typeof options.deliver !== 'function') {
@@ -581,7 +582,7 @@ export class Outbox {
     if (this.drains.size > 0) {
       let pending: number;
       try {
-        pending = this.store.activeCount(this.servedIds(this.destinations.served()));
+        pending = this.pendingForProgress(outcome);
       } catch (error) {
         this.failStorage(storageError(this.path, 'count queued writes', error));
         return;
@@ -605,6 +606,24 @@ export class Outbox {
     }
     // A pause settles every waiting job of that destination; a dead job may leave the ones behind it stuck.
     if (outcome === 'paused' || outcome === 'dead') this.checkWaiters();
+  }
+
+  /**
+   * What is left, for progress reports: counted again at most every 250 ms and otherwise kept up to date by this
+   * process's own outcomes. Counting after every delivery made a drain's cost grow with the square of the backlog.
+   */
+  private pendingForProgress(outcome: LocalOutcome): number {
+    if (![...this.drains].some((run) => run.onProgress)) return 0;
+    const now = performance.now();
+    if (this.progressCount === undefined || now - this.progressCount.at > 250) {
+      this.progressCount = {
+        at: now,
+        pending: this.store.activeCount(this.servedIds(this.destinations.served())),
+      };
+    } else if (outcome === 'delivered' || outcome === 'dead') {
+      this.progressCount.pending = Math.max(0, this.progressCount.pending - 1);
+    }
+    return this.progressCount.pending;
   }
 
   /** Drains end when nothing of this process's destinations is sending, due, or waiting for a backoff. */
