@@ -39,6 +39,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     throw new EmulatorError('emulator_bad_option', 'dedupWindowMs: must be a number of milliseconds >= 0.');
   }
   const log = options.log ?? (() => {});
+  const now = options.now ?? (() => new Date());
   const store = new EmulatorStore(options.dbPath);
   const dedup = new DedupWindow(windowMs);
   const faults = new FaultQueue();
@@ -81,7 +82,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       message: entry.message ?? null,
       token: entry.token ?? null,
       body: entry.body ?? null,
-      received_at: entry.received_at ?? new Date().toISOString(),
+      received_at: entry.received_at ?? now().toISOString(),
     };
     store.insertRequest(row);
     revision += 1;
@@ -99,7 +100,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     pathname: string,
     query: URLSearchParams,
   ) {
-    const receivedAt = new Date().toISOString();
+    const receivedAt = now().toISOString();
     const method = req.method ?? 'GET';
     const endpoint = endpointOf(pathname);
     const raw = await readBody(req);
@@ -159,10 +160,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const checked = validate(endpoint, decoded.params);
     if (!checked.ok) return { status: 400, message: checked.message };
     const key = dedupKey(credential.secret, endpoint, decoded.params, checked.op);
-    const now = Date.now();
-    if (dedup.isDuplicate(key, now)) return { status: 200, message: ALREADY_RECEIVED };
-    store.transaction(() => applyOperation(store, checked.op, new Date(now).toISOString()));
-    dedup.record(key, now);
+    const at = now();
+    if (dedup.isDuplicate(key, at.getTime())) return { status: 200, message: ALREADY_RECEIVED };
+    store.transaction(() => applyOperation(store, checked.op, at.toISOString()));
+    dedup.record(key, at.getTime());
     return { status: 200, message: SUCCESS };
   }
 

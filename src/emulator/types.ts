@@ -15,6 +15,8 @@ export interface EmulatorOptions {
   dbPath?: string;
   /** How long a repeated request answers "Request already received." (rules in dedup.ts); default 300000 (5 minutes), 0 disables. */
   dedupWindowMs?: number;
+  /** The clock for the dedup window and the times the emulator records; default the system clock. Tests move it by hand. */
+  now?: () => Date;
   /** Receives one line per Vero request; never contains a credential. */
   log?: (line: string) => void;
 }

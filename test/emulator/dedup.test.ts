@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
+import { manualClock } from '../support/clock.js';
 import { ALREADY, CANARY, call, SUCCESS } from './helpers.js';
 
 describe('emulator dedup window', () => {
@@ -95,12 +95,19 @@ describe('emulator dedup window', () => {
 
 describe('emulator dedup window length', () => {
   it('dedupWindowMs sets the window; after it passes the request is new again', async () => {
-    const emu = await startEmulator({ dedupWindowMs: 100 });
+    const clock = manualClock('2026-01-01T00:00:00Z');
+    const emu = await startEmulator({ dedupWindowMs: 100, now: clock.now });
     try {
       assert.deepEqual((await call(emu.url, 'POST', '/users/track', { id: 'u1' })).body, SUCCESS);
+      clock.advance(99);
       assert.deepEqual((await call(emu.url, 'POST', '/users/track', { id: 'u1' })).body, ALREADY);
-      await delay(150);
+      clock.advance(1);
       assert.deepEqual((await call(emu.url, 'POST', '/users/track', { id: 'u1' })).body, SUCCESS);
+      assert.deepEqual(
+        emu.state().requests.map((q) => q.received_at),
+        ['2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.099Z', '2026-01-01T00:00:00.100Z'],
+        'the request log uses the same clock',
+      );
     } finally {
       await emu.close();
     }

@@ -1,4 +1,4 @@
-/** A clock the test moves by hand (the runtime's and the outbox's `now` option). */
+/** A clock the test moves by hand (the runtime's, the outbox's and the emulator's `now` option). */
 export function manualClock(start: string) {
   let current = Date.parse(start);
   return {
