@@ -64,7 +64,8 @@ describe('emulator scripted faults', () => {
   });
 
   it('latency only delays, then the request is processed normally', async () => {
-    await script([{ endpoint: '/users/track', latencyMs: 400 }]);
+    // Generous: the later request must overtake within it even on a busy machine (it is a gate, not a measurement).
+    await script([{ endpoint: '/users/track', latencyMs: 3000 }]);
     const slow = call(emu.url, 'POST', '/users/track', { id: 'slow' });
     // Once the fault is consumed the slow request has arrived; a later request overtakes it.
     while ((await remaining()).length > 0) await new Promise((r) => setTimeout(r, 5));
