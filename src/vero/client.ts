@@ -74,6 +74,10 @@ export interface VeroClientOptions {
   userAgent?: string;
   /** Logging hook, called after each attempt. Exceptions it throws are ignored. */
   onAttempt?: (info: AttemptInfo) => void;
+  /** The clock for the retry budget and `Retry-After` dates; default the system's. Tests pass one they move. */
+  now?: () => Date;
+  /** How the client waits between attempts; default a timer. Tests pass one that records the wait instead. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 type Outcome =
@@ -140,6 +144,8 @@ export class VeroClient {
   readonly #transport: Transport;
   readonly #headers: Record<string, string>;
   readonly #onAttempt: ((info: AttemptInfo) => void) | undefined;
+  readonly #now: (() => Date) | undefined;
+  readonly #sleep: (ms: number) => Promise<void>;
 
   constructor(options: VeroClientOptions) {
     const { authToken, trackingApiKey } = options;
@@ -184,6 +190,13 @@ export class VeroClient {
       'user-agent': options.userAgent ?? DEFAULT_USER_AGENT,
     };
     this.#onAttempt = options.onAttempt;
+    this.#now = options.now;
+    this.#sleep = options.sleep ?? sleep;
+  }
+
+  /** Milliseconds for the retry budget: monotonic, unless the caller brought its own clock. */
+  #elapsedClock(): number {
+    return this.#now?.().getTime() ?? performance.now();
   }
 
   async identify(input: IdentifyInput): Promise<VeroResult> {
@@ -274,11 +287,11 @@ export class VeroClient {
     const url = `${this.baseUrl}${path}`;
     const payload = JSON.stringify({ [this.credentialParam]: this.#secret, ...fields });
     const policy = this.retry;
-    const started = performance.now();
+    const started = this.#elapsedClock();
 
     for (let attempt = 1; ; attempt++) {
       // Never let one attempt run past the total budget.
-      const remaining = policy.maxTotalMs - (performance.now() - started);
+      const remaining = policy.maxTotalMs - (this.#elapsedClock() - started);
       const attemptTimeout = Math.max(1, Math.min(this.timeoutMs, Math.floor(remaining)));
       let outcome: Outcome;
       let retryable: boolean;
@@ -296,7 +309,7 @@ export class VeroClient {
           const message = veroMessage ?? '';
           return { status: res.status, message, duplicate: message === DUPLICATE_MESSAGE };
         }
-        const retryAfterMs = parseRetryAfter(res.headers.retryAfter ?? null);
+        const retryAfterMs = parseRetryAfter(res.headers.retryAfter ?? null, this.#now?.().getTime());
         outcome = { kind: 'status', status: res.status, veroMessage, retryAfterMs };
         retryable = isRetryableStatus(res.status);
       } catch (err) {
@@ -312,9 +325,9 @@ export class VeroClient {
       if (retryable && attempt < policy.attempts) {
         const delayMs =
           (outcome.kind === 'status' ? outcome.retryAfterMs : undefined) ?? backoffDelay(policy, attempt);
-        if (performance.now() - started + delayMs <= policy.maxTotalMs) {
+        if (this.#elapsedClock() - started + delayMs <= policy.maxTotalMs) {
           this.#report({ operation, attempt, status, error: describeOutcome(outcome), delayMs });
-          await sleep(delayMs);
+          await this.#sleep(delayMs);
           continue;
         }
       }
