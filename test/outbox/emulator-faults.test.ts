@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { type EmulatorFault, type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
-import { Outbox } from '../../src/outbox/index.js';
+import { Outbox, type OutboxOptions } from '../../src/outbox/index.js';
 import { type TrackEventInput, VeroClient } from '../../src/vero/index.js';
+import { manualClock, until } from '../support/clock.js';
 import { addFaults } from '../support/faults.js';
 import { CANARY, job, TEST_DESTINATION, tempDb } from './helpers.js';
 
@@ -16,7 +17,7 @@ beforeEach(() => emulator.reset());
 
 const scriptFaults = (faults: EmulatorFault[]) => addFaults(emulator, faults);
 
-function veroOutbox(options: { maxAttempts?: number } = {}): Outbox {
+function veroOutbox(options: Pick<OutboxOptions, 'maxAttempts' | 'now' | 'pollIntervalMs'> = {}): Outbox {
   // One attempt per delivery: the outbox owns retries, so each failure is visible to it.
   const client = new VeroClient({
     authToken: CANARY,
@@ -46,17 +47,36 @@ function trackStatuses(): Array<number | null> {
 
 test('503 with Retry-After: 1 is retried no sooner than a second later, then delivered', async () => {
   await scriptFaults([{ endpoint: '/events/track', status: 503, retryAfter: '1', count: 1 }]);
-  const outbox = veroOutbox();
+  const clock = manualClock('2026-11-30T09:00:00Z');
+  const outbox = veroOutbox({ now: () => clock.now().getTime(), pollIntervalMs: 5 });
   const { id } = outbox.enqueue(track('u1', 1));
-  const started = Date.now();
-  assert.deepEqual(await outbox.drain(), { delivered: 1, dead: 0, pending: 0 });
-  assert.ok(Date.now() - started >= 1000, 'waited for Retry-After');
+  const draining = outbox.drain();
+  await until(
+    () => outbox.status().lastErrors[0]?.error.includes('HTTP 503') ?? false,
+    'the first attempt failed',
+  );
+  // 1 ms short of the second: another user's write goes, the waiting one does not.
+  clock.advance(999);
+  outbox.enqueue(track('u2', 1));
+  await until(() => trackStatuses().length === 2, "the other user's write sent");
+  clock.advance(1);
+  assert.deepEqual(await draining, { delivered: 2, dead: 0, pending: 0 });
   const [outcome] = await outbox.waitFor([id]);
   assert.equal(outcome?.state, 'delivered');
   assert.match(outcome?.error ?? '', /HTTP 503/);
   assert.deepEqual(outcome?.result, { status: 200, message: 'Success.', duplicate: false });
-  assert.deepEqual(trackStatuses(), [503, 200]);
-  assert.equal(emulator.state().events.length, 1);
+  assert.deepEqual(
+    emulator
+      .state()
+      .requests.filter((r) => r.endpoint === '/events/track')
+      .map((r) => [(r.body as { identity: { id: string } }).identity.id, r.status]),
+    [
+      ['u1', 503],
+      ['u2', 200],
+      ['u1', 200],
+    ],
+  );
+  assert.equal(emulator.state().events.length, 2);
   await outbox.close();
 });
 

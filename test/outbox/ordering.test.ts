@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Outbox, type OutboxJob } from '../../src/outbox/index.js';
+import { manualClock, until } from '../support/clock.js';
 import { failure, job, sleep, TEST_DESTINATION, tempDb } from './helpers.js';
 
 /** A deliver callback that checks the ordering contract as it goes and records successful deliveries. */
@@ -66,12 +67,15 @@ test('per-key order under concurrency with retries: one in flight per key, accep
 });
 
 test('a job waiting for its backoff holds back later jobs of its key, not other keys', async () => {
+  const clock = manualClock('2026-11-30T09:00:00Z');
   const order: string[] = [];
   let failedOnce = false;
   const outbox = new Outbox({
     destinations: [TEST_DESTINATION],
     path: tempDb(),
     baseDelayMs: 1,
+    now: () => clock.now().getTime(),
+    pollIntervalMs: 5,
     deliver: async (j) => {
       const name = (j.payload as { name: string }).name;
       if (name === 'a1' && !failedOnce) {
@@ -85,7 +89,11 @@ test('a job waiting for its backoff holds back later jobs of its key, not other 
   outbox.enqueue(job('a', { name: 'a2' }));
   outbox.enqueue(job('b', { name: 'b1' }));
   outbox.enqueue(job('b', { name: 'b2' }));
-  await outbox.drain();
+  const draining = outbox.drain();
+  // The clock stands still until key b is done, so a1's backoff cannot end before.
+  await until(() => order.length === 2, 'key b delivered while a1 waits');
+  clock.advance(150);
+  await draining;
   assert.deepEqual(order, ['b1', 'b2', 'a1', 'a2']);
   await outbox.close();
 });
@@ -122,6 +130,7 @@ test('two drainers on the same file deliver every job exactly once, in order per
 
 test('order holds along shared keys: identify(id, email) < track(email); identify < alias(id -> new) < track(new)', async () => {
   const order: string[] = [];
+  const others = () => order.filter((name) => name.startsWith('other ')).length;
   const probe = orderingProbe();
   const outbox = new Outbox({
     destinations: [TEST_DESTINATION],
@@ -129,8 +138,9 @@ test('order holds along shared keys: identify(id, email) < track(email); identif
     concurrency: 8,
     deliver: async (j) => {
       const name = (j.payload as { name: string }).name;
-      // The first write is slow: anything not waiting for it would overtake it.
-      if (name === 'identify') await sleep(150);
+      // The first write stays in flight until every other user's write is done: anything not waiting for it
+      // would overtake it, and other users must not be held back by it.
+      if (name === 'identify') await until(() => others() === 20, "other users' writes delivered");
       await probe.deliver(j);
       order.push(name);
     },

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Outbox, OutboxError, type OutboxJob } from '../../src/outbox/index.js';
+import { manualClock, until } from '../support/clock.js';
 import { CANARY, failure, job, TEST_DESTINATION, tempDb } from './helpers.js';
 
 const ok = async () => ({ status: 200, message: 'Success.' });
@@ -175,33 +176,42 @@ test('retryable and unknown failures are retried until maxAttempts, then dead', 
   await outbox.close();
 });
 
-test('backoff waits at least the retryAfterMs the failure asked for', async () => {
-  const times: number[] = [];
+test('backoff waits the retryAfterMs the failure asked for (injected clock)', async () => {
+  const clock = manualClock('2026-11-30T09:00:00Z');
+  const attempts: Array<[string, number]> = [];
   const outbox = new Outbox({
     destinations: [TEST_DESTINATION],
     path: tempDb(),
     baseDelayMs: 1,
     maxDelayMs: 10,
-    deliver: async () => {
-      times.push(Date.now());
-      if (times.length === 1) throw failure('HTTP 429', { retryable: true, retryAfterMs: 300 });
+    now: () => clock.now().getTime(),
+    pollIntervalMs: 5,
+    deliver: async (j) => {
+      const user = j.orderingKeys[0] ?? '';
+      attempts.push([user, clock.now().getTime()]);
+      if (attempts.length === 1) throw failure('HTTP 429', { retryable: true, retryAfterMs: 300 });
       return 'ok';
     },
   });
+  const start = clock.now().getTime();
   const { id } = outbox.enqueue(job('u1', {}));
   const retrying = outbox.drain();
+  await until(() => outbox.status().lastErrors[0]?.error === 'HTTP 429', 'the first attempt failed');
   // While it waits for the backoff, the job is pending with its last error visible.
-  await new Promise((resolve) => setTimeout(resolve, 100));
   const status = outbox.status();
   assert.equal(status.counts.pending, 1);
-  assert.equal(status.lastErrors[0]?.error, 'HTTP 429');
   assert.ok((status.oldestPendingAgeMs ?? -1) >= 0);
-  assert.deepEqual(await retrying, { delivered: 1, dead: 0, pending: 0 });
-  assert.equal(times.length, 2);
-  assert.ok(
-    (times[1] ?? 0) - (times[0] ?? 0) >= 300,
-    `retried after ${(times[1] ?? 0) - (times[0] ?? 0)} ms`,
-  );
+  // 1 ms short of the wait: a later job for another user goes, the waiting one does not.
+  clock.advance(299);
+  outbox.enqueue(job('u2', {}));
+  await until(() => attempts.some(([user]) => user === 'u2'), 'the other user delivered');
+  clock.advance(1);
+  assert.deepEqual(await retrying, { delivered: 2, dead: 0, pending: 0 });
+  assert.deepEqual(attempts, [
+    ['u1', start],
+    ['u2', start + 299],
+    ['u1', start + 300],
+  ]);
   assert.deepEqual(await outbox.waitFor([id]), [{ id, state: 'delivered', error: 'HTTP 429', result: 'ok' }]);
   await outbox.close();
 });
