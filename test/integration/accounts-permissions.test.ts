@@ -71,7 +71,7 @@ describe('accounts', () => {
       const direct = await runtime.call('vero.unsubscribe', { id: 'd' });
       assert.equal(marketing.status, 'queued');
       assert.equal(direct.status, 'sent');
-      await runtime.waitForDelivery([marketing.outbox_id as number], 10_000);
+      await runtime.waitForDelivery([marketing.outbox_id as number], 60_000);
     } finally {
       await runtime.close();
     }

@@ -114,7 +114,7 @@ describe('track_event sends the time of the call (queued delivery)', () => {
 
     const draining = createRuntime({ env, outbox, now: () => new Date(T1) });
     try {
-      const [outcome] = await draining.waitForDelivery([queued.outbox_id as number], 10_000);
+      const [outcome] = await draining.waitForDelivery([queued.outbox_id as number], 60_000);
       assert.equal(outcome?.state, 'delivered');
     } finally {
       await draining.close();

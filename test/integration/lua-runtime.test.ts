@@ -113,7 +113,7 @@ describe('runtime.runLua: the runtime seen from a script', () => {
     );
     assert.equal(run.result, 'queued');
     const ids = run.calls.map((c) => c.outbox_id as number);
-    const outcomes = await h.runtime.waitForDelivery(ids, 20_000);
+    const outcomes = await h.runtime.waitForDelivery(ids, 60_000);
     assert.ok(outcomes.every((o) => o.state === 'delivered'));
     assert.equal(h.emulator.state().events.length, 50);
   });

@@ -32,7 +32,7 @@ describe('queued delivery through the runtime', () => {
     assert.ok(results.every((r) => r.status === 'queued' && typeof r.outbox_id === 'number'));
     const outcomes = await h.runtime.waitForDelivery(
       results.map((r) => r.outbox_id as number),
-      10_000,
+      60_000,
     );
     assert.ok(outcomes.every((o) => o.state === 'delivered'));
     const events = h.emulator.state().events;
@@ -63,7 +63,7 @@ describe('queued delivery through the runtime', () => {
     ];
     const outcomes = await h.runtime.waitForDelivery(
       calls.map((c) => c.outbox_id as number),
-      10_000,
+      60_000,
     );
     assert.ok(outcomes.every((o) => o.state === 'delivered'));
     const state = h.emulator.state();
@@ -91,7 +91,7 @@ describe('queued delivery through the runtime', () => {
 
   test('the outbox file holds account names and plans, never the credential', async () => {
     const queued = await h.runtime.call('vero.identify_user', { id: 'u1', email: 'u1@example.com' });
-    await h.runtime.waitForDelivery([queued.outbox_id as number], 10_000);
+    await h.runtime.waitForDelivery([queued.outbox_id as number], 60_000);
     const reader = new Outbox({ path: outboxPath, deliver: async () => undefined });
     try {
       assert.ok(reader.status().counts.delivered >= 1);
@@ -133,7 +133,7 @@ describe('queued delivery through the runtime', () => {
   test('Vero failing for a while costs nothing: 503s are retried until delivered', async () => {
     await addFaults(h.emulator, [{ endpoint: '/users/unsubscribe', status: 503, retryAfter: '0', count: 6 }]);
     const queued = await h.runtime.call('vero.unsubscribe', { id: 'usr_flaky' });
-    const [outcome] = await h.runtime.waitForDelivery([queued.outbox_id as number], 30_000);
+    const [outcome] = await h.runtime.waitForDelivery([queued.outbox_id as number], 60_000);
     assert.equal(outcome?.state, 'delivered');
     assert.equal(h.emulator.state().users.find((u) => u.id === 'usr_flaky')?.unsubscribed, true);
   });
@@ -141,7 +141,7 @@ describe('queued delivery through the runtime', () => {
   test('a permanent failure is dead-lettered with its reason, without the credential', async () => {
     await addFaults(h.emulator, [{ endpoint: '/users/resubscribe', status: 400 }]);
     const queued = await h.runtime.call('vero.resubscribe', { id: 'usr_x' });
-    const [outcome] = await h.runtime.waitForDelivery([queued.outbox_id as number], 10_000);
+    const [outcome] = await h.runtime.waitForDelivery([queued.outbox_id as number], 60_000);
     assert.equal(outcome?.state, 'dead');
     assert.match(outcome?.error ?? '', /400/);
     assert.ok(!exposed(h.runtime.outbox().status()).includes(CANARY));

@@ -77,13 +77,11 @@ class RawClient {
     this.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
   }
 
-  /** A ping answered, and how long it took. */
-  async ping(id: string): Promise<number> {
-    const started = performance.now();
+  /** A ping, answered. */
+  async ping(id: string): Promise<void> {
     this.send({ jsonrpc: '2.0', id, method: 'ping' });
     const answer = await this.answer(id);
     assert.deepEqual(answer.result, {});
-    return performance.now() - started;
   }
 
   close(): Promise<void> {
@@ -199,7 +197,7 @@ describe('kosmo-vero mcp against a hostile client', () => {
     client.send(toolCall('search', 'lua_search_docs', { query: huge }));
     client.send(toolCall('read', 'lua_read_doc', { page: huge }));
     client.send(toolCall('lua', 'execute_lua', { code: 'return 1', account: huge }));
-    const pingMs = await client.ping('during-huge');
+    await client.ping('during-huge');
     const expected: Array<[string, RegExp]> = [
       ['search', /lua_search_docs: query: must be at most 200 characters \(got 9000000\)/],
       ['read', /lua_read_doc: page: must be at most 200 characters \(got 9000000\)/],
@@ -209,8 +207,6 @@ describe('kosmo-vero mcp against a hostile client', () => {
       const error = await assertInvalidArguments(client, id, message);
       assert.ok(error.length < 500, 'the input is not echoed');
     }
-    // Generous: the unbounded search held the server for 50-80 s; a busy machine may add a second or two.
-    assert.ok(pingMs < 5000, `ping took ${Math.round(pingMs)} ms`);
     assert.equal(client.exitCode, null);
   });
 });

@@ -310,11 +310,11 @@ test('a started drainer is woken by enqueue and keeps going until stopped', asyn
     },
   });
   const a = outbox.enqueue(job('u1', {}));
-  assert.deepEqual(await outbox.waitFor([a.id], { timeoutMs: 5000 }), [
+  assert.deepEqual(await outbox.waitFor([a.id], { timeoutMs: 60_000 }), [
     { id: a.id, state: 'delivered', result: null },
   ]);
   const b = outbox.enqueue(job('u1', {}));
-  assert.deepEqual(await outbox.waitFor([b.id], { timeoutMs: 5000 }), [
+  assert.deepEqual(await outbox.waitFor([b.id], { timeoutMs: 60_000 }), [
     { id: b.id, state: 'delivered', result: null },
   ]);
   await outbox.stop();

@@ -19,7 +19,7 @@ after(async () => {
 describe('default transport', () => {
   it('a process exits on its own after its last call, even after a timeout against a hanging server', async () => {
     // The emulator keeps idle connections for 30 s, so a ref'd keep-alive socket (or a leaked timer or
-    // socket from the timed-out request) would hold the child far past the bound below.
+    // socket from the timed-out request) would hold the child past the give-up below.
     await addFaults(emu, [{ endpoint: '/users/track', hang: true, count: 1 }]);
     const clientModule = new URL('../../src/vero/index.ts', import.meta.url).href;
     const script = `
@@ -44,6 +44,7 @@ describe('default transport', () => {
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('utf8');
     });
+    // The give-up: the emulator holds idle connections for 30 s, so a child still running at 20 s is held by one.
     const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
       child.on('exit', (exitCode, exitSignal) => resolve([exitCode, exitSignal])),
@@ -53,7 +54,6 @@ describe('default transport', () => {
     assert.equal(signal, null, `child was killed after ${Math.round(elapsed)} ms; stderr: ${stderr}`);
     assert.equal(code, 0, stderr);
     assert.deepEqual(JSON.parse(stdout), { status: 200, beat: true });
-    assert.ok(elapsed < 10_000, `child took ${Math.round(elapsed)} ms to exit`);
     assert.ok(!stdout.includes(CANARY) && !stderr.includes(CANARY));
   });
 
