@@ -1,6 +1,7 @@
 // Sequential track_event calls from Lua versus the same requests from a bare fetch loop (the issue's baseline) and
-// from a bare node:http keep-alive loop (the cheapest way to send them), same emulator, same run; and the time from
-// runLua to the first host call on a warm pool. Run: npm run build && npm run bench:lua-bridge
+// from a bare node:http keep-alive loop (the cheapest way to send them), same emulator, same run; the time from
+// runLua to the first host call on a warm pool; and how long the next run takes after one killed at its time limit.
+// Run: npm run build && npm run bench:lua-bridge
 import http from 'node:http';
 
 import { luaHostFor } from '../src/integration/lua-host.js';
@@ -105,6 +106,17 @@ for (let i = 0; i < 30; i++) {
   await pool.run('app.integrations.vero.unsubscribe({ id = "warm" })', host);
   if (i >= 5) firstCall.push(seen);
 }
+
+// Recovery: a run killed at its time limit takes its worker with it; how long the next run takes end to end.
+const afterKill: number[] = [];
+for (let i = 0; i < 10; i++) {
+  const { host } = luaHostFor(runtime, {});
+  await pool.run('while true do end', host, { instructionLimit: 1e15, timeoutMs: 50 });
+  const started = performance.now();
+  const next = await pool.run('return 1', host);
+  afterKill.push(performance.now() - started);
+  if (!next.ok) throw new Error(`run after a kill failed: ${next.error?.message}`);
+}
 await pool.close();
 await runtime.close();
 emulator.stop();
@@ -128,6 +140,11 @@ report(
       value: median(firstCall),
       target: '<= 5',
     },
+    {
+      measure: 'next run after a run killed at its time limit (ms, median of 10)',
+      value: median(afterKill),
+      target: '',
+    },
   ],
-  { calls: CALLS, rounds: ROUNDS, bare, bareHttp, lua, firstCall },
+  { calls: CALLS, rounds: ROUNDS, bare, bareHttp, lua, firstCall, afterKill },
 );

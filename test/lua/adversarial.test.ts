@@ -311,7 +311,7 @@ describe('adversarial scripts are contained', () => {
       }
       assert.notEqual(got, 'lua_internal_error');
       c.check?.(run, host);
-      // The pool serves a normal run right after (how fast is a timing figure, not asserted on a busy machine).
+      // The pool serves a normal run right after (how fast: bench/lua-bridge, not asserted on a busy machine).
       const next = await pool.run('return "alive", 1 + 1', testHost());
       assert.deepEqual(next.result, ['alive', 2], JSON.stringify(next.error));
     });
