@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
-import { createRuntime, type LuaScriptResult, type Runtime } from '../../src/integration/runtime.js';
+import type { RunningEmulator } from '../../src/emulator/index.js';
+import type { LuaScriptResult } from '../../src/integration/runtime.js';
 import { CANARY, CANARY_MARKETING, exposed } from '../support/canary.js';
+import { type Harness, startHarness } from '../support/runtime.js';
 
 // KosmoKrator-style scripts (test/fixtures/kosmokrator/README.md), each run unchanged against the emulator.
 const folder = new URL('../fixtures/kosmokrator/', import.meta.url);
@@ -143,28 +144,11 @@ const checks: Record<string, (run: LuaScriptResult, state: State) => void> = {
 };
 
 describe('KosmoKrator-style scripts run unchanged against the emulator', () => {
-  let emulator: RunningEmulator;
-  let runtime: Runtime;
+  let h: Harness;
   before(async () => {
-    emulator = await startEmulator({
-      tokens: [
-        { token: CANARY, label: 'default' },
-        { token: CANARY_MARKETING, label: 'marketing' },
-      ],
-    });
-    runtime = createRuntime({
-      env: {
-        VERO_AUTH_TOKEN: CANARY,
-        VERO_EMAIL: 'ops@example.com',
-        VERO_MARKETING_AUTH_TOKEN: CANARY_MARKETING,
-      },
-      baseUrl: emulator.url,
-    });
+    h = await startHarness();
   });
-  after(async () => {
-    await runtime.close();
-    await emulator.close();
-  });
+  after(() => h.close());
 
   test('every script in the corpus has its checks', () => {
     assert.ok(scripts.length >= 8);
@@ -180,11 +164,11 @@ describe('KosmoKrator-style scripts run unchanged against the emulator', () => {
 
   for (const name of scripts) {
     test(name, async () => {
-      emulator.reset();
-      const run = await runtime.runLua(readFileSync(new URL(name, folder), 'utf8'));
+      h.emulator.reset();
+      const run = await h.runtime.runLua(readFileSync(new URL(name, folder), 'utf8'));
       assert.equal(run.error, null, `${name}: ${run.error?.message}`);
       assert.ok(!exposed(run).includes(CANARY) && !exposed(run).includes(CANARY_MARKETING));
-      checks[name]?.(run, emulator.state());
+      checks[name]?.(run, h.emulator.state());
     });
   }
 });
