@@ -393,6 +393,9 @@ export class Outbox {
     if (!this.active) return;
     try {
       this.flushUnrecorded();
+      // Read once per pump: other processes may have recorded destinations or paused one since the last.
+      const served = this.destinations.served();
+      const unpaused = this.unpaused(served);
       const free = this.concurrency - this.inFlight.size;
       if (free > 0) {
         const jobs = this.store.claim({
@@ -401,13 +404,13 @@ export class Outbox {
           now: this.now(),
           leaseMs: this.leaseMs,
           maxInterruptions: this.maxInterruptions,
-          served: this.servedNow(),
+          served: unpaused,
           gates: this.laneGates(),
         });
         for (const job of jobs) this.launch(job);
       }
-      if (this.drains.size > 0) this.settleDrainsIfIdle();
-      this.scheduleNextPump();
+      if (this.drains.size > 0) this.settleDrainsIfIdle(served, unpaused);
+      this.scheduleNextPump(unpaused);
     } catch (error) {
       // Another process held the write lock past the busy timeout: try again after a pause. Anything else (disk
       // full, a damaged or vanished file) is reported at once, not retried in silence.
@@ -439,13 +442,13 @@ export class Outbox {
    * Timers only for backoffs and for work other processes may add or release; deliveries in flight wake the
    * drainer themselves when they finish.
    */
-  private scheduleNextPump(): void {
+  private scheduleNextPump(unpaused: ServedDestination[]): void {
     if (!this.active || this.inFlight.size >= this.concurrency) return;
     const now = this.now();
-    const nextDue = this.store.nextDueAt(this.servedIds(this.servedNow()));
+    const nextDue = this.store.nextDueAt(this.servedIds(unpaused));
     if (nextDue !== null && nextDue > now) {
       this.armPumpTimer(Math.min(nextDue - now, this.pollIntervalMs));
-    } else if (this.inFlight.size === 0 || nextDue === null) {
+    } else if (this.inFlight.size === 0) {
       this.armPumpTimer(this.pollIntervalMs);
     }
   }
@@ -627,11 +630,10 @@ export class Outbox {
   }
 
   /** Drains end when nothing of this process's destinations is sending, due, or waiting for a backoff. */
-  private settleDrainsIfIdle(): void {
+  private settleDrainsIfIdle(served: ServedDestination[], unpaused: ServedDestination[]): void {
     if (this.inFlight.size > 0) return;
-    const served = this.destinations.served();
     if (this.store.sendingCount(this.servedIds(served)) > 0) return;
-    if (this.store.nextDueAt(this.servedIds(this.unpaused(served))) !== null) return;
+    if (this.store.nextDueAt(this.servedIds(unpaused)) !== null) return;
     for (const run of [...this.drains]) this.finishDrain(run);
   }
 
@@ -647,11 +649,7 @@ export class Outbox {
     }
   }
 
-  /** Destinations this process delivers to and that are not paused now. */
-  private servedNow(): ServedDestination[] {
-    return this.unpaused(this.destinations.served());
-  }
-
+  /** Those of the destinations that are not paused now. */
   private unpaused(served: ServedDestination[]): ServedDestination[] {
     const now = this.now();
     return served.filter(
