@@ -413,12 +413,10 @@ export class Runtime {
    */
   moveQueuedWrites(from: number, accountName: string): number {
     const outbox = this.outbox();
-    const source = outbox.status().destinations.find((d) => d.id === from);
-    if (!source || source.pending + source.dead === 0) {
-      const known = outbox
-        .status()
-        .destinations.filter((d) => d.pending + d.dead > 0)
-        .map((d) => `#${d.id}`);
+    const withWrites = outbox.status().destinations.filter((d) => d.pending + d.dead > 0);
+    const source = withWrites.find((d) => d.id === from);
+    if (!source) {
+      const known = withWrites.map((d) => `#${d.id}`);
       throw new ConfigError(
         `no pending or dead writes wait for destination #${from} (${
           known.length > 0 ? `destinations with writes: ${known.join(', ')}` : 'none has any'

@@ -29,15 +29,15 @@ export class Destinations {
   /** The recorded destination for a job being queued. */
   record(input: DestinationInput, now: number): Destination {
     checkDestination(input);
-    const fingerprint = this.fingerprint(input.credential);
-    const cacheKey = [input.integration, input.account, input.endpoint, fingerprint].join('\n');
+    // Keyed by the credential itself (in memory only), so an enqueue costs no HMAC after the first.
+    const cacheKey = [input.integration, input.account, input.endpoint, input.credential].join('\n');
     let destination = this.recorded.get(cacheKey);
     if (!destination) {
       const row = {
         integration: input.integration,
         account: input.account,
         endpoint: input.endpoint,
-        fingerprint,
+        fingerprint: this.fingerprint(input.credential),
         credentialHint: maskCredential(input.credential),
       };
       destination = { id: this.store.destinationId(row, now), ...row, pausedUntil: null, pauseReason: null };

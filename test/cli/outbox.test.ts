@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -113,9 +113,11 @@ describe('kosmo-vero outbox: destinations (the built binary)', () => {
     });
     assert.equal(noWait.code, 2);
     assert.match(noWait.stderr, /--no-wait cannot go with --emulator/);
-    const outbox = await runCli(['import', 'x.csv', '--emulator', '--outbox', 'o.db'], { env: envA });
+    const refusedFile = join(mkdtempSync(join(tmpdir(), 'kosmo-cli-refused-')), 'o.db');
+    const outbox = await runCli(['import', 'x.csv', '--emulator', '--outbox', refusedFile], { env: envA });
     assert.equal(outbox.code, 2);
     assert.match(outbox.stderr, /--outbox cannot go with --emulator/);
+    assert.equal(existsSync(refusedFile), false, 'the refused outbox file was not created');
   });
 
   test('retry of an id that does not exist is an error naming the dead ones; move hands writes to another account', async () => {
