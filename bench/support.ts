@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 
 export interface EmulatorProcess {
@@ -49,6 +50,53 @@ export const median = (values: number[]): number => {
   return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 };
 
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  values: number[];
+}
+
+export const spread = (values: number[]): Spread => ({
+  median: median(values),
+  min: Math.min(...values),
+  max: Math.max(...values),
+  values,
+});
+
+/** `12.3 (11.9–13.0)`: a median with the range it came from. */
+export const showSpread = (s: Spread, digits = 2): string =>
+  `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
+
+/**
+ * Runs every case `warmup` times, then `rounds` rounds in which each case runs once, in an order that rotates
+ * each round, so a noisy neighbour hits all cases alike. Each case returns its own measurement (ms, or a rate);
+ * `ratios` are per-round ratios of each case against `baseline`, so a slow round moves both sides of a ratio.
+ */
+export async function interleave<K extends string>(
+  cases: Record<K, () => Promise<number>>,
+  options: { rounds: number; warmup?: number; baseline?: K },
+): Promise<{ cases: Record<K, Spread>; ratios: Record<K, Spread> }> {
+  const names = Object.keys(cases) as K[];
+  for (let i = 0; i < (options.warmup ?? 1); i++) for (const name of names) await cases[name]();
+  const values = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<K, number[]>;
+  for (let round = 0; round < options.rounds; round++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(round + i) % names.length] as K;
+      values[name].push(await cases[name]());
+    }
+  }
+  const baseline = options.baseline ?? (names[0] as K);
+  const ratioOf = (name: K) => values[name].map((v, i) => v / (values[baseline][i] ?? Number.NaN));
+  return {
+    cases: Object.fromEntries(names.map((n) => [n, spread(values[n])])) as Record<K, Spread>,
+    ratios: Object.fromEntries(names.map((n) => [n, spread(ratioOf(n))])) as Record<K, Spread>,
+  };
+}
+
+/** What else the machine was doing: a same-run ratio is only as good as the load it was measured under. */
+export const machine = () => ({ cores: cpus().length, load1: Number(loadavg()[0]?.toFixed(2)) });
+
 /** Prints an aligned table and writes the same rows, with the run's context, to bench/results/<name>.json. */
 export function report(
   name: string,
@@ -67,7 +115,7 @@ export function report(
   const file = `bench/results/${name}.json`;
   writeFileSync(
     file,
-    `${JSON.stringify({ name, date: new Date().toISOString(), node: process.version, ...context, rows }, null, 2)}\n`,
+    `${JSON.stringify({ name, date: new Date().toISOString(), node: process.version, machine: machine(), ...context, rows }, null, 2)}\n`,
   );
   console.log(`\nwrote ${file}`);
 }

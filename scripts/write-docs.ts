@@ -1,7 +1,7 @@
-// Writes each integration's Lua namespace page (signature index, then the reference) to docs/lua/<name>.md (checked by test/integration/docs.test.ts).
+// Writes each integration's Lua namespace page (signature index, then the reference) to docs/lua/<name>.md (checked by test/runtime/docs.test.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { renderNamespacePage } from '../src/integration/docs.js';
 import { builtinIntegrations } from '../src/integrations/index.js';
+import { renderNamespacePage } from '../src/runtime/docs.js';
 
 mkdirSync('docs/lua', { recursive: true });
 for (const integration of builtinIntegrations) {

@@ -1,15 +1,17 @@
 /** Library entry `kosmo-vero`: the Vero client, and the runtime every other surface (Lua, MCP, CLI) calls through. */
+
+export * from './clients/vero/index.js';
 export { KosmoError } from './errors.js';
-export type { CallRecord, CallStatus } from './integration/call-log.js';
-export type { RuntimeConfig } from './integration/config.js';
+export type { CallRecord, CallStatus } from './runtime/call-log.js';
+export type { RuntimeConfig } from './runtime/config.js';
 export type {
   Account,
   Integration,
   IntegrationFunction,
   Operation,
   WritePlan,
-} from './integration/definition.js';
-export type { DocPage, DocSearchHit } from './integration/docs.js';
+} from './runtime/definition.js';
+export type { DocPage, DocSearchHit } from './runtime/docs.js';
 export {
   ConfigError,
   InvalidArgumentsError,
@@ -18,9 +20,9 @@ export {
   UnknownAccountError,
   UnknownDocPageError,
   UnknownFunctionError,
-} from './integration/errors.js';
-export { ImportFileError } from './integration/import-file.js';
-export type { AskCallback, PermissionPolicy, PermissionRequest } from './integration/permissions.js';
+} from './runtime/errors.js';
+export { ImportFileError } from './runtime/import-file.js';
+export type { AskCallback, PermissionPolicy, PermissionRequest } from './runtime/permissions.js';
 export {
   type AccountInfo,
   type CallOptions,
@@ -29,6 +31,5 @@ export {
   type FunctionInfo,
   Runtime,
   type RuntimeOptions,
-} from './integration/runtime.js';
-export { callTool, type ToolDefinition, UnknownToolError } from './integration/tool-definitions.js';
-export * from './vero/index.js';
+} from './runtime/runtime.js';
+export { callTool, type ToolDefinition, UnknownToolError } from './runtime/tool-definitions.js';

@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
-import { PermissionDeniedError } from '../integration/errors.js';
-import type { AskCallback, PermissionRequest } from '../integration/permissions.js';
+import { PermissionDeniedError } from '../runtime/errors.js';
+import type { AskCallback, PermissionRequest } from '../runtime/permissions.js';
 
 const allowHow = (request: PermissionRequest): string =>
   `set permissions.${request.integration}.${request.operation} to "allow" in the --config file`;

@@ -1,5 +1,5 @@
-import type { CallRecord } from '../integration/call-log.js';
 import type { JobOutcome } from '../outbox/index.js';
+import type { CallRecord } from '../runtime/call-log.js';
 import { plural } from './output.js';
 
 /**

@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
 import { type RunningEmulator, startEmulator } from '../emulator/index.js';
-import {
-  createRuntime,
-  type DeliveryMode,
-  type Runtime,
-  type RuntimeOptions,
-} from '../integration/runtime.js';
+import { createRuntime, type DeliveryMode, type Runtime, type RuntimeOptions } from '../runtime/runtime.js';
 import { terminalSafe, UsageError } from './output.js';
 
 export interface RuntimeFlags {

@@ -4,8 +4,8 @@ import {
   CallToolRequestSchema,
   type CallToolResult,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { FunctionInfo, Runtime } from '../integration/runtime.js';
-import { runSpec, type ToolSpec, toolSpecs, unknownToolError } from '../integration/tool-definitions.js';
+import type { FunctionInfo, Runtime } from '../runtime/runtime.js';
+import { runSpec, type ToolSpec, toolSpecs, unknownToolError } from '../runtime/tool-definitions.js';
 import { CLIENT_VERSION } from '../version.js';
 import { listedSchema } from './listed-schema.js';
 import { errorResult, jsonResult, textResult, toolError } from './tool-result.js';

@@ -1,4 +1,4 @@
-import type { Runtime } from '../integration/runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { LineTransport } from './line-transport.js';
 import { createMcpServer, type McpServerOptions } from './server.js';
 

@@ -1,4 +1,4 @@
-/** How a failed delivery is treated, read from the thrown value (src/vero/errors.ts conventions). */
+/** How a failed delivery is treated, read from the thrown value (src/clients/vero/errors.ts conventions). */
 export interface FailureVerdict {
   /** `retryable === false` means the write's own fault: dead at once. Anything else is worth retrying. */
   retryable: boolean;

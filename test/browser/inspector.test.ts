@@ -8,7 +8,7 @@ import { Agent, request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
-import type { Runtime } from '../../src/integration/runtime.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import { CANARY, CANARY_MARKETING } from '../support/canary.js';
 import { type Harness, startHarness } from '../support/runtime.js';
 

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
-import { createRuntime } from '../../src/integration/runtime.js';
+import { createRuntime } from '../../src/runtime/runtime.js';
 import { CANARY, CANARY_MARKETING } from '../support/canary.js';
 import { BIN, errorOf, type McpSession, startMcp, textOf } from './support.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { callTool, UnknownToolError } from '../../src/integration/tool-definitions.js';
+import { callTool, UnknownToolError } from '../../src/runtime/tool-definitions.js';
 import { CANARY, exposed } from '../support/canary.js';
 import { type Harness, startHarness } from '../support/runtime.js';
 

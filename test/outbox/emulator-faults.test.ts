@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
+import { type TrackEventInput, VeroClient } from '../../src/clients/vero/index.js';
 import { type EmulatorFault, type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { Outbox, type OutboxOptions } from '../../src/outbox/index.js';
-import { type TrackEventInput, VeroClient } from '../../src/vero/index.js';
 import { manualClock, until } from '../support/clock.js';
 import { addFaults } from '../support/faults.js';
 import { CANARY, job, TEST_DESTINATION, tempDb } from './helpers.js';

@@ -43,7 +43,7 @@ export function job(
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** An error shaped like src/vero/errors.ts ones, without depending on them. */
+/** An error shaped like src/clients/vero/errors.ts ones, without depending on them. */
 export function failure(message: string, fields: { retryable?: boolean; retryAfterMs?: number } = {}): Error {
   return Object.assign(new Error(message), fields);
 }

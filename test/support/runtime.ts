@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
-import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/integration/runtime.js';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime/runtime.js';
 import { CANARY, CANARY_MARKETING } from './canary.js';
 
 export interface Harness {

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { connect, createServer, type Socket } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import {
+  CLIENT_VERSION,
+  VERO_OPERATIONS,
+  VeroClient,
+  VeroConfigError,
+} from '../../src/clients/vero/index.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { CLIENT_VERSION, VERO_OPERATIONS, VeroClient, VeroConfigError } from '../../src/vero/index.js';
 import { CANARY, clientFor, startCanaryEmulator } from './support.js';
 
 let emu: RunningEmulator;

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import type { RunningEmulator } from '../../src/emulator/index.js';
 import {
   type AttemptInfo,
   parseRetryAfter,
@@ -12,7 +11,8 @@ import {
   VeroServerError,
   VeroTimeoutError,
   VeroValidationError,
-} from '../../src/vero/index.js';
+} from '../../src/clients/vero/index.js';
+import type { RunningEmulator } from '../../src/emulator/index.js';
 import { manualClock } from '../support/clock.js';
 import { addFaults, CANARY, clientFor, rejection, requestsTo, startCanaryEmulator } from './support.js';
 

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { inspect } from 'node:util';
-import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import {
   type AttemptInfo,
   VeroAuthError,
@@ -13,7 +12,8 @@ import {
   VeroServerError,
   VeroTimeoutError,
   VeroValidationError,
-} from '../../src/vero/index.js';
+} from '../../src/clients/vero/index.js';
+import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { addFaults, CANARY, clientFor, rejection, startCanaryEmulator } from './support.js';
 
 let emu: RunningEmulator;

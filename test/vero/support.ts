@@ -1,7 +1,7 @@
 /** Shared pieces of the Vero client tests: a canary credential, an emulator per file, scripted faults. */
 import assert from 'node:assert/strict';
+import { VeroClient, type VeroClientOptions } from '../../src/clients/vero/index.js';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
-import { VeroClient, type VeroClientOptions } from '../../src/vero/index.js';
 import { CANARY } from '../support/canary.js';
 
 export { addFaults } from '../support/faults.js';

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { describeFetchFailure } from '../../src/clients/vero/failures.js';
+import { VeroClient, VeroNetworkError } from '../../src/clients/vero/index.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { describeFetchFailure } from '../../src/vero/failures.js';
-import { VeroClient, VeroNetworkError } from '../../src/vero/index.js';
 import { addFaults, CANARY, rejection, startCanaryEmulator } from './support.js';
 
 let emu: RunningEmulator;
@@ -21,7 +21,7 @@ describe('default transport', () => {
     // The emulator keeps idle connections for 30 s, so a ref'd keep-alive socket (or a leaked timer or
     // socket from the timed-out request) would hold the child past the give-up below.
     await addFaults(emu, [{ endpoint: '/users/track', hang: true, count: 1 }]);
-    const clientModule = new URL('../../src/vero/index.ts', import.meta.url).href;
+    const clientModule = new URL('../../src/clients/vero/index.ts', import.meta.url).href;
     const script = `
       const { VeroClient, VeroTimeoutError } = await import(${JSON.stringify(clientModule)});
       const vero = new VeroClient({ authToken: process.env.TOKEN, baseUrl: process.env.BASE, timeoutMs: 300, retry: false });

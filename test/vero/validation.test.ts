@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { RunningEmulator } from '../../src/emulator/index.js';
 import {
   VERO_OPERATIONS,
   type VeroClient,
   VeroValidationError,
   type VeroWriteOperation,
-} from '../../src/vero/index.js';
+} from '../../src/clients/vero/index.js';
+import type { RunningEmulator } from '../../src/emulator/index.js';
 import { clientFor, rejection, startCanaryEmulator } from './support.js';
 
 let emu: RunningEmulator;

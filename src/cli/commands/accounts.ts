@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Runtime } from '../../integration/runtime.js';
+import type { Runtime } from '../../runtime/runtime.js';
 import { printJson, terminalSafe, UsageError } from '../output.js';
 import { addConnectionFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createRuntime, type Runtime } from '../../integration/runtime.js';
+import { createRuntime, type Runtime } from '../../runtime/runtime.js';
 import { printJson } from '../output.js';
 
 /** With one integration, its Lua reference is what a reader wants; with several, the index that lists them. */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createRuntime } from '../../integration/runtime.js';
+import { createRuntime } from '../../runtime/runtime.js';
 import { terminalSafe } from '../output.js';
 import { openRuntime, type RuntimeFlags } from '../runtime-options.js';
 

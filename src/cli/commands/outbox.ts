@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
-import type { Runtime } from '../../integration/runtime.js';
 import type { DestinationStatus, HeldJob } from '../../outbox/index.js';
+import type { Runtime } from '../../runtime/runtime.js';
 import { snakeCaseKeys } from '../json-keys.js';
 import { plural, printJson, terminalSafe, UsageError } from '../output.js';
 import { bar, progressLine } from '../progress.js';

@@ -1,11 +1,11 @@
+import type { VeroClient } from '../../clients/vero/client.js';
+import { isValidEmail } from '../../clients/vero/validate.js';
 import type {
   IntegrationFunction,
   ReadFunction,
   WriteFunction,
   WritePlan,
-} from '../../integration/definition.js';
-import type { VeroClient } from '../../vero/client.js';
-import { isValidEmail } from '../../vero/validate.js';
+} from '../../runtime/definition.js';
 import { describeCurrentUser } from './current-user.js';
 import {
   addTagsSchema,

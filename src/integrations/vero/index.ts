@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import type { Account, ClientOptions, Integration, WritePlan } from '../../integration/definition.js';
-import { VeroClient } from '../../vero/client.js';
-import { VeroConfigError } from '../../vero/errors.js';
-import { VERO_OPERATIONS, type VeroInputs, type VeroWriteOperation } from '../../vero/operations.js';
+import { VeroClient } from '../../clients/vero/client.js';
+import { VeroConfigError } from '../../clients/vero/errors.js';
+import { VERO_OPERATIONS, type VeroInputs, type VeroWriteOperation } from '../../clients/vero/operations.js';
+import type { Account, ClientOptions, Integration, WritePlan } from '../../runtime/definition.js';
 import { veroFunctions } from './functions.js';
 import { veroQueuedFailure } from './queued-failure.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
-import { createRuntime } from '../../src/integration/runtime.js';
+import { createRuntime } from '../../src/runtime/runtime.js';
 import { CANARY, CANARY_MARKETING, exposed } from '../support/canary.js';
 import { type Harness, startHarness } from '../support/runtime.js';
 

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { createRuntime, type Runtime } from '../../src/integration/runtime.js';
+import { createRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import { CANARY } from '../support/canary.js';
 
 interface Captured {

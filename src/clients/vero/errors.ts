@@ -1,4 +1,4 @@
-import { KosmoError } from '../errors.js';
+import { KosmoError } from '../../errors.js';
 import { isRetryableStatus } from './statuses.js';
 
 export type VeroErrorCode =

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import type { LuaScriptResult } from '../../src/integration/runtime.js';
+import type { LuaScriptResult } from '../../src/runtime/runtime.js';
 import { CANARY, CANARY_MARKETING, exposed } from '../support/canary.js';
 import { type Harness, startHarness } from '../support/runtime.js';
 
