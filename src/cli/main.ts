@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { createRuntime } from '../runtime/runtime.js';
+import { createRuntime } from '../index.js';
 import { CLIENT_VERSION } from '../version.js';
 import { registerAccounts } from './commands/accounts.js';
 import { registerCall } from './commands/call.js';

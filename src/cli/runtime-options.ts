@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { type RunningEmulator, startEmulator } from '../emulator/index.js';
-import { createRuntime, type DeliveryMode, type Runtime, type RuntimeOptions } from '../runtime/runtime.js';
+import { createRuntime } from '../index.js';
+import type { DeliveryMode, Runtime, RuntimeOptions } from '../runtime/runtime.js';
 import { terminalSafe, UsageError } from './output.js';
 
 export interface RuntimeFlags {

@@ -5,7 +5,7 @@ import {
   type CallToolResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { FunctionInfo, Runtime } from '../runtime/runtime.js';
-import { runSpec, type ToolSpec, toolSpecs, unknownToolError } from '../runtime/tool-definitions.js';
+import { runSpec, type ToolSpec, toolSpecs, unknownToolError } from '../tools/index.js';
 import { CLIENT_VERSION } from '../version.js';
 import { listedSchema } from './listed-schema.js';
 import { errorResult, jsonResult, textResult, toolError } from './tool-result.js';

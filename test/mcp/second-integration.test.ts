@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { createRuntime } from '../../src/index.js';
+import type { Integration } from '../../src/integrations/definition.js';
 import { vero } from '../../src/integrations/vero/index.js';
 import { createMcpServer } from '../../src/mcp/index.js';
-import type { Integration } from '../../src/runtime/definition.js';
-import { createRuntime, type Runtime } from '../../src/runtime/runtime.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 
 // A second integration is a folder under integrations/: the MCP server must describe it with no edit of its own.
 // Vero's functions under another name stand in for it; no call is made.
