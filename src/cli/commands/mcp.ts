@@ -29,7 +29,7 @@ export function registerMcp(program: Command): void {
     .option('--account <name>', 'account used when a call names none (default: the default account)')
     .option('--dry-run', 'validate and show the requests that would be sent; send nothing')
     .option('--read-only', 'deny every function that changes data')
-    .option('--emulator', 'start an embedded Vero emulator and point every account at it')
+    .option('--emulator', 'start an embedded Vero emulator and point the Vero accounts at it')
     .option(
       '--request-timeout <ms>',
       'give up on one HTTP request after this long (config requestTimeoutMs; default 30000)',

@@ -8,6 +8,7 @@
  * Retry-After exceeds the remaining budget" and errors that never hold the request (ky's HTTPError keeps the
  * Request, whose body carries the credential). The loop below is ~60 lines and adds no dependency.
  */
+import { backoffDelay } from '../../backoff.js';
 import { REDACTED, redact } from '../../secrets.js';
 import { VeroConfigError } from './errors.js';
 import { describeFetchFailure, errorForStatus, networkError, timeoutError } from './failures.js';
@@ -27,7 +28,6 @@ import {
   type VeroWriteOperation,
 } from './operations.js';
 import {
-  backoffDelay,
   isRetryableStatus,
   parseRetryAfter,
   type RetryOptions,
@@ -323,7 +323,7 @@ export class VeroClient {
       const status = outcome.kind === 'status' ? outcome.status : undefined;
       if (retryable && attempt < policy.attempts) {
         const delayMs =
-          (outcome.kind === 'status' ? outcome.retryAfterMs : undefined) ?? backoffDelay(policy, attempt);
+          (outcome.kind === 'status' ? outcome.retryAfterMs : undefined) ?? backoffDelay(attempt, policy);
         if (this.#elapsedClock() - started + delayMs <= policy.maxTotalMs) {
           this.#report({ operation, attempt, status, error: describeOutcome(outcome), delayMs });
           await this.#sleep(delayMs);
