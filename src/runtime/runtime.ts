@@ -491,7 +491,7 @@ export class Runtime {
     const { maxArgBytes } = resolveLimits(this.defaultLimits, limits);
     const { host, calls, settled } = luaHostFor(this, { account, dryRun, readOnly, delivery, maxArgBytes });
     const run = await this.luaPool.run(code, host, limits);
-    // A run ended by a limit can leave a call on its way to Vero: report it rather than lose track of it.
+    // A run ended by a limit can leave a call on its way to its service: report it rather than lose track of it.
     await settled();
     return {
       ok: run.ok,
