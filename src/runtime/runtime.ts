@@ -393,25 +393,6 @@ export class Runtime {
     return summary;
   }
 
-  /** The integration whose import of this kind is meant: the one named, else the only one that has it. */
-  private importOf(options: ImportOptions): { integration: Integration; spec: ImportSpec } {
-    const offering = this.integrations.flatMap((integration) => {
-      const spec = integration.imports?.[options.kind];
-      const named = options.integration === undefined || options.integration === integration.name;
-      return spec && named ? [{ integration, spec }] : [];
-    });
-    const only = offering.length === 1 ? offering[0] : undefined;
-    if (only) return only;
-    const kinds = this.integrations.flatMap((i) =>
-      Object.keys(i.imports ?? {}).map((kind) => `${i.name} ${kind}`),
-    );
-    const why =
-      offering.length === 0
-        ? `no import of "${options.kind}"${options.integration ? ` in ${quoteName(options.integration)}` : ''}`
-        : `several integrations import "${options.kind}" (${offering.map((o) => o.integration.name).join(', ')}); name one`;
-    throw new UnknownFunctionError(`${why} (available: ${kinds.join(', ') || 'none'})`);
-  }
-
   /** The outbox queued writes go to, opened on first use; it delivers with this runtime's accounts only. */
   outbox(): Outbox {
     this.outboxInstance ??= new Outbox({
@@ -551,6 +532,7 @@ export class Runtime {
       throw new QueuedDeliveryError(error, { pauseDestination: true });
     }
     try {
+      // The payload is a plan this integration made when the write was accepted, stored as JSON.
       return await integration.send(this.clientFor(integration, account, 'queued'), job.payload as WritePlan);
     } catch (error) {
       throw new QueuedDeliveryError(error, integration.queuedFailure?.(error) ?? {});
@@ -580,6 +562,25 @@ export class Runtime {
         }
       });
     });
+  }
+
+  /** The integration whose import of this kind is meant: the one named, else the only one that has it. */
+  private importOf(options: ImportOptions): { integration: Integration; spec: ImportSpec } {
+    const offering = this.integrations.flatMap((integration) => {
+      const spec = integration.imports?.[options.kind];
+      const named = options.integration === undefined || options.integration === integration.name;
+      return spec && named ? [{ integration, spec }] : [];
+    });
+    const only = offering.length === 1 ? offering[0] : undefined;
+    if (only) return only;
+    const kinds = this.integrations.flatMap((i) =>
+      Object.keys(i.imports ?? {}).map((kind) => `${i.name} ${kind}`),
+    );
+    const why =
+      offering.length === 0
+        ? `no import of "${options.kind}"${options.integration ? ` in ${quoteName(options.integration)}` : ''}`
+        : `several integrations import "${options.kind}" (${offering.map((o) => o.integration.name).join(', ')}); name one`;
+    throw new UnknownFunctionError(`${why} (available: ${kinds.join(', ') || 'none'})`);
   }
 
   private resolveFunction(name: string): ResolvedFunction {
