@@ -2,7 +2,7 @@
 // their bound), inputs just under the bound, and a cheap host call as the same-run baseline. The lag is the longest
 // gap between ticks of a 5 ms interval on the main thread, where the wall-time limit and every other run are served.
 // Run: npm run build && npm run bench:host-lag
-import { createRuntime } from '../src/runtime/runtime.js';
+import { createRuntime } from '../src/index.js';
 import { report } from './support.js';
 
 const CALLS = Number(process.env.CALLS ?? 200);

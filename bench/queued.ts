@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRuntime } from '../src/runtime/runtime.js';
+import { createRuntime } from '../src/index.js';
 import { report, setLatency, startEmulatorProcess } from './support.js';
 
 const CALLS = Number(process.env.CALLS ?? 1000);

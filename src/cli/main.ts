@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { createRuntime } from '../runtime/runtime.js';
+import { toErrorInfo } from '../errors.js';
+import { createRuntime } from '../index.js';
 import { CLIENT_VERSION } from '../version.js';
 import { registerAccounts } from './commands/accounts.js';
 import { registerCall } from './commands/call.js';
@@ -10,7 +11,7 @@ import { registerImport } from './commands/import.js';
 import { registerMcp } from './commands/mcp.js';
 import { registerOutbox } from './commands/outbox.js';
 import { registerRun } from './commands/run.js';
-import { EXIT_USAGE, errorInfo, exitCodeFor, printError, printJson } from './output.js';
+import { EXIT_USAGE, exitCodeFor, printError, printJson } from './output.js';
 
 const program = new Command('kosmo-vero')
   .description(
@@ -63,7 +64,7 @@ try {
     }
   } else {
     // Errors before a command could report (config, usage) still honour --json.
-    if (process.argv.includes('--json')) printJson({ ok: false, error: errorInfo(error) });
+    if (process.argv.includes('--json')) printJson({ ok: false, error: toErrorInfo(error) });
     printError(error);
     process.exitCode = exitCodeFor(error);
   }

@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
 import { type RunningEmulator, startEmulator } from '../emulator/index.js';
-import { createRuntime, type DeliveryMode, type Runtime, type RuntimeOptions } from '../runtime/runtime.js';
+import { createRuntime } from '../index.js';
+import type { Integration } from '../integrations/definition.js';
+import { builtinIntegrations } from '../integrations/index.js';
+import type { AccountOverrides } from '../runtime/accounts.js';
+import type { DeliveryMode, Runtime, RuntimeOptions } from '../runtime/runtime.js';
 import { terminalSafe, UsageError } from './output.js';
 
 export interface RuntimeFlags {
@@ -28,7 +32,10 @@ const CLI_SETTING_NAMES = {
 export function addConnectionFlags(command: Command): Command {
   return command
     .option('--config <file>', 'JSON config file with accounts and permissions')
-    .option('--emulator', 'start an embedded Vero emulator for this run and point every account at it')
+    .option(
+      '--emulator',
+      "start an embedded Vero emulator for this run and point the Vero accounts at it (other integrations' stay)",
+    )
     .option(
       '--request-timeout <ms>',
       'give up on one HTTP request after this long (config requestTimeoutMs; default 30000)',
@@ -60,9 +67,6 @@ function deliveryMode(value: string | undefined): DeliveryMode | undefined {
   throw new UsageError(`--delivery must be direct or queued, got "${value}"`);
 }
 
-// A credential for the embedded emulator when no account is configured: it reaches nothing but loopback.
-const EMULATOR_DEMO_TOKEN = 'emulator-demo-token';
-
 export interface CliRuntime {
   runtime: Runtime;
   emulator: RunningEmulator | undefined;
@@ -87,6 +91,21 @@ function retryProgress(): RuntimeOptions['onRetry'] {
     );
 }
 
+/**
+ * `--emulator` points the accounts of the integrations the bundled emulator stands in for at it, and only those: an
+ * integration without an emulator keeps its own accounts. Each gets its demo credential for a default account none
+ * configured (the emulator accepts it; it reaches nothing but loopback).
+ */
+function emulatorOverrides(integrations: Integration[], url: string): Record<string, AccountOverrides> {
+  return Object.fromEntries(
+    integrations.flatMap((integration) =>
+      integration.emulator
+        ? [[integration.name, { baseUrl: url, fallbackCredential: integration.emulator.demoCredential }]]
+        : [],
+    ),
+  );
+}
+
 export async function openRuntime(flags: RuntimeFlags, extra: RuntimeOptions = {}): Promise<CliRuntime> {
   const delivery = deliveryMode(flags.delivery);
   const requestTimeoutMs = requestTimeout(flags.requestTimeout);
@@ -100,13 +119,19 @@ export async function openRuntime(flags: RuntimeFlags, extra: RuntimeOptions = {
       '--no-wait cannot go with --emulator: the embedded emulator stops when this command ends',
     );
   }
+  const integrations = extra.integrations ?? builtinIntegrations;
+  if (flags.emulator && !integrations.some((integration) => integration.emulator)) {
+    throw new UsageError(
+      `--emulator: none of the integrations (${integrations.map((i) => i.name).join(', ')}) has an emulator`,
+    );
+  }
   const emulator = flags.emulator ? await startEmulator() : undefined;
   let runtime: Runtime;
   try {
     runtime = createRuntime({
       config: flags.config,
-      baseUrl: emulator?.url,
-      fallbackCredential: emulator ? EMULATOR_DEMO_TOKEN : undefined,
+      integrations,
+      overrides: emulator ? emulatorOverrides(integrations, emulator.url) : undefined,
       delivery,
       // An emulator run never shares the user's outbox: its writes would wait there for a drain that sends them
       // to a real account (or real writes would be drained into this throwaway emulator).

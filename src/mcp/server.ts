@@ -4,11 +4,12 @@ import {
   CallToolRequestSchema,
   type CallToolResult,
 } from '@modelcontextprotocol/sdk/types.js';
+import { toErrorInfo } from '../errors.js';
 import type { FunctionInfo, Runtime } from '../runtime/runtime.js';
-import { runSpec, type ToolSpec, toolSpecs, unknownToolError } from '../runtime/tool-definitions.js';
+import { runSpec, type ToolSpec, toolSpecs, unknownToolError } from '../tools/index.js';
 import { CLIENT_VERSION } from '../version.js';
 import { listedSchema } from './listed-schema.js';
-import { errorResult, jsonResult, textResult, toolError } from './tool-result.js';
+import { errorResult, jsonResult, textResult } from './tool-result.js';
 
 export interface McpServerOptions {
   /** Account used when a call names none (the CLI's `--account`); default: the default account. */
@@ -69,7 +70,7 @@ export function createMcpServer(runtime: Runtime, options: McpServerOptions = {}
     );
   }
   suggestUnknownTools(server, specs, log);
-  server.server.onerror = (error) => log(`protocol error: ${toolError(error).message}`);
+  server.server.onerror = (error) => log(`protocol error: ${toErrorInfo(error).message}`);
   return server;
 }
 

@@ -1,5 +1,5 @@
+import type { Account, AccountEnvironment, Integration } from '../integrations/definition.js';
 import { didYouMean, MAX_NAME_LENGTH, quoteName } from '../suggest.js';
-import type { Account, AccountEnvironment, Integration } from './definition.js';
 import { MissingCredentialError, UnknownAccountError } from './errors.js';
 
 export const DEFAULT_ACCOUNT = 'default';
@@ -74,6 +74,14 @@ function fromConfig(spec: AccountEnvironment, accounts: Record<string, Record<st
   return found;
 }
 
+/** What a runtime changes in every account of one integration (dev mode: point them at an emulator). */
+export interface AccountOverrides {
+  /** The API base every account sends to (the integration's `endpointSetting`). */
+  baseUrl?: string;
+  /** The credential of a default account when none is configured. */
+  fallbackCredential?: string;
+}
+
 /** The accounts of one integration, resolved once per runtime. */
 export class AccountRegistry {
   readonly integration: string;
@@ -87,7 +95,7 @@ export class AccountRegistry {
     integration: Integration,
     env: NodeJS.ProcessEnv,
     configAccounts: Record<string, Record<string, string>> | undefined,
-    overrides: { baseUrl?: string; fallbackCredential?: string } = {},
+    overrides: AccountOverrides = {},
   ) {
     const spec = integration.accounts;
     this.integration = integration.name;
@@ -124,8 +132,9 @@ export class AccountRegistry {
         settings: { ...shared, ...this.accounts.get(DEFAULT_ACCOUNT)?.settings },
       });
     }
-    if (overrides.baseUrl) {
-      for (const account of this.accounts.values()) account.settings.baseUrl = overrides.baseUrl;
+    const endpoint = spec.endpointSetting;
+    if (overrides.baseUrl && endpoint) {
+      for (const account of this.accounts.values()) account.settings[endpoint] = overrides.baseUrl;
     }
   }
 

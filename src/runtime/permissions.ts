@@ -1,7 +1,6 @@
+import type { Operation } from '../integrations/definition.js';
 import type { PermissionMode } from './config.js';
-import type { Operation } from './definition.js';
 import { PermissionDeniedError } from './errors.js';
-import type { SettingNames } from './runtime-types.js';
 
 /** integration name (or `*` for all) -> operation -> mode. Anything unset is `allow`. */
 export type PermissionPolicy = Record<string, { read?: PermissionMode; write?: PermissionMode }>;
@@ -26,7 +25,8 @@ export async function checkPermission(
   readOnly: boolean,
   ask: AskCallback | undefined,
   request: PermissionRequest,
-  names: Pick<SettingNames, 'readOnly' | 'dryRun'>,
+  /** How the caller turns read-only off and dry-run on, as the refusal names them (the CLI: its flags). */
+  names: { readOnly: string; dryRun: string },
 ): Promise<void> {
   const { fullName, integration, operation } = request;
   // Each refusal opens with KosmoKrator's sentence (what an agent may already know), then says how to allow it here.

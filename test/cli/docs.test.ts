@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createRuntime } from '../../src/runtime/runtime.js';
+import { createRuntime } from '../../src/index.js';
 import { lines, runCli } from './support.js';
 
 // What `lua_read_doc` and friends return, to compare the command's output with.

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
-import { createRuntime } from '../../src/runtime/runtime.js';
+import { createRuntime, toolDefinitions } from '../../src/index.js';
 import { CANARY, CANARY_MARKETING } from '../support/canary.js';
 import { BIN, errorOf, type McpSession, startMcp, textOf } from './support.js';
 
@@ -46,7 +46,7 @@ describe('kosmo-vero mcp over stdio, driven by the SDK client', () => {
       tools.map((t) => t.name),
       [...BUILTIN_TOOLS, ...functions.map((fn) => fn.slug)],
     );
-    const definitions = new Map(reference.toolDefinitions().map((d) => [d.name, d]));
+    const definitions = new Map(toolDefinitions(reference).map((d) => [d.name, d]));
     for (const tool of tools) {
       const definition = definitions.get(tool.name);
       assert.ok(definition, tool.name);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import { VeroClient } from '../../src/clients/vero/index.js';
-import { createRuntime } from '../../src/runtime/runtime.js';
+import { createRuntime } from '../../src/index.js';
 import { runCli } from '../cli/support.js';
 import { CANARY, exposed } from '../support/canary.js';
 import { type EchoEscape, type EchoServer, startEchoServer } from '../support/echo-server.js';

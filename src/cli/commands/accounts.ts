@@ -44,7 +44,7 @@ Examples:
         else
           for (const a of list) {
             const detail =
-              a.error ?? `${a.credential_kind} ${a.credential_hint}${a.email ? ` ${a.email}` : ''}`;
+              a.error ?? [a.credential_kind, a.credential_hint, ...Object.values(a.settings)].join(' ');
             process.stdout.write(
               `${terminalSafe(`${a.integration}.${a.name}\t${detail}${a.base_url ? `\t${a.base_url}` : ''}`)}\n`,
             );

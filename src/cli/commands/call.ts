@@ -1,16 +1,9 @@
 import type { Command } from 'commander';
+import { toErrorInfo } from '../../errors.js';
 import { askOnTerminal } from '../ask.js';
 import { notDeliveredError } from '../delivery-report.js';
 import { snakeCaseKeys } from '../json-keys.js';
-import {
-  EXIT_FAILURE,
-  EXIT_OK,
-  errorInfo,
-  exitCodeFor,
-  printError,
-  printJson,
-  UsageError,
-} from '../output.js';
+import { EXIT_FAILURE, EXIT_OK, exitCodeFor, printError, printJson, UsageError } from '../output.js';
 import { addDeliveryFlags, addRuntimeFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
 import { readStdin } from '../stdin.js';
 
@@ -61,7 +54,7 @@ Examples:
         process.exitCode = error === null ? EXIT_OK : EXIT_FAILURE;
       } catch (error) {
         if (!flags.json) throw error;
-        printJson({ ok: false, result: null, calls: runtime.calls(), error: errorInfo(error) });
+        printJson({ ok: false, result: null, calls: runtime.calls(), error: toErrorInfo(error) });
         process.exitCode = exitCodeFor(error);
       } finally {
         await close();

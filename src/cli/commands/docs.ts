@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { createRuntime, type Runtime } from '../../runtime/runtime.js';
+import { createRuntime } from '../../index.js';
+import type { Runtime } from '../../runtime/runtime.js';
 import { printJson } from '../output.js';
 
 /** With one integration, its Lua reference is what a reader wants; with several, the index that lists them. */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createRuntime } from '../../runtime/runtime.js';
+import { createRuntime, toolDefinitions } from '../../index.js';
 import { terminalSafe } from '../output.js';
 import { openRuntime, type RuntimeFlags } from '../runtime-options.js';
 
@@ -8,8 +8,7 @@ function toolsLine(): string {
   const runtime = createRuntime({ env: {} });
   const functions = runtime.functions();
   const slugs = new Set(functions.map((fn) => fn.slug));
-  const builtins = runtime
-    .toolDefinitions()
+  const builtins = toolDefinitions(runtime)
     .map((tool) => tool.name)
     .filter((name) => !slugs.has(name));
   // One example per integration: its first write, else its first function.
@@ -30,7 +29,7 @@ export function registerMcp(program: Command): void {
     .option('--account <name>', 'account used when a call names none (default: the default account)')
     .option('--dry-run', 'validate and show the requests that would be sent; send nothing')
     .option('--read-only', 'deny every function that changes data')
-    .option('--emulator', 'start an embedded Vero emulator and point every account at it')
+    .option('--emulator', 'start an embedded Vero emulator and point the Vero accounts at it')
     .option(
       '--request-timeout <ms>',
       'give up on one HTTP request after this long (config requestTimeoutMs; default 30000)',
@@ -59,7 +58,7 @@ MCP client config: { "command": "npx", "args": ["kosmo-vero", "mcp"], "env": { "
         if (flags.account !== undefined) runtime.checkAccount(flags.account);
         const accounts = runtime.accounts().map((a) => `${a.integration}.${a.name}`);
         log?.(
-          `serving ${runtime.toolDefinitions().length} tools on stdio; accounts: ${accounts.join(', ') || 'none (see kosmo-vero accounts list)'}${emulator ? `; emulator at ${emulator.url}` : ''}${flags.readOnly ? '; read-only' : ''}${flags.dryRun ? '; dry-run' : ''}`,
+          `serving ${toolDefinitions(runtime).length} tools on stdio; accounts: ${accounts.join(', ') || 'none (see kosmo-vero accounts list)'}${emulator ? `; emulator at ${emulator.url}` : ''}${flags.readOnly ? '; read-only' : ''}${flags.dryRun ? '; dry-run' : ''}`,
         );
         await serveStdio(runtime, { account: flags.account, log });
       } finally {
