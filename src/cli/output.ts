@@ -22,10 +22,6 @@ export function requestLine(request: unknown): string {
   return body === undefined ? `${method} ${url}` : `${method} ${url} ${JSON.stringify(body)}`;
 }
 
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}
-
 export function errorInfo(error: unknown): { code: string; message: string } {
   if (error instanceof KosmoError) return { code: error.code, message: error.message };
   if (isCoded(error)) return { code: error.code, message: error.message };
@@ -47,11 +43,6 @@ const TERMINAL_CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
  */
 export function terminalSafe(text: string): string {
   return text.replace(TERMINAL_CONTROLS, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
-
-/** One clear line on stderr. */
-export function printError(error: unknown): void {
-  process.stderr.write(`kosmo-vero: ${terminalSafe(errorInfo(error).message.replace(/\s*\n\s*/g, ' '))}\n`);
 }
 
 // Errors that mean the command line or the configuration must change before anything can work: a missing or invalid

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { type RunningEmulator, startEmulator } from '../emulator/index.js';
-import { createRuntime, type DeliveryMode, type Runtime, type RuntimeOptions } from '../runtime/runtime.js';
+import type { RunningEmulator } from '../emulator/index.js';
+import type { DeliveryMode, Runtime, RuntimeOptions } from '../runtime/runtime.js';
+import type { Cli } from './io.js';
 import { terminalSafe, UsageError } from './output.js';
 
 export interface RuntimeFlags {
@@ -79,15 +80,23 @@ function requestTimeout(value: string | undefined): number | undefined {
 }
 
 /** Each retry of a request is a line on stderr when it is a terminal, so a slow API is not silence; nothing on a pipe. */
-function retryProgress(): RuntimeOptions['onRetry'] {
-  if (!process.stderr.isTTY) return undefined;
+function retryProgress(cli: Cli): RuntimeOptions['onRetry'] {
+  if (!cli.io.stderr.isTTY) return undefined;
   return ({ integration, account, request, attempt, error, delayMs }) =>
-    process.stderr.write(
+    cli.err(
       `kosmo-vero: ${integration}/${account} ${request}: attempt ${attempt} failed (${terminalSafe(error)}); retrying in ${(delayMs / 1000).toFixed(1)} s\n`,
     );
 }
 
-export async function openRuntime(flags: RuntimeFlags, extra: RuntimeOptions = {}): Promise<CliRuntime> {
+/**
+ * The runtime (and embedded emulator) a command works with, from its flags and the invocation's environment. Both
+ * are imported here, when a command runs: `--help` and `--version` load neither.
+ */
+export async function openRuntime(
+  cli: Cli,
+  flags: RuntimeFlags,
+  extra: RuntimeOptions = {},
+): Promise<CliRuntime> {
   const delivery = deliveryMode(flags.delivery);
   const requestTimeoutMs = requestTimeout(flags.requestTimeout);
   if (flags.emulator && flags.outbox !== undefined) {
@@ -100,10 +109,12 @@ export async function openRuntime(flags: RuntimeFlags, extra: RuntimeOptions = {
       '--no-wait cannot go with --emulator: the embedded emulator stops when this command ends',
     );
   }
-  const emulator = flags.emulator ? await startEmulator() : undefined;
+  const { createRuntime } = await import('../runtime/runtime.js');
+  const emulator = flags.emulator ? await (await import('../emulator/index.js')).startEmulator() : undefined;
   let runtime: Runtime;
   try {
     runtime = createRuntime({
+      env: cli.io.env,
       config: flags.config,
       baseUrl: emulator?.url,
       fallbackCredential: emulator ? EMULATOR_DEMO_TOKEN : undefined,
@@ -116,7 +127,7 @@ export async function openRuntime(flags: RuntimeFlags, extra: RuntimeOptions = {
       dryRun: flags.dryRun,
       requestTimeoutMs,
       settingNames: CLI_SETTING_NAMES,
-      onRetry: retryProgress(),
+      onRetry: retryProgress(cli),
       ...extra,
     });
   } catch (error) {

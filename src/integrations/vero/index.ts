@@ -3,6 +3,7 @@ import { VeroClient } from '../../clients/vero/client.js';
 import { VeroConfigError } from '../../clients/vero/errors.js';
 import { VERO_OPERATIONS, type VeroInputs, type VeroWriteOperation } from '../../clients/vero/operations.js';
 import type { Account, ClientOptions, Integration, WritePlan } from '../../runtime/definition.js';
+import { veroAccounts } from './accounts.js';
 import { veroFunctions } from './functions.js';
 import { veroQueuedFailure } from './queued-failure.js';
 
@@ -65,16 +66,7 @@ function send(client: VeroClient, plan: WritePlan) {
 export const vero: Integration<VeroClient> = {
   name: 'vero',
   title: 'Vero',
-  accounts: {
-    prefix: 'VERO',
-    credentials: [
-      { variable: 'AUTH_TOKEN', kind: 'auth_token' },
-      { variable: 'TRACKING_API_KEY', kind: 'tracking_api_key' },
-    ],
-    settings: { baseUrl: 'BASE_URL', email: 'EMAIL' },
-    // VERO_BASE_URL points every account at one API (an emulator, a proxy) unless VERO_<NAME>_BASE_URL says otherwise.
-    inherited: ['baseUrl'],
-  },
+  accounts: veroAccounts,
   functions: veroFunctions,
   createClient: clientFor,
   queuedFailure: veroQueuedFailure,
