@@ -3,11 +3,12 @@
  * server keeps serving, and huge inputs are refused without holding up the server (a `ping` still answers).
  */
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { CANARY } from '../support/canary.js';
+import { launch } from '../support/process.js';
 import { BIN } from './support.js';
 
 interface Answer {
@@ -24,8 +25,8 @@ class RawClient {
   exitCode: number | null = null;
 
   constructor(env: Record<string, string>) {
-    this.child = spawn(process.execPath, [BIN, 'mcp', '--quiet'], { env, stdio: 'pipe' });
-    this.child.stdin.on('error', () => {}); // EPIPE once the server is gone; the missing answer fails the test
+    // stdin errors (EPIPE once the server is gone) are ignored by launch: the missing answer fails the test.
+    this.child = launch(process.execPath, [BIN, 'mcp', '--quiet'], { env, keepStdin: true }).proc;
     this.child.on('exit', (code) => {
       this.exitCode = code;
       for (const wake of this.waiters) wake();

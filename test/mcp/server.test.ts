@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
+import { runCli } from '../cli/support.js';
 import { CANARY, CANARY_MARKETING } from '../support/canary.js';
-import { BIN, errorOf, type McpSession, startMcp, textOf } from './support.js';
+import { errorOf, type McpSession, startMcp, textOf } from './support.js';
 
 const BUILTIN_TOOLS = ['execute_lua', 'lua_read_doc', 'lua_list_docs', 'lua_search_docs'];
 // What the server should list, from the same runtime metadata the docs and validation use.
 const reference = createRuntime({ env: {} });
 
-describe('kosmo-vero mcp over stdio, driven by the SDK client', () => {
+describe('kosmo-vero mcp (in-process), driven by the SDK client', () => {
   let emulator: RunningEmulator;
   let mcp: McpSession;
   // Same emulator, a credential it rejects: Vero auth errors must not echo it.
@@ -304,24 +303,8 @@ describe('kosmo-vero mcp over stdio, driven by the SDK client', () => {
   });
 });
 
-describe('kosmo-vero mcp, protocol misuse', () => {
+describe('kosmo-vero mcp, protocol misuse (the built binary)', () => {
   test('a malformed line or a bad request gets an error or is logged; the server keeps answering, and answers everything before stdin closed', async () => {
-    const child = spawn(process.execPath, [BIN, 'mcp'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        VERO_AUTH_TOKEN: CANARY,
-        VERO_BASE_URL: 'http://127.0.0.1:9/api/v2',
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
     const lines = [
       'this is not json',
       '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}',
@@ -332,9 +315,10 @@ describe('kosmo-vero mcp, protocol misuse', () => {
       // Still running when stdin closes: it must be answered before the server stops.
       '{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"execute_lua","arguments":{"code":"return 1 + 1"}}}',
     ];
-    child.stdin.write(`${lines.join('\n')}\n`);
-    child.stdin.end();
-    const [code] = await once(child, 'exit');
+    const { code, stdout, stderr } = await runCli(['mcp'], {
+      env: { VERO_AUTH_TOKEN: CANARY, VERO_BASE_URL: 'http://127.0.0.1:9/api/v2' },
+      input: `${lines.join('\n')}\n`,
+    });
     assert.equal(code, 0, `exit code; stderr: ${stderr}`);
     const responses = stdout
       .trim()
