@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { startEmulator } from '../../src/emulator/index.js';
 import { builtinAccountEnvironments } from '../../src/integrations/accounts.js';
 import { builtinIntegrations } from '../../src/integrations/index.js';
 import { CANARY } from '../support/canary.js';
@@ -57,6 +58,22 @@ describe('the built binary', { concurrency: true }, () => {
         accounts: integration.accounts,
       })),
     );
+  });
+
+  test('run a script file: its output, exit 0, the writes reach Vero', async () => {
+    const emulator = await startEmulator({ tokens: [{ token: CANARY, label: 'default' }] });
+    try {
+      const outbox = join(mkdtempSync(join(tmpdir(), 'kosmo-binary-')), 'outbox.db');
+      const { code, stdout, stderr } = await runCli(['run', 'examples/onboard.lua'], {
+        env: { VERO_AUTH_TOKEN: CANARY, VERO_BASE_URL: emulator.url, KOSMO_VERO_OUTBOX: outbox },
+      });
+      assert.equal(code, 0, stderr);
+      assert.equal(stdout, 'onboarded usr_456\n');
+      assert.equal(emulator.state().users[0]?.id, 'usr_456');
+      assert.equal(emulator.state().events[0]?.event_name, 'Signed up');
+    } finally {
+      await emulator.close();
+    }
   });
 
   test('exit codes reach the shell: 0 ok, 1 script error, 2 usage error', async () => {

@@ -6,7 +6,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { CANARY } from '../support/canary.js';
 import { addFaults } from '../support/faults.js';
-import { cli, runCli } from './support.js';
+import { cli } from './support.js';
 
 describe('kosmo-vero run', () => {
   let emulator: RunningEmulator;
@@ -19,8 +19,8 @@ describe('kosmo-vero run', () => {
   after(() => emulator.close());
   beforeEach(() => emulator.reset());
 
-  test('a script file, through the built binary: prints its output, exit 0, the writes reach Vero', async () => {
-    const { code, stdout, stderr } = await runCli(['run', 'examples/onboard.lua'], { env });
+  test('a script file: prints its output, exit 0, the writes reach Vero', async () => {
+    const { code, stdout, stderr } = await cli(['run', 'examples/onboard.lua'], { env });
     assert.equal(code, 0, stderr);
     assert.equal(stdout, 'onboarded usr_456\n');
     assert.equal(emulator.state().users[0]?.id, 'usr_456');

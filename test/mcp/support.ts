@@ -4,8 +4,6 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { main } from '../../src/cli/main.js';
 import { LineTransport } from '../../src/mcp/line-transport.js';
 
-export { BIN } from '../cli/support.js';
-
 export interface McpSession {
   client: Client;
   /** Everything the server said: every response as JSON, and its stderr. */
