@@ -46,10 +46,11 @@ async function leafCommands(
 }
 
 describe('kosmo-vero --version and --help', { concurrency: true }, () => {
-  test('--version prints the package version, exit 0', async () => {
-    const run = await cli(['--version']);
-    assert.equal(run.code, 0);
-    assert.equal(run.stdout, `${pkg.version}\n`);
+  test('--version and -V print the package version, exit 0, as commander does after other options', async () => {
+    for (const args of [['--version'], ['-V'], ['--version', '--json']]) {
+      const run = await cli(args);
+      assert.deepEqual([run.code, run.stdout, run.stderr], [0, `${pkg.version}\n`, ''], args.join(' '));
+    }
   });
 
   test('--help lists every command and the exit codes', async () => {
