@@ -78,8 +78,10 @@ Examples:
         }).catch((error: NodeJS.ErrnoException) => {
           throw startFailure(error, { ...flags, host });
         });
+        // Listening before the URL is out: whoever reads it may send SIGTERM at once.
+        const stopped = cli.stopped();
         cli.out(`${emulator.url}\n${emulator.inspectorUrl}\n`);
-        await cli.stopped();
+        await stopped;
         await emulator.close();
       },
     );

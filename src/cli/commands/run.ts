@@ -107,8 +107,10 @@ Examples:
         }
         cli.exitCode = ok ? 0 : 1;
         if (flags.keep && emulator) {
+          // Listening before saying so: a Ctrl-C right after the line must stop it, not kill it.
+          const stopped = cli.stopped();
           cli.err(`emulator still serving: ${emulator.inspectorUrl} (Ctrl-C to stop)\n`);
-          await cli.stopped();
+          await stopped;
         }
       } finally {
         await close();
