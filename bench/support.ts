@@ -17,7 +17,7 @@ export interface EmulatorProcess {
 export async function startEmulatorProcess(token: string): Promise<EmulatorProcess> {
   const child = spawn(
     process.execPath,
-    ['dist/cli/main.js', 'emulator', '--port', '0', '--quiet', '--dedup-window', '0', '--token', token],
+    ['dist/cli/bin.js', 'emulator', '--port', '0', '--quiet', '--dedup-window', '0', '--token', token],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   // A benchmark that fails half-way must not leave its emulator running.

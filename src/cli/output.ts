@@ -22,10 +22,6 @@ export function requestLine(request: unknown): string {
   return body === undefined ? `${method} ${url}` : `${method} ${url} ${JSON.stringify(body)}`;
 }
 
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}
-
 /** C0 controls but tab and newline, DEL and C1 controls: what a terminal may act on (title, clear, OSC 52). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const TERMINAL_CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
@@ -37,11 +33,6 @@ const TERMINAL_CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
  */
 export function terminalSafe(text: string): string {
   return text.replace(TERMINAL_CONTROLS, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
-
-/** One clear line on stderr. */
-export function printError(error: unknown): void {
-  process.stderr.write(`kosmo-vero: ${terminalSafe(toErrorInfo(error).message.replace(/\s*\n\s*/g, ' '))}\n`);
 }
 
 // Errors that mean the command line or the configuration must change before anything can work: a missing or invalid

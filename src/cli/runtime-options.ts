@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { type RunningEmulator, startEmulator } from '../emulator/index.js';
-import { createRuntime } from '../index.js';
+import type { RunningEmulator } from '../emulator/index.js';
 import type { Integration } from '../integrations/definition.js';
-import { builtinIntegrations } from '../integrations/index.js';
 import type { AccountOverrides } from '../runtime/accounts.js';
 import type { DeliveryMode, Runtime, RuntimeOptions } from '../runtime/runtime.js';
+import type { Cli } from './io.js';
 import { terminalSafe, UsageError } from './output.js';
 
 export interface RuntimeFlags {
@@ -58,7 +57,10 @@ export function addDeliveryFlags(command: Command): Command {
       '--delivery <mode>',
       'direct (send now) or queued (commit to the outbox, deliver in the background)',
     )
-    .option('--outbox <file>', 'outbox SQLite file for queued delivery (env KOSMO_VERO_OUTBOX)')
+    .option(
+      '--outbox <file|url>',
+      'outbox for queued delivery: SQLite file, or postgres://user@host/db?schema=name (env KOSMO_VERO_OUTBOX)',
+    )
     .option('--no-wait', 'queued mode: return once writes are queued; a later `outbox drain` delivers them');
 }
 
@@ -83,10 +85,10 @@ function requestTimeout(value: string | undefined): number | undefined {
 }
 
 /** Each retry of a request is a line on stderr when it is a terminal, so a slow API is not silence; nothing on a pipe. */
-function retryProgress(): RuntimeOptions['onRetry'] {
-  if (!process.stderr.isTTY) return undefined;
+function retryProgress(cli: Cli): RuntimeOptions['onRetry'] {
+  if (!cli.io.stderr.isTTY) return undefined;
   return ({ integration, account, request, attempt, error, delayMs }) =>
-    process.stderr.write(
+    cli.err(
       `kosmo-vero: ${integration}/${account} ${request}: attempt ${attempt} failed (${terminalSafe(error)}); retrying in ${(delayMs / 1000).toFixed(1)} s\n`,
     );
 }
@@ -106,7 +108,15 @@ function emulatorOverrides(integrations: Integration[], url: string): Record<str
   );
 }
 
-export async function openRuntime(flags: RuntimeFlags, extra: RuntimeOptions = {}): Promise<CliRuntime> {
+/**
+ * The runtime (and embedded emulator) a command works with, from its flags and the invocation's environment. Both
+ * are imported here, when a command runs: `--help` and `--version` load neither.
+ */
+export async function openRuntime(
+  cli: Cli,
+  flags: RuntimeFlags,
+  extra: RuntimeOptions = {},
+): Promise<CliRuntime> {
   const delivery = deliveryMode(flags.delivery);
   const requestTimeoutMs = requestTimeout(flags.requestTimeout);
   if (flags.emulator && flags.outbox !== undefined) {
@@ -119,16 +129,21 @@ export async function openRuntime(flags: RuntimeFlags, extra: RuntimeOptions = {
       '--no-wait cannot go with --emulator: the embedded emulator stops when this command ends',
     );
   }
+  const [{ createRuntime, builtinIntegrations }, emulatorModule] = await Promise.all([
+    import('../index.js'),
+    flags.emulator ? import('../emulator/index.js') : undefined,
+  ]);
   const integrations = extra.integrations ?? builtinIntegrations;
   if (flags.emulator && !integrations.some((integration) => integration.emulator)) {
     throw new UsageError(
       `--emulator: none of the integrations (${integrations.map((i) => i.name).join(', ')}) has an emulator`,
     );
   }
-  const emulator = flags.emulator ? await startEmulator() : undefined;
+  const emulator = emulatorModule ? await emulatorModule.startEmulator() : undefined;
   let runtime: Runtime;
   try {
     runtime = createRuntime({
+      env: cli.io.env,
       config: flags.config,
       integrations,
       overrides: emulator ? emulatorOverrides(integrations, emulator.url) : undefined,
@@ -141,7 +156,7 @@ export async function openRuntime(flags: RuntimeFlags, extra: RuntimeOptions = {
       dryRun: flags.dryRun,
       requestTimeoutMs,
       settingNames: CLI_SETTING_NAMES,
-      onRetry: retryProgress(),
+      onRetry: retryProgress(cli),
       ...extra,
     });
   } catch (error) {

@@ -14,6 +14,14 @@ const accountSettings = (spec: AccountEnvironment): Record<string, string> => ({
   delivery: 'DELIVERY',
 });
 
+/** Which environment variables configure an integration's accounts, in one line for help texts. */
+export function accountVariables(spec: AccountEnvironment): string {
+  const credentials = spec.credentials.map((c) => `${spec.prefix}_${c.variable}`).join(' or ');
+  const settings = Object.values(accountSettings(spec)).map((variable) => `${spec.prefix}_${variable}`);
+  const primary = spec.credentials[0]?.variable ?? 'TOKEN';
+  return `${credentials}, ${settings.join(', ')}; a named account: ${spec.prefix}_<NAME>_${primary}, ...`;
+}
+
 interface PartialAccount {
   credential?: { kind: string; value: string };
   settings: Record<string, string>;
@@ -89,7 +97,7 @@ export class AccountRegistry {
   private readonly credentialVariables: string;
   private readonly prefix: string;
   private readonly primaryVariable: string;
-  private readonly settings: Record<string, string>;
+  private readonly spec: AccountEnvironment;
 
   constructor(
     integration: Integration,
@@ -98,9 +106,9 @@ export class AccountRegistry {
     overrides: AccountOverrides = {},
   ) {
     const spec = integration.accounts;
+    this.spec = spec;
     this.integration = integration.name;
     this.prefix = spec.prefix;
-    this.settings = accountSettings(spec);
     this.primaryVariable = spec.credentials[0]?.variable ?? 'TOKEN';
     this.credentialVariables = spec.credentials.map((c) => `${spec.prefix}_${c.variable}`).join(' or ');
     // The config file was asked for explicitly, so its accounts win over the environment's.
@@ -140,8 +148,7 @@ export class AccountRegistry {
 
   /** Which environment variables configure this integration's accounts, in one line for help texts. */
   variables(): string {
-    const settings = Object.values(this.settings).map((variable) => `${this.prefix}_${variable}`);
-    return `${this.credentialVariables}, ${settings.join(', ')}; a named account: ${this.prefix}_<NAME>_${this.primaryVariable}, ...`;
+    return accountVariables(this.spec);
   }
 
   /** Configured account names, `default` first when there is one. */

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { Cli } from '../../src/cli/io.js';
 import { openRuntime } from '../../src/cli/runtime-options.js';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { createRuntime } from '../../src/index.js';
@@ -27,6 +29,9 @@ describe('a second integration, from its folder alone', () => {
     NOTES_URL: service.url,
     NOTES_WORKSPACE: 'team',
   });
+  // The CLI's runtime as a command opens it, with this suite's environment and nowhere to print.
+  const quietCli = () =>
+    new Cli({ stdout: new PassThrough(), stderr: new PassThrough(), stdin: new PassThrough(), env: env() });
 
   before(async () => {
     emulator = await startEmulator({ tokens: [{ token: CANARY, label: 'default' }] });
@@ -147,7 +152,7 @@ describe('a second integration, from its folder alone', () => {
   });
 
   test('--emulator points only the integrations with an emulator (Vero) at it; notes keeps its own service', async () => {
-    const cli = await openRuntime({ emulator: true }, { env: env(), integrations: [vero, notes] });
+    const cli = await openRuntime(quietCli(), { emulator: true }, { integrations: [vero, notes] });
     try {
       const bases = Object.fromEntries(cli.runtime.accounts().map((a) => [a.integration, a.base_url]));
       assert.deepEqual(bases, { vero: cli.emulator?.url, notes: service.url });
@@ -157,7 +162,7 @@ describe('a second integration, from its folder alone', () => {
     } finally {
       await cli.close();
     }
-    await assert.rejects(openRuntime({ emulator: true }, { env: env(), integrations: [notes] }), {
+    await assert.rejects(openRuntime(quietCli(), { emulator: true }, { integrations: [notes] }), {
       code: 'usage',
       message: '--emulator: none of the integrations (notes) has an emulator',
     });

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { DEFAULT_DEDUP_WINDOW_MS, startEmulator } from '../../emulator/index.js';
+// The constant alone: the emulator itself is loaded when the command runs, not for --help.
+import { DEFAULT_DEDUP_WINDOW_MS } from '../../emulator/dedup.js';
+import type { Cli } from '../io.js';
 import { UsageError } from '../output.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -25,7 +27,7 @@ function startFailure(
   return error;
 }
 
-export function registerEmulator(program: Command): void {
+export function registerEmulator(program: Command, cli: Cli): void {
   program
     .command('emulator')
     .description('serve a local Vero-compatible Track API until stopped (Ctrl-C)')
@@ -65,20 +67,21 @@ Examples:
         if (!Number.isFinite(dedupWindowMs) || dedupWindowMs < 0) {
           throw new UsageError(`--dedup-window: expected milliseconds >= 0, got ${flags.dedupWindow}`);
         }
+        const { startEmulator } = await import('../../emulator/index.js');
         const emulator = await startEmulator({
           host,
           port,
           tokens: flags.token ?? [],
           dbPath: flags.db,
           dedupWindowMs,
-          log: flags.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
+          log: flags.quiet ? undefined : (line) => cli.err(`${line}\n`),
         }).catch((error: NodeJS.ErrnoException) => {
           throw startFailure(error, { ...flags, host });
         });
-        process.stdout.write(`${emulator.url}\n${emulator.inspectorUrl}\n`);
-        await new Promise<void>((resolve) => {
-          for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
-        });
+        // Listening before the URL is out: whoever reads it may send SIGTERM at once.
+        const stopped = cli.stopped();
+        cli.out(`${emulator.url}\n${emulator.inspectorUrl}\n`);
+        await stopped;
         await emulator.close();
       },
     );

@@ -3,6 +3,7 @@ import { VeroClient } from '../../clients/vero/client.js';
 import { VeroConfigError } from '../../clients/vero/errors.js';
 import { VERO_OPERATIONS } from '../../clients/vero/operations.js';
 import type { Account, ClientOptions, Integration } from '../definition.js';
+import { veroAccounts } from './accounts.js';
 import { veroFunctions } from './functions.js';
 import { previewPlan, sendPlan, type VeroPlan } from './plan.js';
 import { veroQueuedFailure } from './queued-failure.js';
@@ -57,18 +58,7 @@ function clientFor(account: Account, use: 'direct' | 'queued', options: ClientOp
 export const vero: Integration<VeroClient, VeroPlan> = {
   name: 'vero',
   title: 'Vero',
-  accounts: {
-    prefix: 'VERO',
-    credentials: [
-      { variable: 'AUTH_TOKEN', kind: 'auth_token' },
-      { variable: 'TRACKING_API_KEY', kind: 'tracking_api_key' },
-    ],
-    settings: { baseUrl: 'BASE_URL', email: 'EMAIL' },
-    // VERO_BASE_URL points every account at one API (an emulator, a proxy) unless VERO_<NAME>_BASE_URL says otherwise.
-    inherited: ['baseUrl'],
-    endpointSetting: 'baseUrl',
-    listed: ['email'],
-  },
+  accounts: veroAccounts,
   emulator: { demoCredential: 'emulator-demo-token' },
   functions: veroFunctions,
   createClient: clientFor,
