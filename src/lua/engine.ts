@@ -7,7 +7,7 @@
  * JSON rules in Lua), no JS object is ever reachable from Lua, and no Promise machinery (it breaks in coroutines).
  */
 import { LuaEngine, type LuaWasm } from 'wasmoon';
-import { PRELUDE_LUA } from './prelude/index.js';
+import { PRELUDE_LUA } from './prelude.js';
 
 const LUA_OK = 0;
 const LUA_MASKCOUNT = 8;
