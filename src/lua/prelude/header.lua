@@ -3,7 +3,9 @@
 -- pcall/xpcall/coroutine so a limit error cannot be swallowed, and removes everything that reaches outside the state.
 --
 -- The worker registers four C functions as globals before this runs; they are captured here and the globals erased:
--- - __kv_call(kind, a, b, c, payload) -> status ('ok' | 'error' | 'limit'), text (JSON when ok, else a message)
+-- - __kv_call(kind, a, b, c, payload, park) -> status ('ok' | 'error' | 'limit'), text (JSON when ok, else a message);
+--   with park = 'park' the worker may answer 'pending': the script then yields up to the worker, which resumes it
+--   with the answer (status, text) once the host has it, running other scripts meanwhile
 -- - __kv_print(line) -> nil, or the limit message when the output limit is hit
 -- - __kv_limit() -> nil, or the message of the limit this run has hit
 -- - __kv_regex(op, subject, pattern, replacement, limit) -> status ('ok' | 'error'), text (JSON when ok)
@@ -20,4 +22,5 @@ local table_concat, table_sort, table_pack, table_unpack = table.concat, table.s
 local math_type, math_huge, math_floor, math_tointeger, math_min = math.type, math.huge, math.floor, math.tointeger, math.min
 local utf8_len, utf8_char = utf8.len, utf8.char
 local string_lower, string_upper, math_max = string.lower, string.upper, math.max
-local co_resume, co_close = coroutine.resume, coroutine.close
+local co_resume, co_close, co_create, co_status = coroutine.resume, coroutine.close, coroutine.create, coroutine.status
+local co_yield, co_isyieldable, co_running = coroutine.yield, coroutine.isyieldable, coroutine.running
