@@ -25,7 +25,8 @@
 --   so that an empty one encodes back to `[]`.
 -- - null -> nil: an object member that is null is absent, an array element that is null leaves a hole (so `#t` may
 --   stop before it). `json.decode(s, { null = json.null })` keeps nulls as the `json.null` sentinel instead.
--- - numbers without fraction or exponent -> integers when they fit in 64 bits (else floats); others -> floats.
+-- - numbers without fraction or exponent -> integers when they fit in 64 bits (else floats); others -> floats. A
+--   leading zero (012) is an error, as JSON has none. test/fixtures/json-corpus holds the cases.
 -- - strings: escapes decoded to UTF-8; a lone surrogate (\ud800) becomes U+FFFD.
 local json_null = setmetatable({}, {
   __tostring = function() return 'json.null' end,
@@ -251,6 +252,7 @@ local function json_decode_raw(str, null_value)
   local function decode_number()
     local s, e = string_find(str, '^-?%d+', pos)
     if not s then err('unexpected character ' .. string_format('%q', string_sub(str, pos, pos))) end
+    if string_find(str, '^-?0%d', s) then err('a number cannot start with 0 (leading zero)') end
     local float = false
     local _, e2 = string_find(str, '^%.%d+', e + 1)
     if e2 then e = e2 float = true end
