@@ -2,6 +2,7 @@
 export { DEFAULT_DEDUP_WINDOW_MS } from './dedup.js';
 export { EmulatorError } from './errors.js';
 export { startEmulator } from './server.js';
+export { DEFAULT_MAX_REQUESTS } from './store.js';
 export type {
   EmulatorEvent,
   EmulatorFault,

@@ -1,4 +1,8 @@
-/** Emulator state in SQLite: users, events and the request log. Prepared statements throughout (benchmarks hammer it). */
+/**
+ * Emulator state in SQLite: users, events and the request log. Prepared statements throughout, prepared once
+ * (benchmarks hammer it). Users and events are the state and are kept whole; the request log keeps the newest
+ * `maxRequests` rows, each insert dropping the oldest beyond that.
+ */
 import Database from 'better-sqlite3';
 import type { EmulatorEvent, EmulatorRequest, EmulatorState, EmulatorUser } from './types.js';
 
@@ -34,12 +38,16 @@ interface RequestRow {
   received_at: string;
 }
 
-/** Row counts of the three lists. */
+/** Row counts of the three lists, and how many requests the capped log has dropped. */
 export interface ListCounts {
   users: number;
   events: number;
   requests: number;
+  requestsDropped: number;
 }
+
+/** The request log's default cap: enough to read back a long test run, about 5 MiB of typical requests. */
+export const DEFAULT_MAX_REQUESTS = 10_000;
 
 /** One page of a newest-first list, and how many rows the whole list has. */
 export interface StorePage<T> {
@@ -99,8 +107,12 @@ CREATE TABLE IF NOT EXISTS requests (
 export class EmulatorStore {
   private readonly db: Database.Database;
   private readonly stmts;
+  private readonly inTransaction: (fn: () => unknown) => unknown;
 
-  constructor(dbPath: string | undefined) {
+  constructor(
+    dbPath: string | undefined,
+    private readonly maxRequests = DEFAULT_MAX_REQUESTS,
+  ) {
     this.db = new Database(dbPath ?? ':memory:');
     if (dbPath !== undefined && dbPath !== ':memory:') {
       this.db.pragma('journal_mode = WAL');
@@ -128,13 +140,17 @@ export class EmulatorStore {
         `INSERT INTO requests (method, path, endpoint, status, message, token, body, received_at)
          VALUES (@method, @path, @endpoint, @status, @message, @token, @body, @received_at)`,
       ),
+      // seq is the rowid and only ever grows (the log is cut from its oldest end), so the newest N are seq > last - N.
+      pruneRequests: db.prepare<[number | bigint]>('DELETE FROM requests WHERE seq <= ?'),
       allUsers: db.prepare<[], UserRow>('SELECT * FROM users ORDER BY seq'),
       allEvents: db.prepare<[], EventRow>('SELECT * FROM events ORDER BY seq'),
       allRequests: db.prepare<[], RequestRow>('SELECT * FROM requests ORDER BY seq'),
       counts: db.prepare<[], ListCounts>(
         `SELECT (SELECT COUNT(*) FROM users) AS users, (SELECT COUNT(*) FROM events) AS events,
-         (SELECT COUNT(*) FROM requests) AS requests`,
+         (SELECT COUNT(*) FROM requests) AS requests,
+         (SELECT coalesce(max(seq), 0) - COUNT(*) FROM requests) AS requestsDropped`,
       ),
+      requestsDropped: db.prepare<[], number>('SELECT coalesce(max(seq), 0) - COUNT(*) FROM requests'),
       usersPage: db.prepare<PageParams, UserRow>(
         'SELECT * FROM users ORDER BY seq DESC LIMIT @limit OFFSET @offset',
       ),
@@ -151,11 +167,16 @@ export class EmulatorStore {
         `SELECT * FROM events WHERE ${USER_EVENTS} ORDER BY seq DESC LIMIT @limit OFFSET @offset`,
       ),
     };
+    this.stmts.requestsDropped.pluck();
+    // A file kept under a larger cap is cut to this one now, not at the next request.
+    this.pruneRequests(db.prepare('SELECT coalesce(max(seq), 0) FROM requests').pluck().get() as number);
+    // One wrapper for every transaction: better-sqlite3 builds a new one on each db.transaction() call.
+    this.inTransaction = this.db.transaction((fn: () => unknown) => fn());
   }
 
   /** Runs fn in one transaction: one commit per request keeps file-backed state fast. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.inTransaction(fn) as T;
   }
 
   userById(id: string): UserRow | undefined {
@@ -184,11 +205,18 @@ export class EmulatorStore {
     });
   }
 
+  /** Appends to the request log and drops what falls beyond its cap (one row, or none, once the log is full). */
   insertRequest(request: NewRequest): void {
-    this.stmts.insertRequest.run({
+    const { lastInsertRowid } = this.stmts.insertRequest.run({
       ...request,
       body: request.body === null || request.body === undefined ? null : JSON.stringify(request.body),
     });
+    this.pruneRequests(Number(lastInsertRowid));
+  }
+
+  /** Keeps the newest maxRequests rows of a log whose last seq is `last`. */
+  private pruneRequests(last: number): void {
+    if (last > this.maxRequests) this.stmts.pruneRequests.run(last - this.maxRequests);
   }
 
   state(): EmulatorState {
@@ -196,6 +224,7 @@ export class EmulatorStore {
       users: this.stmts.allUsers.all().map(userFromRow),
       events: this.stmts.allEvents.all().map(eventFromRow),
       requests: this.stmts.allRequests.all().map(requestFromRow),
+      requestsDropped: this.stmts.requestsDropped.get() as number,
     };
   }
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_DEDUP_WINDOW_MS, startEmulator } from '../../emulator/index.js';
+import { DEFAULT_DEDUP_WINDOW_MS, DEFAULT_MAX_REQUESTS, startEmulator } from '../../emulator/index.js';
 import { UsageError } from '../output.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -37,6 +37,10 @@ export function registerEmulator(program: Command): void {
       '--dedup-window <ms>',
       `how long a repeated request answers "Request already received." (default: ${DEFAULT_DEDUP_WINDOW_MS}; 0: never)`,
     )
+    .option(
+      '--max-requests <n>',
+      `how many requests the request log keeps, oldest dropped first (default: ${DEFAULT_MAX_REQUESTS}; users and events are kept whole)`,
+    )
     .option('--quiet', 'do not log requests on stderr')
     .addHelpText(
       'after',
@@ -55,6 +59,7 @@ Examples:
         token?: string[];
         db?: string;
         dedupWindow?: string;
+        maxRequests?: string;
         quiet?: boolean;
       }) => {
         const host = flags.host ?? '127.0.0.1';
@@ -65,12 +70,17 @@ Examples:
         if (!Number.isFinite(dedupWindowMs) || dedupWindowMs < 0) {
           throw new UsageError(`--dedup-window: expected milliseconds >= 0, got ${flags.dedupWindow}`);
         }
+        const maxRequests = Number(flags.maxRequests ?? DEFAULT_MAX_REQUESTS);
+        if (!Number.isSafeInteger(maxRequests) || maxRequests < 1) {
+          throw new UsageError(`--max-requests: expected a whole number >= 1, got ${flags.maxRequests}`);
+        }
         const emulator = await startEmulator({
           host,
           port,
           tokens: flags.token ?? [],
           dbPath: flags.db,
           dedupWindowMs,
+          maxRequests,
           log: flags.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
         }).catch((error: NodeJS.ErrnoException) => {
           throw startFailure(error, { ...flags, host });
