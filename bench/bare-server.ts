@@ -19,3 +19,4 @@ server.keepAliveTimeout = 30_000;
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v2\n`);
 });
+process.once('SIGTERM', () => process.exit(0));

@@ -1,9 +1,10 @@
 /**
- * Emulator state in SQLite: users, events and the request log. Prepared statements throughout, prepared once
+ * Emulator state in SQLite (users, events), and the request log. Prepared statements throughout, prepared once
  * (benchmarks hammer it). Users and events are the state and are kept whole; the request log keeps the newest
- * `maxRequests` rows, each insert dropping the oldest beyond that.
+ * `maxRequests` requests in memory (request-log.ts), and with a file also in its `requests` table.
  */
 import Database from 'better-sqlite3';
+import { type LoggedRequest, RequestLog } from './request-log.js';
 import type { EmulatorEvent, EmulatorRequest, EmulatorState, EmulatorUser } from './types.js';
 
 export interface UserRow {
@@ -23,18 +24,6 @@ interface EventRow {
   event_name: string;
   data: string;
   extras: string;
-  received_at: string;
-}
-
-interface RequestRow {
-  seq: number;
-  method: string;
-  path: string;
-  endpoint: string | null;
-  status: number | null;
-  message: string | null;
-  token: string | null;
-  body: string | null;
   received_at: string;
 }
 
@@ -108,13 +97,17 @@ export class EmulatorStore {
   private readonly db: Database.Database;
   private readonly stmts;
   private readonly inTransaction: (fn: () => unknown) => unknown;
+  private readonly log: RequestLog;
+  /** Whether the request log is also written to the file, so that a restart reads it back. */
+  private readonly persistLog: boolean;
 
   constructor(
     dbPath: string | undefined,
     private readonly maxRequests = DEFAULT_MAX_REQUESTS,
   ) {
     this.db = new Database(dbPath ?? ':memory:');
-    if (dbPath !== undefined && dbPath !== ':memory:') {
+    this.persistLog = dbPath !== undefined && dbPath !== ':memory:';
+    if (this.persistLog) {
       this.db.pragma('journal_mode = WAL');
       // WAL + NORMAL: durable across process restarts, without an fsync per request.
       this.db.pragma('synchronous = NORMAL');
@@ -136,29 +129,21 @@ export class EmulatorStore {
         `INSERT INTO events (identity, event_name, data, extras, received_at)
          VALUES (@identity, @event_name, @data, @extras, @received_at)`,
       ),
-      insertRequest: db.prepare(
-        `INSERT INTO requests (method, path, endpoint, status, message, token, body, received_at)
-         VALUES (@method, @path, @endpoint, @status, @message, @token, @body, @received_at)`,
+      insertRequest: db.prepare<LoggedRequest>(
+        `INSERT INTO requests (seq, method, path, endpoint, status, message, token, body, received_at)
+         VALUES (@seq, @method, @path, @endpoint, @status, @message, @token, @body, @received_at)`,
       ),
-      // seq is the rowid and only ever grows (the log is cut from its oldest end), so the newest N are seq > last - N.
-      pruneRequests: db.prepare<[number | bigint]>('DELETE FROM requests WHERE seq <= ?'),
+      pruneRequests: db.prepare<[number]>('DELETE FROM requests WHERE seq <= ?'),
       allUsers: db.prepare<[], UserRow>('SELECT * FROM users ORDER BY seq'),
       allEvents: db.prepare<[], EventRow>('SELECT * FROM events ORDER BY seq'),
-      allRequests: db.prepare<[], RequestRow>('SELECT * FROM requests ORDER BY seq'),
-      counts: db.prepare<[], ListCounts>(
-        `SELECT (SELECT COUNT(*) FROM users) AS users, (SELECT COUNT(*) FROM events) AS events,
-         (SELECT COUNT(*) FROM requests) AS requests,
-         (SELECT coalesce(max(seq), 0) - COUNT(*) FROM requests) AS requestsDropped`,
+      counts: db.prepare<[], Pick<ListCounts, 'users' | 'events'>>(
+        'SELECT (SELECT COUNT(*) FROM users) AS users, (SELECT COUNT(*) FROM events) AS events',
       ),
-      requestsDropped: db.prepare<[], number>('SELECT coalesce(max(seq), 0) - COUNT(*) FROM requests'),
       usersPage: db.prepare<PageParams, UserRow>(
         'SELECT * FROM users ORDER BY seq DESC LIMIT @limit OFFSET @offset',
       ),
       eventsPage: db.prepare<PageParams, EventRow>(
         'SELECT * FROM events ORDER BY seq DESC LIMIT @limit OFFSET @offset',
-      ),
-      requestsPage: db.prepare<PageParams, RequestRow>(
-        'SELECT * FROM requests ORDER BY seq DESC LIMIT @limit OFFSET @offset',
       ),
       userEventsCount: db.prepare<UserParams, { total: number }>(
         `SELECT COUNT(*) AS total FROM events WHERE ${USER_EVENTS}`,
@@ -167,9 +152,8 @@ export class EmulatorStore {
         `SELECT * FROM events WHERE ${USER_EVENTS} ORDER BY seq DESC LIMIT @limit OFFSET @offset`,
       ),
     };
-    this.stmts.requestsDropped.pluck();
-    // A file kept under a larger cap is cut to this one now, not at the next request.
-    this.pruneRequests(db.prepare('SELECT coalesce(max(seq), 0) FROM requests').pluck().get() as number);
+    this.log = new RequestLog(maxRequests);
+    if (this.persistLog) this.readLog();
     // One wrapper for every transaction: better-sqlite3 builds a new one on each db.transaction() call.
     this.inTransaction = this.db.transaction((fn: () => unknown) => fn());
   }
@@ -205,17 +189,33 @@ export class EmulatorStore {
     });
   }
 
-  /** Appends to the request log and drops what falls beyond its cap (one row, or none, once the log is full). */
+  /** Appends to the request log, which drops its oldest row once full (and so does the file's table). */
   insertRequest(request: NewRequest): void {
-    const { lastInsertRowid } = this.stmts.insertRequest.run({
+    const row: LoggedRequest = {
       ...request,
+      seq: this.log.nextSeq(),
       body: request.body === null || request.body === undefined ? null : JSON.stringify(request.body),
-    });
-    this.pruneRequests(Number(lastInsertRowid));
+    };
+    this.log.push(row);
+    if (!this.persistLog) return;
+    this.stmts.insertRequest.run(row);
+    this.pruneTable(row.seq);
   }
 
-  /** Keeps the newest maxRequests rows of a log whose last seq is `last`. */
-  private pruneRequests(last: number): void {
+  /** The file's log as this run's: its newest maxRequests rows, and the count of those dropped before them. */
+  private readLog(): void {
+    const rows = this.db
+      .prepare<[number], LoggedRequest>(
+        'SELECT * FROM (SELECT * FROM requests ORDER BY seq DESC LIMIT ?) ORDER BY seq',
+      )
+      .all(this.maxRequests);
+    const last = rows.at(-1)?.seq ?? 0;
+    this.log.restore(rows, last - rows.length);
+    this.pruneTable(last);
+  }
+
+  /** Keeps the table to the newest maxRequests rows, as the log in memory: seq only grows, so they are seq > last - max. */
+  private pruneTable(last: number): void {
     if (last > this.maxRequests) this.stmts.pruneRequests.run(last - this.maxRequests);
   }
 
@@ -223,13 +223,14 @@ export class EmulatorStore {
     return {
       users: this.stmts.allUsers.all().map(userFromRow),
       events: this.stmts.allEvents.all().map(eventFromRow),
-      requests: this.stmts.allRequests.all().map(requestFromRow),
-      requestsDropped: this.stmts.requestsDropped.get() as number,
+      requests: this.log.all().map(requestFromRow),
+      requestsDropped: this.log.droppedCount,
     };
   }
 
   counts(): ListCounts {
-    return this.stmts.counts.get() as ListCounts;
+    const { users, events } = this.stmts.counts.get() as Pick<ListCounts, 'users' | 'events'>;
+    return { users, events, requests: this.log.size, requestsDropped: this.log.droppedCount };
   }
 
   /** Newest first, like every *Page method. */
@@ -242,7 +243,7 @@ export class EmulatorStore {
   }
 
   requestsPage(limit: number, offset: number): EmulatorRequest[] {
-    return this.stmts.requestsPage.all({ limit, offset }).map(requestFromRow);
+    return this.log.page(limit, offset).map(requestFromRow);
   }
 
   /** Events that reached the profile whose id is `user` (sent with that id, or with only an email equal to it). */
@@ -254,6 +255,7 @@ export class EmulatorStore {
 
   clear(): void {
     this.db.exec('DELETE FROM users; DELETE FROM events; DELETE FROM requests;');
+    this.log.clear();
   }
 
   close(): void {
@@ -272,7 +274,7 @@ function eventFromRow(r: EventRow): EmulatorEvent {
   };
 }
 
-function requestFromRow(r: RequestRow): EmulatorRequest {
+function requestFromRow(r: LoggedRequest): EmulatorRequest {
   return { ...r, body: r.body === null ? null : JSON.parse(r.body) };
 }
 

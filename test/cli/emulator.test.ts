@@ -8,10 +8,14 @@ import { BIN, lines, runCli } from './support.js';
 
 describe('kosmo-vero emulator', { concurrency: true }, () => {
   test('--port 0: the first stdout line is the base URL; it serves; SIGTERM stops it with exit 0', async () => {
-    const child = spawn(process.execPath, [BIN, 'emulator', '--port', '0', '--token', CANARY], {
-      env: { PATH: process.env.PATH ?? '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN, 'emulator', '--port', '0', '--token', CANARY, '--max-requests', '1'],
+      {
+        env: { PATH: process.env.PATH ?? '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('utf8');
@@ -30,11 +34,19 @@ describe('kosmo-vero emulator', { concurrency: true }, () => {
     assert.equal(tracked.status, 200);
     const state = (await (await fetch(`${new URL(url).origin}/_emulator/state`)).json()) as {
       users: Array<{ id: string }>;
+      requests: Array<{ path: string }>;
+      requestsDropped: number;
     };
     assert.deepEqual(
       state.users.map((u) => u.id),
       ['emu_1'],
     );
+    // --max-requests 1: the heartbeat was dropped from the log, the write kept.
+    assert.deepEqual(
+      state.requests.map((r) => r.path),
+      ['/api/v2/users/track'],
+    );
+    assert.equal(state.requestsDropped, 1);
 
     child.kill('SIGTERM');
     const [code, signal] = await exited;
@@ -45,11 +57,14 @@ describe('kosmo-vero emulator', { concurrency: true }, () => {
     assert.ok(!stderr.includes(CANARY));
   });
 
-  test('a bad --port or --dedup-window: usage error, exit 2, one line', async () => {
-    const [port, window] = await Promise.all([
+  test('a bad --port, --dedup-window or --max-requests: usage error, exit 2, one line', async () => {
+    const [port, window, log] = await Promise.all([
       runCli(['emulator', '--port', '70000']),
       runCli(['emulator', '--dedup-window', '-5']),
+      runCli(['emulator', '--max-requests', '0']),
     ]);
+    assert.equal(log.code, 2);
+    assert.deepEqual(lines(log.stderr), ['kosmo-vero: --max-requests: expected a whole number >= 1, got 0']);
     assert.equal(port.code, 2);
     assert.deepEqual(lines(port.stderr), ['kosmo-vero: --port: not a port: 70000']);
     assert.equal(window.code, 2);
