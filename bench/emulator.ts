@@ -5,11 +5,13 @@
 // Run: npm run build && npm run bench:emulator
 import autocannon from 'autocannon';
 import {
+  cpuMs,
   interleave,
   report,
   rssMiB,
   type ServerProcess,
   showSpread,
+  spread,
   startEmulatorProcess,
   startServerProcess,
 } from './support.js';
@@ -43,6 +45,9 @@ const identifyRequest = (request: autocannon.Request): autocannon.Request => {
   };
 };
 
+/** CPU µs the server process spent per request, each run: unlike req/s, barely moved by what else the machine runs. */
+const cpuPerRequest = new Map<ServerProcess, number[]>();
+
 /** One autocannon run; its rate in requests per second. Anything but a 2xx answer fails the benchmark. */
 async function load(
   server: ServerProcess,
@@ -50,6 +55,8 @@ async function load(
   setupRequest: (r: autocannon.Request) => autocannon.Request,
   amount?: number,
 ): Promise<number> {
+  const pid = server.child.pid as number;
+  const cpuBefore = cpuMs(pid);
   const result = await autocannon({
     url: server.origin,
     connections: CONNECTIONS,
@@ -66,6 +73,8 @@ async function load(
   if (result.errors > 0 || result.non2xx > 0) {
     throw new Error(`${server.url}: ${result.errors} errors, ${result.non2xx} non-2xx answers`);
   }
+  const perRequest = ((cpuMs(pid) - cpuBefore) * 1000) / result.requests.total;
+  cpuPerRequest.set(server, [...(cpuPerRequest.get(server) ?? []), perRequest]);
   return result.requests.total / result.duration;
 }
 
@@ -80,6 +89,9 @@ const rates = await interleave(
   { rounds: ROUNDS, warmup: 1, baseline: 'bare' },
 );
 const throughputRequests = sent;
+// Same runs, warm-up left out (interleave runs each case once first).
+const cpuOf = (server: ServerProcess) => spread((cpuPerRequest.get(server) ?? []).slice(1));
+const cpu = { bare: cpuOf(bare), emulator: cpuOf(emulator) };
 const rssEnd = rssMiB(emulator.child.pid as number);
 bare.stop();
 emulator.stop();
@@ -110,6 +122,13 @@ report(
     },
     { measure: 'emulator, same load (req/s)', value: showSpread(rates.cases.emulator, 0), target: '' },
     { measure: 'emulator / bare, per round', value: showSpread(ratio), target: '>= 0.6' },
+    { measure: 'bare: CPU per request (µs)', value: showSpread(cpu.bare, 1), target: '' },
+    { measure: 'emulator: CPU per request (µs)', value: showSpread(cpu.emulator, 1), target: '' },
+    {
+      measure: 'CPU per request, bare / emulator (medians)',
+      value: (cpu.bare.median / cpu.emulator.median).toFixed(2),
+      target: 'as the req/s ratio, without the load',
+    },
     {
       measure: `emulator RSS before/after ${throughputRequests} events (MiB)`,
       value: `${rssStart.toFixed(0)} -> ${rssEnd.toFixed(0)}`,
@@ -132,6 +151,7 @@ report(
     connections: CONNECTIONS,
     memoryRequests: MEMORY_REQUESTS,
     rates,
+    cpuPerRequestUs: cpu,
     rssStart,
     rssEnd,
     rss,

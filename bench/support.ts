@@ -52,6 +52,13 @@ export function startEmulatorProcess(token: string, args: string[] = []): Promis
   ]);
 }
 
+/** CPU time (user + system) a process has used so far, in ms, from /proc (Linux; 10 ms ticks). */
+export function cpuMs(pid: number): number {
+  // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** A child's resident set size in MiB, from /proc (Linux). */
 export function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -120,6 +120,13 @@ export class EmulatorStore {
         `INSERT INTO users (id, email, data, tags, unsubscribed, created_at, updated_at)
          VALUES (@id, @email, @data, @tags, @unsubscribed, @created_at, @updated_at)`,
       ),
+      insertUserIfMissing: db.prepare<{ id: string; email: string | null; now: string }>(
+        `INSERT INTO users (id, email, data, tags, unsubscribed, created_at, updated_at)
+         VALUES (@id, @email, '{}', '[]', 0, @now, @now) ON CONFLICT (id) DO NOTHING`,
+      ),
+      setEmail: db.prepare<{ id: string; email: string; now: string }>(
+        'UPDATE users SET email = @email, updated_at = @now WHERE id = @id AND email IS NOT @email',
+      ),
       updateUser: db.prepare(
         `UPDATE users SET id = @id, email = @email, data = @data, tags = @tags, unsubscribed = @unsubscribed,
          updated_at = @updated_at WHERE seq = @seq`,
@@ -169,6 +176,15 @@ export class EmulatorStore {
 
   insertUser(row: Omit<UserRow, 'seq'>): void {
     this.stmts.insertUser.run(row);
+  }
+
+  /**
+   * The profile `id`, created when missing; with an email, that email (updated_at moves only when it changes).
+   * What an event does to its profile, in one or two statements and no row read back (events are the hot path).
+   */
+  ensureUser(id: string, email: string | undefined, now: string): void {
+    this.stmts.insertUserIfMissing.run({ id, email: email ?? null, now });
+    if (email !== undefined) this.stmts.setEmail.run({ id, email, now });
   }
 
   updateUser(row: UserRow): void {
