@@ -120,21 +120,21 @@ export class EmulatorStore {
         `INSERT INTO users (id, email, data, tags, unsubscribed, created_at, updated_at)
          VALUES (@id, @email, @data, @tags, @unsubscribed, @created_at, @updated_at)`,
       ),
-      insertUserIfMissing: db.prepare<{ id: string; email: string | null; now: string }>(
+      // Positional parameters on the per-event statements: binding by name costs a lookup per parameter.
+      insertUserIfMissing: db.prepare<[string, string | null, string, string]>(
         `INSERT INTO users (id, email, data, tags, unsubscribed, created_at, updated_at)
-         VALUES (@id, @email, '{}', '[]', 0, @now, @now) ON CONFLICT (id) DO NOTHING`,
+         VALUES (?, ?, '{}', '[]', 0, ?, ?) ON CONFLICT (id) DO NOTHING`,
       ),
-      setEmail: db.prepare<{ id: string; email: string; now: string }>(
-        'UPDATE users SET email = @email, updated_at = @now WHERE id = @id AND email IS NOT @email',
+      setEmail: db.prepare<[string, string, string, string]>(
+        'UPDATE users SET email = ?, updated_at = ? WHERE id = ? AND email IS NOT ?',
       ),
       updateUser: db.prepare(
         `UPDATE users SET id = @id, email = @email, data = @data, tags = @tags, unsubscribed = @unsubscribed,
          updated_at = @updated_at WHERE seq = @seq`,
       ),
       deleteUser: db.prepare<[number]>('DELETE FROM users WHERE seq = ?'),
-      insertEvent: db.prepare(
-        `INSERT INTO events (identity, event_name, data, extras, received_at)
-         VALUES (@identity, @event_name, @data, @extras, @received_at)`,
+      insertEvent: db.prepare<[string, string, string, string, string]>(
+        'INSERT INTO events (identity, event_name, data, extras, received_at) VALUES (?, ?, ?, ?, ?)',
       ),
       insertRequest: db.prepare<LoggedRequest>(
         `INSERT INTO requests (seq, method, path, endpoint, status, message, token, body, received_at)
@@ -183,8 +183,8 @@ export class EmulatorStore {
    * What an event does to its profile, in one or two statements and no row read back (events are the hot path).
    */
   ensureUser(id: string, email: string | undefined, now: string): void {
-    this.stmts.insertUserIfMissing.run({ id, email: email ?? null, now });
-    if (email !== undefined) this.stmts.setEmail.run({ id, email, now });
+    this.stmts.insertUserIfMissing.run(id, email ?? null, now, now);
+    if (email !== undefined) this.stmts.setEmail.run(email, now, id, email);
   }
 
   updateUser(row: UserRow): void {
@@ -196,13 +196,13 @@ export class EmulatorStore {
   }
 
   insertEvent(event: NewEvent): void {
-    this.stmts.insertEvent.run({
-      identity: JSON.stringify(event.identity),
-      event_name: event.event_name,
-      data: JSON.stringify(event.data),
-      extras: JSON.stringify(event.extras),
-      received_at: event.received_at,
-    });
+    this.stmts.insertEvent.run(
+      JSON.stringify(event.identity),
+      event.event_name,
+      JSON.stringify(event.data),
+      JSON.stringify(event.extras),
+      event.received_at,
+    );
   }
 
   /** Appends to the request log, which drops its oldest row once full (and so does the file's table). */
