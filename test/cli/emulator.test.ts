@@ -4,8 +4,8 @@ import { CANARY } from '../support/canary.js';
 import { cli, launchCli, lines, serve } from './support.js';
 
 describe('kosmo-vero emulator', { concurrency: true }, () => {
-  test('the built binary, --port 0: the first stdout line is the base URL; it serves; SIGTERM stops it with exit 0', async () => {
-    const child = launchCli(['emulator', '--port', '0', '--token', CANARY]);
+  test('the built binary, --port 0: the first stdout line is the base URL; it serves (request log capped by --max-requests); SIGTERM stops it with exit 0', async () => {
+    const child = launchCli(['emulator', '--port', '0', '--token', CANARY, '--max-requests', '1']);
     const url = await child.waitForLine(() => true);
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/api\/v2$/);
 
@@ -19,11 +19,19 @@ describe('kosmo-vero emulator', { concurrency: true }, () => {
     assert.equal(tracked.status, 200);
     const state = (await (await fetch(`${new URL(url).origin}/_emulator/state`)).json()) as {
       users: Array<{ id: string }>;
+      requests: Array<{ path: string }>;
+      requestsDropped: number;
     };
     assert.deepEqual(
       state.users.map((u) => u.id),
       ['emu_1'],
     );
+    // --max-requests 1: the heartbeat was dropped from the log, the write kept.
+    assert.deepEqual(
+      state.requests.map((r) => r.path),
+      ['/api/v2/users/track'],
+    );
+    assert.equal(state.requestsDropped, 1);
 
     child.proc.kill('SIGTERM');
     const { code, signal } = await child.exited;
@@ -43,11 +51,14 @@ describe('kosmo-vero emulator', { concurrency: true }, () => {
     await assert.rejects(fetch(`${api}/heartbeat`), 'no longer listening');
   });
 
-  test('a bad --port or --dedup-window: usage error, exit 2, one line', async () => {
-    const [port, window] = await Promise.all([
+  test('a bad --port, --dedup-window or --max-requests: usage error, exit 2, one line', async () => {
+    const [port, window, log] = await Promise.all([
       cli(['emulator', '--port', '70000']),
       cli(['emulator', '--dedup-window', '-5']),
+      cli(['emulator', '--max-requests', '0']),
     ]);
+    assert.equal(log.code, 2);
+    assert.deepEqual(lines(log.stderr), ['kosmo-vero: --max-requests: expected a whole number >= 1, got 0']);
     assert.equal(port.code, 2);
     assert.deepEqual(lines(port.stderr), ['kosmo-vero: --port: not a port: 70000']);
     assert.equal(window.code, 2);

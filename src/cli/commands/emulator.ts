@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 // The constant alone: the emulator itself is loaded when the command runs, not for --help.
 import { DEFAULT_DEDUP_WINDOW_MS } from '../../emulator/dedup.js';
+import { DEFAULT_MAX_REQUESTS } from '../../emulator/request-log.js';
 import type { Cli } from '../io.js';
 import { UsageError } from '../output.js';
 
@@ -39,6 +40,10 @@ export function registerEmulator(program: Command, cli: Cli): void {
       '--dedup-window <ms>',
       `how long a repeated request answers "Request already received." (default: ${DEFAULT_DEDUP_WINDOW_MS}; 0: never)`,
     )
+    .option(
+      '--max-requests <n>',
+      `how many requests the request log keeps, oldest dropped first (default: ${DEFAULT_MAX_REQUESTS}; users and events are kept whole)`,
+    )
     .option('--quiet', 'do not log requests on stderr')
     .addHelpText(
       'after',
@@ -57,6 +62,7 @@ Examples:
         token?: string[];
         db?: string;
         dedupWindow?: string;
+        maxRequests?: string;
         quiet?: boolean;
       }) => {
         const host = flags.host ?? '127.0.0.1';
@@ -68,12 +74,17 @@ Examples:
           throw new UsageError(`--dedup-window: expected milliseconds >= 0, got ${flags.dedupWindow}`);
         }
         const { startEmulator } = await import('../../emulator/index.js');
+        const maxRequests = Number(flags.maxRequests ?? DEFAULT_MAX_REQUESTS);
+        if (!Number.isSafeInteger(maxRequests) || maxRequests < 1) {
+          throw new UsageError(`--max-requests: expected a whole number >= 1, got ${flags.maxRequests}`);
+        }
         const emulator = await startEmulator({
           host,
           port,
           tokens: flags.token ?? [],
           dbPath: flags.db,
           dedupWindowMs,
+          maxRequests,
           log: flags.quiet ? undefined : (line) => cli.err(`${line}\n`),
         }).catch((error: NodeJS.ErrnoException) => {
           throw startFailure(error, { ...flags, host });
