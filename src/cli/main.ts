@@ -10,6 +10,7 @@ import { registerImport } from './commands/import.js';
 import { registerMcp } from './commands/mcp.js';
 import { registerOutbox } from './commands/outbox.js';
 import { registerRun } from './commands/run.js';
+import { registerServe } from './commands/serve.js';
 import { EXIT_USAGE, errorInfo, exitCodeFor, printError, printJson } from './output.js';
 
 const program = new Command('kosmo-vero')
@@ -50,6 +51,7 @@ registerAccounts(program);
 registerOutbox(program);
 registerImport(program);
 registerMcp(program);
+registerServe(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -5,14 +5,19 @@ import {
   type CallToolResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { FunctionInfo, Runtime } from '../runtime/runtime.js';
-import { runSpec, type ToolSpec, toolSpecs, unknownToolError } from '../runtime/tool-definitions.js';
+import {
+  runSpec,
+  type ToolCallOptions,
+  type ToolSpec,
+  toolSpecs,
+  unknownToolError,
+} from '../runtime/tool-definitions.js';
 import { CLIENT_VERSION } from '../version.js';
 import { listedSchema } from './listed-schema.js';
 import { errorResult, jsonResult, textResult, toolError } from './tool-result.js';
 
-export interface McpServerOptions {
-  /** Account used when a call names none (the CLI's `--account`); default: the default account. */
-  account?: string;
+/** `account`: used when a call names none (the CLI's `--account`); `readOnly`: deny writes to this client. */
+export interface McpServerOptions extends ToolCallOptions {
   /** One line per tool call and per protocol problem; never a credential. Default: silent. */
   log?: (line: string) => void;
   /** Receives each tool call as it starts, so a host can let calls in flight finish before closing. */
@@ -54,7 +59,10 @@ export function createMcpServer(runtime: Runtime, options: McpServerOptions = {}
           const started = performance.now();
           let result: CallToolResult;
           try {
-            result = await runTool(runtime, spec, args, options.account);
+            result = await runTool(runtime, spec, args, {
+              account: options.account,
+              readOnly: options.readOnly,
+            });
           } catch (error) {
             result = errorResult(error);
           }
@@ -103,9 +111,9 @@ async function runTool(
   runtime: Runtime,
   spec: ToolSpec,
   args: unknown,
-  account: string | undefined,
+  options: ToolCallOptions,
 ): Promise<CallToolResult> {
-  const output = await runSpec(runtime, spec, args, { account });
+  const output = await runSpec(runtime, spec, args, options);
   if (typeof output === 'string') return textResult(output);
   return jsonResult(output, spec.action.kind === 'execute_lua' && output.ok === false);
 }
