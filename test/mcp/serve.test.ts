@@ -1,0 +1,351 @@
+/**
+ * `kosmo-vero serve` as a client on the network sees it: the built CLI in its own process, the SDK's own Streamable
+ * HTTP client, a real emulator (or a gate standing in for Vero), real outbox files.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
+import { createRuntime } from '../../src/runtime/runtime.js';
+import { CANARY } from '../support/canary.js';
+import { until } from '../support/clock.js';
+import { BIN, errorOf } from './support.js';
+
+// Client tokens are secrets as much as the Vero credential: none may appear in any output.
+const FULL_TOKEN = 'serve-full-CANARY-4e1f0a9b7c';
+const READER_TOKEN = 'serve-reader-CANARY-93d2b8e1';
+const SECRETS = [CANARY, FULL_TOKEN, READER_TOKEN];
+
+const tempDir = () => mkdtempSync(join(tmpdir(), 'kosmo-vero-serve-'));
+
+/** A `kosmo-vero serve --port 0` process; `url` is the first stdout line. */
+interface Served {
+  url: string;
+  child: ChildProcessWithoutNullStreams;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+async function startServe(env: Record<string, string>, flags: string[] = []): Promise<Served> {
+  const home = tempDir();
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...flags], {
+    env: { PATH: process.env.PATH ?? '', HOME: home, XDG_DATA_HOME: home, ...env },
+    stdio: 'pipe',
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let gone = false;
+  void exited.then(() => {
+    gone = true;
+  });
+  await until(() => stdout.includes('\n') || gone, 'serve printing its URL');
+  if (gone) throw new Error(`serve exited before listening: ${stderr}`);
+  return {
+    url: stdout.split('\n')[0] ?? '',
+    child,
+    output: () => `${stdout}\n${stderr}`,
+    exited,
+  };
+}
+
+async function stopServe(served: Served): Promise<number | null> {
+  served.child.kill('SIGTERM');
+  return served.exited;
+}
+
+async function connect(url: string, token: string): Promise<Client> {
+  const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
+    requestInit: { headers: { authorization: `Bearer ${token}` } },
+  });
+  const client = new Client({ name: 'kosmo-vero-serve-test', version: '1.0.0' });
+  await client.connect(transport);
+  return client;
+}
+
+const call = async (client: Client, name: string, args: Record<string, unknown>) =>
+  (await client.callTool({ name, arguments: args })) as CallToolResult;
+
+const structured = (result: CallToolResult) => result.structuredContent as Record<string, unknown>;
+
+/** A raw POST to /mcp, as a hostile or broken client would send it. */
+function post(url: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${url}/mcp`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...headers,
+    },
+    body,
+  });
+}
+
+const toolCall = (id: number, name: string, args: unknown) =>
+  JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+
+describe('kosmo-vero serve', () => {
+  let emulator: RunningEmulator;
+  let served: Served;
+  let full: Client;
+  before(async () => {
+    emulator = await startEmulator({ tokens: [{ token: CANARY, label: 'default' }] });
+    const config = join(tempDir(), 'config.json');
+    writeFileSync(
+      config,
+      JSON.stringify({ serve: { tokens: [{ token: READER_TOKEN, label: 'reader', policy: 'read-only' }] } }),
+    );
+    served = await startServe(
+      { VERO_AUTH_TOKEN: CANARY, VERO_BASE_URL: emulator.url, KOSMO_VERO_SERVE_TOKENS: FULL_TOKEN },
+      ['--config', config],
+    );
+    full = await connect(served.url, FULL_TOKEN);
+  });
+  after(async () => {
+    await full.close();
+    if (served) assert.equal(await stopServe(served), 0);
+    await emulator.close();
+  });
+
+  it('prints its base URL on 127.0.0.1 and answers GET /healthz without a token, saying nothing else', async () => {
+    assert.match(served.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const res = await fetch(`${served.url}/healthz`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: 'ok' });
+  });
+
+  it('lists the same tools as `kosmo-vero mcp`', async () => {
+    const { tools } = await full.listTools();
+    const expected = createRuntime({ env: {} }).toolDefinitions();
+    assert.deepEqual(
+      tools.map((tool) => tool.name),
+      expected.map((tool) => tool.name),
+    );
+    const definitions = new Map(expected.map((tool) => [tool.name, tool]));
+    for (const tool of tools) {
+      // The SDK adds the dialect it emits; the rest is our schema, unchanged.
+      const { $schema: _dialect, ...inputSchema } = tool.inputSchema;
+      assert.deepEqual(inputSchema, definitions.get(tool.name)?.parameters, tool.name);
+    }
+  });
+
+  it('execute_lua with a write reaches the emulator', async () => {
+    const result = await call(full, 'execute_lua', {
+      code: 'return app.integrations.vero.track_event({ identity = "served_1", event_name = "Served" })',
+    });
+    assert.equal(result.isError, undefined, JSON.stringify(result));
+    assert.equal((structured(result).result as { status: string }).status, 'sent');
+    const events = emulator.state().events.filter((event) => event.identity.id === 'served_1');
+    assert.deepEqual(
+      events.map((event) => event.event_name),
+      ['Served'],
+    );
+  });
+
+  it('no token, or a wrong one, is 401 with WWW-Authenticate; nothing runs', async () => {
+    const before = emulator.state().requests.length;
+    const body = toolCall(1, 'vero_track_event', { identity: 'nobody', event_name: 'Refused' });
+    const missing = await post(served.url, body);
+    assert.equal(missing.status, 401);
+    assert.equal(missing.headers.get('www-authenticate'), 'Bearer realm="kosmo-vero"');
+    assert.match(
+      ((await missing.json()) as { error: { message: string } }).error.message,
+      /Authorization: Bearer/,
+    );
+    for (const header of [
+      `Bearer ${FULL_TOKEN}x`,
+      `Bearer ${FULL_TOKEN.slice(0, -1)}`,
+      `Basic ${FULL_TOKEN}`,
+    ]) {
+      const wrong = await post(served.url, body, { authorization: header });
+      assert.equal(wrong.status, 401, header);
+      assert.match(wrong.headers.get('www-authenticate') ?? '', /^Bearer realm="kosmo-vero"/);
+    }
+    await assert.rejects(connect(served.url, 'not-a-token-of-this-server'), /401|Unauthorized/);
+    assert.equal(emulator.state().requests.length, before);
+  });
+
+  it('a read-only token reads but every write is a tool error saying why; nothing is sent', async () => {
+    const reader = await connect(served.url, READER_TOKEN);
+    try {
+      const before = emulator.state().requests.length;
+      const direct = await call(reader, 'vero_track_event', { identity: 'reader_1', event_name: 'Nope' });
+      assert.equal(direct.isError, true);
+      assert.equal(errorOf(direct).code, 'permission_denied');
+      assert.match(errorOf(direct).message, /the client token "reader" is read-only/);
+      const script = await call(reader, 'execute_lua', {
+        code: 'return app.integrations.vero.identify_user({ id = "reader_2", email = "r2@example.com" })',
+      });
+      assert.equal(script.isError, true);
+      assert.match(JSON.stringify(structured(script).error), /permission_denied/);
+      assert.equal(emulator.state().requests.length, before);
+      const read = await call(reader, 'lua_read_doc', { page: 'integrations' });
+      assert.equal(read.isError, undefined);
+      // The same server still writes for a full token.
+      const write = await call(full, 'vero_track_event', { identity: 'full_1', event_name: 'Yes' });
+      assert.equal(structured(write).status, 'sent');
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('malformed bodies get JSON-RPC errors and the server keeps serving', async () => {
+    const auth = { authorization: `Bearer ${FULL_TOKEN}` };
+    const notJson = await post(served.url, 'this is not json', auth);
+    assert.equal(notJson.status, 400);
+    assert.equal(((await notJson.json()) as { error: { code: number } }).error.code, -32700);
+    const badParams = await post(
+      served.url,
+      '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":"x"}',
+      auth,
+    );
+    assert.equal(badParams.status, 400);
+    const get = await fetch(`${served.url}/mcp`, { headers: { ...auth, accept: 'text/event-stream' } });
+    assert.equal(get.status, 405);
+    const elsewhere = await fetch(`${served.url}/other`, { headers: auth });
+    assert.equal(elsewhere.status, 404);
+    assert.deepEqual((await full.listTools()).tools.length > 0, true);
+  });
+
+  it('arguments of 8 MB are a tool error naming the bound; a body over 10 MiB is 413; nothing is sent', async () => {
+    const before = emulator.state().requests.length;
+    const auth = { authorization: `Bearer ${FULL_TOKEN}` };
+    const big = await call(full, 'vero_track_event', {
+      identity: 'big',
+      event_name: 'e',
+      data: { blob: 'x'.repeat(8 * 1024 * 1024) },
+    });
+    assert.equal(errorOf(big).code, 'invalid_arguments');
+    assert.match(
+      errorOf(big).message,
+      /arguments are too large as JSON \(\d+ bytes\), above the limit of 1048576/,
+    );
+    const huge = await post(
+      served.url,
+      toolCall(2, 'lua_search_docs', { query: 'a'.repeat(11 * 1024 * 1024) }),
+      auth,
+    );
+    assert.equal(huge.status, 413);
+    assert.match(((await huge.json()) as { error: { message: string } }).error.message, /10485760 bytes/);
+    assert.equal(emulator.state().requests.length, before);
+    assert.equal((await fetch(`${served.url}/healthz`)).status, 200);
+  });
+
+  it('logs each call with its client’s label, never a token or the Vero credential', async () => {
+    await call(full, 'lua_list_docs', {});
+    const output = served.output();
+    assert.match(output, /env-1: tool lua_list_docs: ok/);
+    assert.match(output, /reader: tool vero_track_event: error permission_denied/);
+    assert.match(output, /refused a request from 127\.0\.0\.1: invalid bearer token/);
+    for (const secret of SECRETS) assert.ok(!output.includes(secret), 'a secret in the output');
+  });
+});
+
+describe('kosmo-vero serve refuses to start without usable client tokens', () => {
+  const start = async (env: Record<string, string>): Promise<{ code: number | null; output: string }> => {
+    try {
+      const served = await startServe({ VERO_AUTH_TOKEN: CANARY, ...env });
+      await stopServe(served);
+      return { code: 0, output: served.output() };
+    } catch (error) {
+      return { code: 2, output: (error as Error).message };
+    }
+  };
+
+  it('no token at all: exit 2 with what to set', async () => {
+    const { output } = await start({});
+    assert.match(output, /no client tokens: set KOSMO_VERO_SERVE_TOKENS/);
+  });
+
+  it('a short token is named by its label, never shown', async () => {
+    const short = 'CANARY-short';
+    const { output } = await start({ KOSMO_VERO_SERVE_TOKENS: `${FULL_TOKEN},${short}` });
+    assert.match(output, /client token "env-2" is shorter than 16 characters/);
+    for (const secret of [...SECRETS, short]) assert.ok(!output.includes(secret));
+  });
+});
+
+describe('kosmo-vero serve replicas', () => {
+  it('two serve processes on one outbox both take writes, and each write is delivered once', async () => {
+    const emulator = await startEmulator({ tokens: [{ token: CANARY, label: 'default' }] });
+    const outbox = join(tempDir(), 'outbox.db');
+    const env = { VERO_AUTH_TOKEN: CANARY, VERO_BASE_URL: emulator.url, KOSMO_VERO_SERVE_TOKENS: FULL_TOKEN };
+    const flags = ['--delivery', 'queued', '--outbox', outbox];
+    const replicas = [await startServe(env, flags), await startServe(env, flags)];
+    try {
+      for (const [index, replica] of replicas.entries()) {
+        const client = await connect(replica.url, FULL_TOKEN);
+        const result = await call(client, 'vero_track_event', {
+          identity: `replica_${index}`,
+          event_name: 'Queued',
+        });
+        assert.equal(structured(result).status, 'queued', JSON.stringify(result));
+        await client.close();
+      }
+      await until(() => emulator.state().events.length === 2, 'both queued writes delivered');
+      assert.deepEqual(
+        emulator
+          .state()
+          .events.map((event) => event.identity.id)
+          .sort(),
+        ['replica_0', 'replica_1'],
+      );
+    } finally {
+      for (const replica of replicas) assert.equal(await stopServe(replica), 0);
+      await emulator.close();
+    }
+  });
+});
+
+describe('kosmo-vero serve on SIGTERM', () => {
+  it('stops accepting, finishes the call in flight, then exits 0', async () => {
+    // A stand-in for Vero that holds the first request until the test lets it go.
+    const held: ServerResponse[] = [];
+    const gate = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => held.push(res));
+    });
+    await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
+    const veroUrl = `http://127.0.0.1:${(gate.address() as AddressInfo).port}/api/v2`;
+    const served = await startServe({
+      VERO_AUTH_TOKEN: CANARY,
+      VERO_BASE_URL: veroUrl,
+      KOSMO_VERO_SERVE_TOKENS: FULL_TOKEN,
+    });
+    try {
+      const client = await connect(served.url, FULL_TOKEN);
+      const inFlight = call(client, 'vero_track_event', { identity: 'late_1', event_name: 'Late' });
+      await until(() => held.length === 1, 'the write reaching Vero');
+      served.child.kill('SIGTERM');
+      await until(() => /finishing \d+ request/.test(served.output()), 'serve finishing what is in flight');
+      // No new connection is accepted once it is stopping.
+      await assert.rejects(fetch(`${served.url}/healthz`));
+      held[0]
+        ?.writeHead(200, { 'content-type': 'application/json' })
+        .end('{"status":200,"message":"Success."}');
+      const result = await inFlight;
+      assert.equal(structured(result).status, 'sent', JSON.stringify(result));
+      assert.equal(await served.exited, 0);
+      assert.match(served.output(), /stopping: SIGTERM[\s\S]*stopped/);
+      await client.close();
+    } finally {
+      served.child.kill('SIGKILL');
+      gate.closeAllConnections();
+      await new Promise((resolve) => gate.close(resolve));
+    }
+  });
+});
