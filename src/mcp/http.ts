@@ -138,6 +138,10 @@ export async function serveHttp(runtime: Runtime, options: HttpServeOptions): Pr
       else res.destroy();
     });
   });
+  // Longer than a load balancer's usual idle timeout (60 s), so it never reuses a connection this side is closing
+  // (its client would get a 502); headers must be allowed at least as long.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {

@@ -4,6 +4,7 @@ import {
   CallToolRequestSchema,
   type CallToolResult,
 } from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { FunctionInfo, Runtime } from '../runtime/runtime.js';
 import {
   runSpec,
@@ -37,11 +38,22 @@ function serverInstructions(functions: FunctionInfo[]): string {
   ].join(' ');
 }
 
+let validator: AjvJsonSchemaValidator | undefined;
+
+/**
+ * One JSON Schema validator for every server: the SDK builds an Ajv instance per server otherwise, which is most of
+ * the cost of the server `kosmo-vero serve` builds per request. It holds no per-client state.
+ */
+function sharedValidator(): AjvJsonSchemaValidator {
+  validator ??= new AjvJsonSchemaValidator();
+  return validator;
+}
+
 /** Builds the MCP server over a runtime: execute_lua, the docs tools, and one tool per integration function. */
 export function createMcpServer(runtime: Runtime, options: McpServerOptions = {}): McpServer {
   const server = new McpServer(
     { name: 'kosmo-vero', title: 'kosmo-vero', version: CLIENT_VERSION },
-    { instructions: serverInstructions(runtime.functions()) },
+    { instructions: serverInstructions(runtime.functions()), jsonSchemaValidator: sharedValidator() },
   );
   const log = options.log ?? (() => {});
   const specs = toolSpecs(runtime.functions());

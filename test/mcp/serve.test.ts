@@ -284,7 +284,7 @@ describe('kosmo-vero serve replicas', () => {
     const emulator = await startEmulator({ tokens: [{ token: CANARY, label: 'default' }] });
     const outbox = join(tempDir(), 'outbox.db');
     const env = { VERO_AUTH_TOKEN: CANARY, VERO_BASE_URL: emulator.url, KOSMO_VERO_SERVE_TOKENS: FULL_TOKEN };
-    const flags = ['--delivery', 'queued', '--outbox', outbox];
+    const flags = ['--delivery', 'queued', '--outbox', outbox, '--quiet'];
     const replicas = [await startServe(env, flags), await startServe(env, flags)];
     try {
       for (const [index, replica] of replicas.entries()) {

@@ -74,7 +74,8 @@ MCP client config: { "type": "http", "url": "http://127.0.0.1:8080/mcp", "header
         log?.(
           `serving ${runtime.toolDefinitions().length} tools at ${server.url}/mcp to ${tokens.length} client token(s) (${tokens.map((t) => `${t.label}${t.policy === 'read-only' ? ' read-only' : ''}`).join(', ')}); accounts: ${accounts.join(', ') || 'none (see kosmo-vero accounts list)'}${emulator ? `; emulator at ${emulator.url}` : ''}${flags.readOnly ? '; read-only' : ''}${flags.dryRun ? '; dry-run' : ''}`,
         );
-        log?.(`stopping: ${await stopped}`);
+        const reason = await stopped;
+        log?.(`stopping: ${reason}`);
         await server.stop();
       } finally {
         await close();

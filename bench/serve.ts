@@ -1,0 +1,89 @@
+// One MCP tool call over `kosmo-vero serve` (Streamable HTTP, a new server and transport per request, bearer token)
+// against the same call over `kosmo-vero mcp` (stdio), same run, same emulator: what the stateless HTTP front door
+// costs per call. Target: an HTTP call at most 2x a stdio call (both include the Vero request to the emulator).
+// Run: npm run build && npm run bench:serve
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { interleave, report, showSpread, startEmulatorProcess } from './support.js';
+
+const CALLS = Number(process.env.CALLS ?? 100);
+const ROUNDS = Number(process.env.ROUNDS ?? 7);
+const TOKEN = 'bench-token-0123456789';
+const CLIENT_TOKEN = 'bench-client-token-0123456789abcdef';
+const TARGET = 2;
+
+const emulator = await startEmulatorProcess(TOKEN);
+const home = mkdtempSync(`${tmpdir()}/kosmo-bench-serve-`);
+const env = {
+  PATH: process.env.PATH ?? '',
+  HOME: home,
+  XDG_DATA_HOME: home,
+  VERO_AUTH_TOKEN: TOKEN,
+  VERO_BASE_URL: emulator.url,
+  KOSMO_VERO_SERVE_TOKENS: CLIENT_TOKEN,
+};
+
+const serve = spawn(process.execPath, ['dist/cli/main.js', 'serve', '--port', '0', '--quiet'], {
+  env,
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+process.once('exit', () => serve.kill('SIGTERM'));
+const url = await new Promise<string>((resolve, reject) => {
+  createInterface({ input: serve.stdout }).once('line', resolve);
+  serve.once('exit', (code) => reject(new Error(`serve exited (${code}); run npm run build first`)));
+});
+
+const http = new Client({ name: 'bench', version: '1' });
+await http.connect(
+  new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
+    requestInit: { headers: { authorization: `Bearer ${CLIENT_TOKEN}` } },
+  }),
+);
+const stdio = new Client({ name: 'bench', version: '1' });
+await stdio.connect(
+  new StdioClientTransport({ command: process.execPath, args: ['dist/cli/main.js', 'mcp', '--quiet'], env }),
+);
+
+let sequence = 0;
+/** `CALLS` sequential track_event calls; the mean ms per call. */
+const calls = (client: Client) => async () => {
+  const started = performance.now();
+  for (let i = 0; i < CALLS; i++) {
+    const result = await client.callTool({
+      name: 'vero_track_event',
+      arguments: { identity: `usr_${i % 50}`, event_name: 'Bench', data: { n: sequence++ } },
+    });
+    if (result.isError) throw new Error(JSON.stringify(result));
+  }
+  return (performance.now() - started) / CALLS;
+};
+
+const { cases, ratios } = await interleave<'stdio' | 'http'>(
+  { stdio: calls(stdio), http: calls(http) },
+  { rounds: ROUNDS, warmup: 1, baseline: 'stdio' },
+);
+await http.close();
+await stdio.close();
+serve.kill('SIGTERM');
+emulator.stop();
+
+report(
+  'serve',
+  [
+    { case: 'mcp over stdio (baseline)', 'ms per call': showSpread(cases.stdio), 'x stdio': '1.00' },
+    {
+      case: 'serve over HTTP',
+      'ms per call': showSpread(cases.http),
+      'x stdio': showSpread(ratios.http),
+    },
+  ],
+  { calls: CALLS, rounds: ROUNDS, target: `http <= ${TARGET}x stdio`, cases, ratios },
+);
+console.log(
+  `\nHTTP / stdio per call: ${ratios.http.median.toFixed(2)}x (target <= ${TARGET}x): ${ratios.http.median <= TARGET ? 'met' : 'NOT met'}`,
+);
