@@ -1,14 +1,17 @@
 // One MCP tool call over `kosmo-vero serve` (Streamable HTTP, a new server and transport per request, bearer token)
 // against the same call over `kosmo-vero mcp` (stdio), same run, same emulator: what the stateless HTTP front door
-// costs per call. Target: an HTTP call at most 2x a stdio call (both include the Vero request to the emulator).
+// costs per call. Target: an HTTP call at most 2x a stdio call (both include the Vero request to the emulator). A
+// third case sends the same requests with a bare node:http client, to tell the server's share from the SDK client's.
 // Run: npm run build && npm run bench:serve
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { interleave, report, showSpread, startEmulatorProcess } from './support.js';
 
 const CALLS = Number(process.env.CALLS ?? 100);
@@ -49,22 +52,77 @@ await stdio.connect(
   new StdioClientTransport({ command: process.execPath, args: ['dist/cli/main.js', 'mcp', '--quiet'], env }),
 );
 
+// The same request without the SDK's client (node:http, keep-alive, the SSE answer read as text): what the server
+// side costs, apart from the client's fetch and event-stream parsing.
+const agent = new Agent({ keepAlive: true });
+const { hostname, port } = new URL(url);
+const rawPost = (body: string) =>
+  new Promise<string>((resolve, reject) => {
+    const req = request(
+      {
+        host: hostname,
+        port,
+        path: '/mcp',
+        method: 'POST',
+        agent,
+        headers: {
+          authorization: `Bearer ${CLIENT_TOKEN}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(text))));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+
 let sequence = 0;
+const trackArgs = (i: number) => ({
+  identity: `usr_${i % 50}`,
+  event_name: 'Bench',
+  data: { n: sequence++ },
+});
+
+const raw = async () => {
+  const started = performance.now();
+  for (let i = 0; i < CALLS; i++) {
+    const answer = await rawPost(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: i,
+        method: 'tools/call',
+        params: { name: 'vero_track_event', arguments: trackArgs(i) },
+      }),
+    );
+    if (answer.includes('"isError":true')) throw new Error(answer);
+  }
+  return (performance.now() - started) / CALLS;
+};
+
 /** `CALLS` sequential track_event calls; the mean ms per call. */
 const calls = (client: Client) => async () => {
   const started = performance.now();
   for (let i = 0; i < CALLS; i++) {
     const result = await client.callTool({
       name: 'vero_track_event',
-      arguments: { identity: `usr_${i % 50}`, event_name: 'Bench', data: { n: sequence++ } },
+      arguments: trackArgs(i),
     });
     if (result.isError) throw new Error(JSON.stringify(result));
   }
   return (performance.now() - started) / CALLS;
 };
 
-const { cases, ratios } = await interleave<'stdio' | 'http'>(
-  { stdio: calls(stdio), http: calls(http) },
+const { cases, ratios } = await interleave<'stdio' | 'http' | 'raw'>(
+  { stdio: calls(stdio), http: calls(http), raw },
   { rounds: ROUNDS, warmup: 1, baseline: 'stdio' },
 );
 await http.close();
@@ -80,6 +138,11 @@ report(
       case: 'serve over HTTP',
       'ms per call': showSpread(cases.http),
       'x stdio': showSpread(ratios.http),
+    },
+    {
+      case: 'serve over HTTP, bare node:http client',
+      'ms per call': showSpread(cases.raw),
+      'x stdio': showSpread(ratios.raw),
     },
   ],
   { calls: CALLS, rounds: ROUNDS, target: `http <= ${TARGET}x stdio`, cases, ratios },
