@@ -107,6 +107,7 @@ export async function serveHttp(runtime: Runtime, options: HttpServeOptions): Pr
     }
     if (path !== '/mcp') return refuse(res, 404, 'Not found: the MCP endpoint is /mcp.');
     if (stopping) {
+      log(`refused a request from ${req.socket.remoteAddress}: stopping`);
       return refuse(res, 503, 'Service Unavailable: this server is shutting down; send the request again.', {
         connection: 'close',
         'retry-after': '1',

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect as connectSocket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -329,18 +329,41 @@ describe('kosmo-vero serve on SIGTERM', () => {
     try {
       const client = await connect(served.url, FULL_TOKEN);
       const inFlight = call(client, 'vero_track_event', { identity: 'late_1', event_name: 'Late' });
-      await until(() => held.length === 1, 'the write reaching Vero');
+      // A second connection carries a call; while it is in flight, that connection stays open.
+      const second = connectSocket(Number(new URL(served.url).port), '127.0.0.1');
+      let answers = '';
+      second.on('data', (chunk: Buffer) => {
+        answers += chunk.toString('utf8');
+      });
+      const closed = new Promise((resolve) => second.once('close', resolve));
+      const post = (body: string) =>
+        `POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${FULL_TOKEN}\r\nContent-Type: application/json\r\n` +
+        `Accept: application/json, text/event-stream\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+      second.write(post(toolCall(7, 'vero_track_event', { identity: 'late_2', event_name: 'Late' })));
+      await until(() => held.length === 2, 'both writes reaching Vero');
       served.child.kill('SIGTERM');
       await until(() => /finishing \d+ request/.test(served.output()), 'serve finishing what is in flight');
-      // No new connection is accepted once it is stopping.
+      // No new connection is accepted once it is stopping...
       await assert.rejects(fetch(`${served.url}/healthz`));
-      held[0]
-        ?.writeHead(200, { 'content-type': 'application/json' })
-        .end('{"status":200,"message":"Success."}');
+      // ...and requests sent now on the open one are refused, answered after the call in flight.
+      second.write(`GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n${post(toolCall(8, 'lua_list_docs', {}))}`);
+      await until(
+        () => /refused a request from \S+: stopping/.test(served.output()),
+        'the late request refused',
+      );
+      for (const res of held) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":200,"message":"Success."}');
+      }
       const result = await inFlight;
       assert.equal(structured(result).status, 'sent', JSON.stringify(result));
       assert.equal(await served.exited, 0);
       assert.match(served.output(), /stopping: SIGTERM[\s\S]*stopped/);
+      await closed;
+      const statuses = [...answers.matchAll(/^HTTP\/1\.1 (\d+)/gm)].map((match) => match[1]);
+      assert.deepEqual(statuses, ['200', '503', '503'], answers);
+      assert.match(answers, /\\"status\\": \\"sent\\"/);
+      assert.match(answers, /\{"status":"stopping"\}/);
+      assert.match(answers, /shutting down; send the request again/);
       await client.close();
     } finally {
       served.child.kill('SIGKILL');
