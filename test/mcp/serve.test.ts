@@ -221,7 +221,7 @@ describe('kosmo-vero serve', () => {
     assert.deepEqual((await full.listTools()).tools.length > 0, true);
   });
 
-  it('arguments of 8 MB are a tool error naming the bound; a body over 10 MiB is 413; nothing is sent', async () => {
+  it('arguments of 8 MB or 20 000 levels deep are tool errors naming the bound; a body over 10 MiB is 413; nothing is sent', async () => {
     const before = emulator.state().requests.length;
     const auth = { authorization: `Bearer ${FULL_TOKEN}` };
     const big = await call(full, 'vero_track_event', {
@@ -234,6 +234,14 @@ describe('kosmo-vero serve', () => {
       errorOf(big).message,
       /arguments are too large as JSON \(\d+ bytes\), above the limit of 1048576/,
     );
+    const deep = `{"identity":"deep","event_name":"e","data":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`;
+    const nested = await post(
+      served.url,
+      `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"vero_track_event","arguments":${deep}}}`,
+      auth,
+    );
+    assert.equal(nested.status, 200);
+    assert.match(await nested.text(), /vero\.track_event: arguments are nested more than 200 levels deep/);
     const huge = await post(
       served.url,
       toolCall(2, 'lua_search_docs', { query: 'a'.repeat(11 * 1024 * 1024) }),
