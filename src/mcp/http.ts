@@ -86,10 +86,8 @@ export async function serveHttp(runtime: Runtime, options: HttpServeOptions): Pr
       sessionIdGenerator: undefined,
       maxRequestBodySize,
     });
-    res.once('close', () => {
-      void transport.close();
-      void server.close();
-    });
+    // Closing the server closes its transport; a call still running goes on (see `track`), its answer unsent.
+    res.once('close', () => void server.close());
     await server.connect(transport);
     await transport.handleRequest(req, res);
   }

@@ -319,19 +319,67 @@ describe('kosmo-vero serve replicas', () => {
   });
 });
 
-describe('kosmo-vero serve on SIGTERM', () => {
-  it('stops accepting, finishes the call in flight, then exits 0', async () => {
-    // A stand-in for Vero that holds the first request until the test lets it go.
-    const held: ServerResponse[] = [];
-    const gate = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => held.push(res));
-    });
-    await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
-    const veroUrl = `http://127.0.0.1:${(gate.address() as AddressInfo).port}/api/v2`;
+/** A stand-in for Vero that holds every request until the test lets it go. */
+async function startGate() {
+  const held: ServerResponse[] = [];
+  const gate = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => held.push(res));
+  });
+  await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(gate.address() as AddressInfo).port}/api/v2`,
+    held,
+    release() {
+      for (const res of held.splice(0)) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":200,"message":"Success."}');
+      }
+    },
+    close: async () => {
+      gate.closeAllConnections();
+      await new Promise((resolve) => gate.close(resolve));
+    },
+  };
+}
+
+/** The raw request line, headers and body of a POST to /mcp with the full token. */
+const rawPost = (body: string) =>
+  `POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${FULL_TOKEN}\r\nContent-Type: application/json\r\n` +
+  `Accept: application/json, text/event-stream\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+
+describe('kosmo-vero serve with a call in flight', () => {
+  it('a client that goes away does not stop its call: the write completes and the server keeps serving', async () => {
+    const gate = await startGate();
     const served = await startServe({
       VERO_AUTH_TOKEN: CANARY,
-      VERO_BASE_URL: veroUrl,
+      VERO_BASE_URL: gate.url,
+      KOSMO_VERO_SERVE_TOKENS: FULL_TOKEN,
+    });
+    try {
+      const socket = connectSocket(Number(new URL(served.url).port), '127.0.0.1');
+      socket.write(rawPost(toolCall(1, 'vero_track_event', { identity: 'gone_1', event_name: 'Gone' })));
+      await until(() => gate.held.length === 1, 'the write reaching Vero');
+      socket.destroy();
+      gate.release();
+      await until(() => /tool vero_track_event: ok/.test(served.output()), 'the call finishing');
+      const client = await connect(served.url, FULL_TOKEN);
+      const read = await call(client, 'lua_list_docs', {});
+      assert.equal(read.isError, undefined);
+      await client.close();
+      assert.equal(served.child.exitCode, null);
+      assert.equal(await stopServe(served), 0);
+    } finally {
+      served.child.kill('SIGKILL');
+      await gate.close();
+    }
+  });
+
+  it('SIGTERM stops accepting, finishes the calls in flight, then exits 0', async () => {
+    const gate = await startGate();
+    const held = gate.held;
+    const served = await startServe({
+      VERO_AUTH_TOKEN: CANARY,
+      VERO_BASE_URL: gate.url,
       KOSMO_VERO_SERVE_TOKENS: FULL_TOKEN,
     });
     try {
@@ -344,24 +392,19 @@ describe('kosmo-vero serve on SIGTERM', () => {
         answers += chunk.toString('utf8');
       });
       const closed = new Promise((resolve) => second.once('close', resolve));
-      const post = (body: string) =>
-        `POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${FULL_TOKEN}\r\nContent-Type: application/json\r\n` +
-        `Accept: application/json, text/event-stream\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-      second.write(post(toolCall(7, 'vero_track_event', { identity: 'late_2', event_name: 'Late' })));
+      second.write(rawPost(toolCall(7, 'vero_track_event', { identity: 'late_2', event_name: 'Late' })));
       await until(() => held.length === 2, 'both writes reaching Vero');
       served.child.kill('SIGTERM');
       await until(() => /finishing \d+ request/.test(served.output()), 'serve finishing what is in flight');
       // No new connection is accepted once it is stopping...
       await assert.rejects(fetch(`${served.url}/healthz`));
       // ...and requests sent now on the open one are refused, answered after the call in flight.
-      second.write(`GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n${post(toolCall(8, 'lua_list_docs', {}))}`);
+      second.write(`GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n${rawPost(toolCall(8, 'lua_list_docs', {}))}`);
       await until(
         () => /refused a request from \S+: stopping/.test(served.output()),
         'the late request refused',
       );
-      for (const res of held) {
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":200,"message":"Success."}');
-      }
+      gate.release();
       const result = await inFlight;
       assert.equal(structured(result).status, 'sent', JSON.stringify(result));
       assert.equal(await served.exited, 0);
@@ -375,8 +418,7 @@ describe('kosmo-vero serve on SIGTERM', () => {
       await client.close();
     } finally {
       served.child.kill('SIGKILL');
-      gate.closeAllConnections();
-      await new Promise((resolve) => gate.close(resolve));
+      await gate.close();
     }
   });
 });
