@@ -13,6 +13,7 @@ import {
   toolSpecs,
   unknownToolError,
 } from '../runtime/tool-definitions.js';
+import { quoteName } from '../suggest.js';
 import { CLIENT_VERSION } from '../version.js';
 import { listedSchema } from './listed-schema.js';
 import { errorResult, jsonResult, textResult, toolError } from './tool-result.js';
@@ -108,7 +109,8 @@ function suggestUnknownTools(server: McpServer, specs: ToolSpec[], log: (line: s
   const known = new Set(specs.map((spec) => spec.name));
   server.server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
     if (known.has(request.params.name)) return sdkHandler(request, extra) as Promise<CallToolResult>;
-    log(`tool ${request.params.name}: error unknown_tool`);
+    // The name is the client's, of any length: quoted and cut for the log.
+    log(`tool ${quoteName(request.params.name)}: error unknown_tool`);
     return errorResult(unknownToolError(request.params.name, specs));
   });
 }

@@ -218,6 +218,12 @@ describe('kosmo-vero serve', () => {
     assert.equal(get.status, 405);
     const elsewhere = await fetch(`${served.url}/other`, { headers: auth });
     assert.equal(elsewhere.status, 404);
+    // A tool name of a million characters is an unknown tool, and the log line keeps only its start.
+    const named = await call(full, 'x'.repeat(1_000_000), {});
+    assert.equal(errorOf(named).code, 'unknown_tool');
+    assert.ok(errorOf(named).message.length < 2000, 'the name is not echoed whole');
+    assert.match(served.output(), /tool "x{40}…" \(1000000 characters\): error unknown_tool/);
+    assert.ok(!served.output().includes('x'.repeat(1000)));
     assert.deepEqual((await full.listTools()).tools.length > 0, true);
   });
 
