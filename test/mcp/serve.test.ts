@@ -380,6 +380,33 @@ describe('kosmo-vero serve with a call in flight', () => {
     }
   });
 
+  it('a second SIGTERM does not wait for the call in flight', async () => {
+    const gate = await startGate();
+    const served = await startServe({
+      VERO_AUTH_TOKEN: CANARY,
+      VERO_BASE_URL: gate.url,
+      KOSMO_VERO_SERVE_TOKENS: FULL_TOKEN,
+    });
+    const exit = new Promise<NodeJS.Signals | null>((resolve) =>
+      served.child.once('exit', (_, signal) => resolve(signal)),
+    );
+    try {
+      const socket = connectSocket(Number(new URL(served.url).port), '127.0.0.1');
+      socket.on('error', () => {}); // reset when the process ends
+      socket.write(rawPost(toolCall(1, 'vero_track_event', { identity: 'stuck_1', event_name: 'Stuck' })));
+      await until(() => gate.held.length === 1, 'the write reaching Vero');
+      served.child.kill('SIGTERM');
+      await until(() => /finishing \d+ request/.test(served.output()), 'serve finishing what is in flight');
+      served.child.kill('SIGTERM');
+      assert.equal(await exit, 'SIGTERM');
+      assert.equal(gate.held.length, 1, 'the call was still waiting for Vero');
+      socket.destroy();
+    } finally {
+      served.child.kill('SIGKILL');
+      await gate.close();
+    }
+  });
+
   it('SIGTERM stops accepting, finishes the calls in flight, then exits 0', async () => {
     const gate = await startGate();
     const held = gate.held;

@@ -4,6 +4,8 @@ import { listenFailure, portOption } from '../listen-options.js';
 import { terminalSafe } from '../output.js';
 import { openRuntime, type RuntimeFlags } from '../runtime-options.js';
 
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
 interface ServeFlags extends RuntimeFlags {
   host?: string;
   port?: string;
@@ -41,7 +43,8 @@ The first line of stdout is the base URL; MCP clients connect to <base URL>/mcp 
 Client tokens: KOSMO_VERO_SERVE_TOKENS (comma-separated, full access), KOSMO_VERO_SERVE_READ_ONLY_TOKENS, or
 serve.tokens in the --config file: [{ "token": "...", "label": "ci", "policy": "read-only" }]. Logs name a
 client by its label (env-1, read-only-1 for the variables), never by its token.
-SIGTERM or SIGINT: stop accepting, finish the requests and tool calls in flight, close the outbox, exit 0.
+SIGTERM or SIGINT: stop accepting, finish the requests and tool calls in flight, close the outbox, exit 0;
+a second signal ends it at once.
 
 Examples:
   KOSMO_VERO_SERVE_TOKENS=$(openssl rand -hex 32) VERO_AUTH_TOKEN=... kosmo-vero serve --port 8080
@@ -67,7 +70,12 @@ MCP client config: { "type": "http", "url": "http://127.0.0.1:8080/mcp", "header
           },
         );
         const stopped = new Promise<string>((resolve) => {
-          for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve(signal));
+          const stop = (signal: NodeJS.Signals) => {
+            // A second signal does not wait for the calls in flight: the default handler ends the process.
+            for (const each of SIGNALS) process.off(each, stop);
+            resolve(signal);
+          };
+          for (const each of SIGNALS) process.on(each, stop);
         });
         process.stdout.write(`${server.url}\n`);
         const accounts = runtime.accounts().map((a) => `${a.integration}.${a.name}`);
