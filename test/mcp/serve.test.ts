@@ -15,6 +15,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
+import { runCli } from '../cli/support.js';
 import { CANARY } from '../support/canary.js';
 import { until } from '../support/clock.js';
 import { BIN, errorOf } from './support.js';
@@ -270,27 +271,30 @@ describe('kosmo-vero serve', () => {
 });
 
 describe('kosmo-vero serve refuses to start without usable client tokens', () => {
-  const start = async (env: Record<string, string>): Promise<{ code: number | null; output: string }> => {
-    try {
-      const served = await startServe({ VERO_AUTH_TOKEN: CANARY, ...env });
-      await stopServe(served);
-      return { code: 0, output: served.output() };
-    } catch (error) {
-      return { code: 2, output: (error as Error).message };
-    }
-  };
-
-  it('no token at all: exit 2 with what to set', async () => {
-    const { output } = await start({});
-    assert.match(output, /no client tokens: set KOSMO_VERO_SERVE_TOKENS/);
-  });
-
-  it('a short token is named by its label, never shown', async () => {
-    const short = 'CANARY-short';
-    const { output } = await start({ KOSMO_VERO_SERVE_TOKENS: `${FULL_TOKEN},${short}` });
-    assert.match(output, /client token "env-2" is shorter than 16 characters/);
-    for (const secret of [...SECRETS, short]) assert.ok(!output.includes(secret));
-  });
+  const refused: Array<[string, Record<string, string>, RegExp]> = [
+    ['no token at all', {}, /^kosmo-vero: no client tokens: set KOSMO_VERO_SERVE_TOKENS/],
+    [
+      'a short token, named by its label',
+      { KOSMO_VERO_SERVE_TOKENS: `${FULL_TOKEN},CANARY-short` },
+      /^kosmo-vero: client token "env-2" is shorter than 16 characters/,
+    ],
+    [
+      'a read-only token that is also a full one',
+      { KOSMO_VERO_SERVE_TOKENS: FULL_TOKEN, KOSMO_VERO_SERVE_READ_ONLY_TOKENS: FULL_TOKEN },
+      /^kosmo-vero: client token "read-only-1" is the same as an earlier one/,
+    ],
+  ];
+  for (const [what, env, message] of refused) {
+    it(`${what}: exit 2 with what to do, no token shown, nothing listening`, async () => {
+      const { code, stdout, stderr } = await runCli(['serve', '--port', '0'], {
+        env: { VERO_AUTH_TOKEN: CANARY, ...env },
+      });
+      assert.equal(code, 2);
+      assert.equal(stdout, '', 'no URL printed');
+      assert.match(stderr, message);
+      assert.ok(!/CANARY/.test(stderr), 'a token in the message');
+    });
+  }
 });
 
 describe('kosmo-vero serve replicas', () => {
