@@ -9,7 +9,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import { type AddressInfo, connect as connectSocket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -43,12 +43,8 @@ async function startServe(env: Record<string, string>, flags: string[] = []): Pr
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString('utf8');
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8');
-  });
+  child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let gone = false;
   void exited.then(() => {
@@ -358,104 +354,85 @@ const rawPost = (body: string) =>
   `Accept: application/json, text/event-stream\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 
 describe('kosmo-vero serve with a call in flight', () => {
-  it('a client that goes away does not stop its call: the write completes and the server keeps serving', async () => {
-    const gate = await startGate();
-    const served = await startServe({
+  let gate: Awaited<ReturnType<typeof startGate>>;
+  let served: Served;
+  beforeEach(async () => {
+    gate = await startGate();
+    served = await startServe({
       VERO_AUTH_TOKEN: CANARY,
       VERO_BASE_URL: gate.url,
       KOSMO_VERO_SERVE_TOKENS: FULL_TOKEN,
     });
-    try {
-      const socket = connectSocket(Number(new URL(served.url).port), '127.0.0.1');
-      socket.write(rawPost(toolCall(1, 'vero_track_event', { identity: 'gone_1', event_name: 'Gone' })));
-      await until(() => gate.held.length === 1, 'the write reaching Vero');
-      socket.destroy();
-      gate.release();
-      await until(() => /tool vero_track_event: ok/.test(served.output()), 'the call finishing');
-      const client = await connect(served.url, FULL_TOKEN);
-      const read = await call(client, 'lua_list_docs', {});
-      assert.equal(read.isError, undefined);
-      await client.close();
-      assert.equal(served.child.exitCode, null);
-      assert.equal(await stopServe(served), 0);
-    } finally {
-      served.child.kill('SIGKILL');
-      await gate.close();
-    }
+  });
+  afterEach(async () => {
+    served.child.kill('SIGKILL');
+    await gate.close();
+  });
+
+  it('a client that goes away does not stop its call: the write completes and the server keeps serving', async () => {
+    const socket = connectSocket(Number(new URL(served.url).port), '127.0.0.1');
+    socket.write(rawPost(toolCall(1, 'vero_track_event', { identity: 'gone_1', event_name: 'Gone' })));
+    await until(() => gate.held.length === 1, 'the write reaching Vero');
+    socket.destroy();
+    gate.release();
+    await until(() => /tool vero_track_event: ok/.test(served.output()), 'the call finishing');
+    const client = await connect(served.url, FULL_TOKEN);
+    const read = await call(client, 'lua_list_docs', {});
+    assert.equal(read.isError, undefined);
+    await client.close();
+    assert.equal(served.child.exitCode, null);
+    assert.equal(await stopServe(served), 0);
   });
 
   it('a second SIGTERM does not wait for the call in flight', async () => {
-    const gate = await startGate();
-    const served = await startServe({
-      VERO_AUTH_TOKEN: CANARY,
-      VERO_BASE_URL: gate.url,
-      KOSMO_VERO_SERVE_TOKENS: FULL_TOKEN,
-    });
     const exit = new Promise<NodeJS.Signals | null>((resolve) =>
       served.child.once('exit', (_, signal) => resolve(signal)),
     );
-    try {
-      const socket = connectSocket(Number(new URL(served.url).port), '127.0.0.1');
-      socket.on('error', () => {}); // reset when the process ends
-      socket.write(rawPost(toolCall(1, 'vero_track_event', { identity: 'stuck_1', event_name: 'Stuck' })));
-      await until(() => gate.held.length === 1, 'the write reaching Vero');
-      served.child.kill('SIGTERM');
-      await until(() => /finishing \d+ request/.test(served.output()), 'serve finishing what is in flight');
-      served.child.kill('SIGTERM');
-      assert.equal(await exit, 'SIGTERM');
-      assert.equal(gate.held.length, 1, 'the call was still waiting for Vero');
-      socket.destroy();
-    } finally {
-      served.child.kill('SIGKILL');
-      await gate.close();
-    }
+    const socket = connectSocket(Number(new URL(served.url).port), '127.0.0.1');
+    socket.on('error', () => {}); // reset when the process ends
+    socket.write(rawPost(toolCall(1, 'vero_track_event', { identity: 'stuck_1', event_name: 'Stuck' })));
+    await until(() => gate.held.length === 1, 'the write reaching Vero');
+    served.child.kill('SIGTERM');
+    await until(() => /finishing \d+ request/.test(served.output()), 'serve finishing what is in flight');
+    served.child.kill('SIGTERM');
+    assert.equal(await exit, 'SIGTERM');
+    assert.equal(gate.held.length, 1, 'the call was still waiting for Vero');
+    socket.destroy();
   });
 
   it('SIGTERM stops accepting, finishes the calls in flight, then exits 0', async () => {
-    const gate = await startGate();
-    const held = gate.held;
-    const served = await startServe({
-      VERO_AUTH_TOKEN: CANARY,
-      VERO_BASE_URL: gate.url,
-      KOSMO_VERO_SERVE_TOKENS: FULL_TOKEN,
+    const client = await connect(served.url, FULL_TOKEN);
+    const inFlight = call(client, 'vero_track_event', { identity: 'late_1', event_name: 'Late' });
+    // A second connection carries a call; while it is in flight, that connection stays open.
+    const second = connectSocket(Number(new URL(served.url).port), '127.0.0.1');
+    let answers = '';
+    second.on('data', (chunk: Buffer) => {
+      answers += chunk.toString('utf8');
     });
-    try {
-      const client = await connect(served.url, FULL_TOKEN);
-      const inFlight = call(client, 'vero_track_event', { identity: 'late_1', event_name: 'Late' });
-      // A second connection carries a call; while it is in flight, that connection stays open.
-      const second = connectSocket(Number(new URL(served.url).port), '127.0.0.1');
-      let answers = '';
-      second.on('data', (chunk: Buffer) => {
-        answers += chunk.toString('utf8');
-      });
-      const closed = new Promise((resolve) => second.once('close', resolve));
-      second.write(rawPost(toolCall(7, 'vero_track_event', { identity: 'late_2', event_name: 'Late' })));
-      await until(() => held.length === 2, 'both writes reaching Vero');
-      served.child.kill('SIGTERM');
-      await until(() => /finishing \d+ request/.test(served.output()), 'serve finishing what is in flight');
-      // No new connection is accepted once it is stopping...
-      await assert.rejects(fetch(`${served.url}/healthz`));
-      // ...and requests sent now on the open one are refused, answered after the call in flight.
-      second.write(`GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n${rawPost(toolCall(8, 'lua_list_docs', {}))}`);
-      await until(
-        () => /refused a request from \S+: stopping/.test(served.output()),
-        'the late request refused',
-      );
-      gate.release();
-      const result = await inFlight;
-      assert.equal(structured(result).status, 'sent', JSON.stringify(result));
-      assert.equal(await served.exited, 0);
-      assert.match(served.output(), /stopping: SIGTERM[\s\S]*stopped/);
-      await closed;
-      const statuses = [...answers.matchAll(/^HTTP\/1\.1 (\d+)/gm)].map((match) => match[1]);
-      assert.deepEqual(statuses, ['200', '503', '503'], answers);
-      assert.match(answers, /\\"status\\": \\"sent\\"/);
-      assert.match(answers, /\{"status":"stopping"\}/);
-      assert.match(answers, /shutting down; send the request again/);
-      await client.close();
-    } finally {
-      served.child.kill('SIGKILL');
-      await gate.close();
-    }
+    const closed = new Promise((resolve) => second.once('close', resolve));
+    second.write(rawPost(toolCall(7, 'vero_track_event', { identity: 'late_2', event_name: 'Late' })));
+    await until(() => gate.held.length === 2, 'both writes reaching Vero');
+    served.child.kill('SIGTERM');
+    await until(() => /finishing \d+ request/.test(served.output()), 'serve finishing what is in flight');
+    // No new connection is accepted once it is stopping...
+    await assert.rejects(fetch(`${served.url}/healthz`));
+    // ...and requests sent now on the open one are refused, answered after the call in flight.
+    second.write(`GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n${rawPost(toolCall(8, 'lua_list_docs', {}))}`);
+    await until(
+      () => /refused a request from \S+: stopping/.test(served.output()),
+      'the late request refused',
+    );
+    gate.release();
+    const result = await inFlight;
+    assert.equal(structured(result).status, 'sent', JSON.stringify(result));
+    assert.equal(await served.exited, 0);
+    assert.match(served.output(), /stopping: SIGTERM[\s\S]*stopped/);
+    await closed;
+    const statuses = [...answers.matchAll(/^HTTP\/1\.1 (\d+)/gm)].map((match) => match[1]);
+    assert.deepEqual(statuses, ['200', '503', '503'], answers);
+    assert.match(answers, /\\"status\\": \\"sent\\"/);
+    assert.match(answers, /\{"status":"stopping"\}/);
+    assert.match(answers, /shutting down; send the request again/);
+    await client.close();
   });
 });
