@@ -45,7 +45,8 @@ async function startServe(env: Record<string, string>, flags: string[] = []): Pr
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
   child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': by then everything the process wrote has been read.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   let gone = false;
   void exited.then(() => {
     gone = true;
@@ -219,7 +220,10 @@ describe('kosmo-vero serve', () => {
     const named = await call(full, 'x'.repeat(1_000_000), {});
     assert.equal(errorOf(named).code, 'unknown_tool');
     assert.ok(errorOf(named).message.length < 2000, 'the name is not echoed whole');
-    assert.match(served.output(), /tool "x{40}…" \(1000000 characters\): error unknown_tool/);
+    await until(
+      () => /tool "x{40}…" \(1000000 characters\): error unknown_tool/.test(served.output()),
+      'the unknown tool logged, cut',
+    );
     assert.ok(!served.output().includes('x'.repeat(1000)));
     assert.deepEqual((await full.listTools()).tools.length > 0, true);
   });
@@ -258,10 +262,15 @@ describe('kosmo-vero serve', () => {
 
   it('logs each call with its client’s label, never a token or the Vero credential', async () => {
     await call(full, 'lua_list_docs', {});
+    // stderr reaches this process on its own schedule: wait for each line rather than race the HTTP answer.
+    for (const line of [
+      /env-1: tool lua_list_docs: ok/,
+      /reader: tool vero_track_event: error permission_denied/,
+      /refused a request from 127\.0\.0\.1: invalid bearer token/,
+    ]) {
+      await until(() => line.test(served.output()), `the log line ${line}`);
+    }
     const output = served.output();
-    assert.match(output, /env-1: tool lua_list_docs: ok/);
-    assert.match(output, /reader: tool vero_track_event: error permission_denied/);
-    assert.match(output, /refused a request from 127\.0\.0\.1: invalid bearer token/);
     for (const secret of SECRETS) assert.ok(!output.includes(secret), 'a secret in the output');
   });
 });
