@@ -87,7 +87,9 @@ export async function serveHttp(runtime: Runtime, options: HttpServeOptions): Pr
       maxRequestBodySize,
     });
     // Closing the server closes its transport; a call still running goes on (see `track`), its answer unsent.
-    res.once('close', () => void server.close());
+    res.once('close', () => {
+      server.close().catch((error: unknown) => log(`closing a request's server: ${String(error)}`));
+    });
     await server.connect(transport);
     await transport.handleRequest(req, res);
   }
