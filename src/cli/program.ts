@@ -10,6 +10,7 @@ import { registerImport } from './commands/import.js';
 import { registerMcp } from './commands/mcp.js';
 import { registerOutbox } from './commands/outbox.js';
 import { registerRun } from './commands/run.js';
+import { registerServe } from './commands/serve.js';
 import type { Cli, CliIo } from './io.js';
 
 /** Whether commander will print a help text instead of running a command. */
@@ -59,5 +60,6 @@ ${accounts.join('\n')}`,
   registerOutbox(program, cli);
   registerImport(program, cli);
   registerMcp(program, cli, mcpTools);
+  registerServe(program, cli);
   return program;
 }

@@ -86,7 +86,11 @@ export interface ImportSummary {
 export interface CallOptions {
   account?: string;
   dryRun?: boolean;
-  readOnly?: boolean;
+  /**
+   * Deny writes: true, or why this caller may not write, which the refusal says instead of how to turn the runtime's
+   * read-only setting off (e.g. `the client token "ci" is read-only; ...` for `kosmo-vero serve`).
+   */
+  readOnly?: boolean | string;
   delivery?: DeliveryMode;
   /** Largest arguments as JSON, in bytes; default the Lua sandbox's `maxArgBytes` (a Lua run passes its own). */
   maxArgBytes?: number;

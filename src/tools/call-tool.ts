@@ -13,6 +13,8 @@ export class UnknownToolError extends KosmoError {
 export interface ToolCallOptions {
   /** Account for calls that name none; default: the default account. */
   account?: string;
+  /** Deny writes, for this caller only (see CallOptions.readOnly). */
+  readOnly?: boolean | string;
 }
 
 /** Validates a built-in tool's arguments with the same messages as integration functions. */
@@ -55,7 +57,7 @@ export async function runSpec(
   const action = spec.action;
   switch (action.kind) {
     case 'function':
-      return runtime.call(action.fullName, args, { account: options.account });
+      return runtime.call(action.fullName, args, { account: options.account, readOnly: options.readOnly });
     case 'read_doc':
       return runtime.readDoc(builtinArgs<{ page: string }>(spec, args).page);
     case 'list_docs':
@@ -69,6 +71,7 @@ export async function runSpec(
       const input = builtinArgs<{ code: string; account?: string; timeout_ms?: number }>(spec, args);
       const run = await runtime.runLua(input.code, {
         account: input.account ?? options.account,
+        readOnly: options.readOnly,
         timeoutMs: input.timeout_ms,
       });
       return { ...run };

@@ -142,7 +142,20 @@ function functionHints(fn: FunctionInfo): ToolHints {
 }
 
 /** Every tool kosmo-vero offers, in listing order: Lua, docs, then one per integration function. */
+// Building the specs converts schemas to JSON Schema; `kosmo-vero serve` asks for them on every request, always with
+// the runtime's own (unchanging) function list.
+const specsByFunctions = new WeakMap<FunctionInfo[], ToolSpec[]>();
+
 export function toolSpecs(functions: FunctionInfo[]): ToolSpec[] {
+  let specs = specsByFunctions.get(functions);
+  if (!specs) {
+    specs = buildToolSpecs(functions);
+    specsByFunctions.set(functions, specs);
+  }
+  return specs;
+}
+
+function buildToolSpecs(functions: FunctionInfo[]): ToolSpec[] {
   const builtins: ToolSpec[] = [
     {
       name: 'execute_lua',

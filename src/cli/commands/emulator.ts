@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { DEFAULT_DEDUP_WINDOW_MS } from '../../emulator/dedup.js';
 import { DEFAULT_MAX_REQUESTS } from '../../emulator/request-log.js';
 import type { Cli } from '../io.js';
+import { listenFailure, portOption } from '../listen-options.js';
 import { UsageError } from '../output.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -12,14 +13,8 @@ function startFailure(
   error: NodeJS.ErrnoException,
   flags: { host: string; port?: string; db?: string },
 ): Error {
-  if (error.code === 'EADDRINUSE') {
-    return new UsageError(
-      `port ${flags.port} on ${flags.host} is already in use: pick another with --port, or leave --port out for a free one`,
-    );
-  }
-  if (error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL') {
-    return new UsageError(`cannot listen on ${flags.host}:${flags.port ?? 0}: ${error.message}`);
-  }
+  const listen = listenFailure(error, flags);
+  if (listen) return listen;
   if (flags.db !== undefined && error.syscall !== 'listen') {
     return new UsageError(
       `--db ${flags.db}: cannot open it as an SQLite file (${error.message}); check the directory exists and is writable`,
@@ -66,10 +61,8 @@ Examples:
         quiet?: boolean;
       }) => {
         const host = flags.host ?? '127.0.0.1';
-        const port = Number(flags.port ?? 0);
+        const port = portOption(flags.port);
         const dedupWindowMs = Number(flags.dedupWindow ?? DEFAULT_DEDUP_WINDOW_MS);
-        if (!Number.isInteger(port) || port < 0 || port > 65535)
-          throw new UsageError(`--port: not a port: ${flags.port}`);
         if (!Number.isFinite(dedupWindowMs) || dedupWindowMs < 0) {
           throw new UsageError(`--dedup-window: expected milliseconds >= 0, got ${flags.dedupWindow}`);
         }
