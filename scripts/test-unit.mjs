@@ -1,10 +1,12 @@
 /**
- * `npm run test:unit`: the inner-loop tier, in seconds. Every test file except the ones that start processes (the
- * built CLI, crash fixtures, a browser), kill them (SIGKILL storms) or abuse the sandbox on purpose: those stay in
- * `npm test`, which runs every file. Needs no build. Extra arguments go to `node --test` (e.g. --test-reporter).
+ * `npm run test:unit`: the inner-loop tier. Every test file except the ones that start processes (the built CLI,
+ * crash fixtures, a browser), kill them (SIGKILL storms) or abuse the sandbox on purpose: those stay in `npm test`,
+ * which runs every file, each in a process of its own. Here they all load into this one process: a process per
+ * file pays tsx's start-up and the runtime's import each time, half this tier's CPU. Needs no build.
+ * Run as the npm script does: node --import tsx --import ./test/support/user-data-guard.mjs scripts/test-unit.mjs
  */
-import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 
 const NOT_UNIT = new Set([
   'test/browser/inspector.test.ts', // drives Chromium
@@ -27,18 +29,5 @@ const files = readdirSync('test', { withFileTypes: true })
   .flatMap((dir) => readdirSync(`test/${dir.name}`).map((name) => `test/${dir.name}/${name}`))
   .filter((file) => file.endsWith('.test.ts') && !NOT_UNIT.has(file))
   .sort();
-const { status } = spawnSync(
-  process.execPath,
-  [
-    '--import',
-    'tsx',
-    '--import',
-    './test/support/user-data-guard.mjs',
-    '--test',
-    '--test-concurrency=2',
-    ...process.argv.slice(2),
-    ...files,
-  ],
-  { stdio: 'inherit' },
-);
-process.exit(status ?? 1);
+// Importing a file registers its tests with node:test, which runs them here.
+for (const file of files) await import(pathToFileURL(file).href);
