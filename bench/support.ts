@@ -75,7 +75,7 @@ export const showSpread = (s: Spread, digits = 2): string =>
  */
 export async function interleave<K extends string>(
   cases: Record<K, () => Promise<number>>,
-  options: { rounds: number; warmup?: number; baseline?: K },
+  options: { rounds: number; warmup?: number; baseline?: NoInfer<K> },
 ): Promise<{ cases: Record<K, Spread>; ratios: Record<K, Spread> }> {
   const names = Object.keys(cases) as K[];
   for (let i = 0; i < (options.warmup ?? 1); i++) for (const name of names) await cases[name]();

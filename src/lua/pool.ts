@@ -6,8 +6,8 @@
  * free to start a script (every worker is executing Lua); a worker is shared by parked scripts only once no more
  * can be added, because a run that outlives its time limit while executing (a Lua pattern that backtracks for
  * minutes ignores every hook) can only be stopped by terminating its worker, and the scripts parked on it go too.
- * A worker whose wasm heap grew past recycleHeapBytes (a big script; wasm memory never shrinks) is replaced once
- * its runs end; one idle for idleMs is stopped, down to one.
+ * A worker whose Lua states held more than recycleAboveBytes at once (a big script: the wasm memory it touched is
+ * never given back) is replaced once its runs end; one idle for idleMs is stopped, down to one.
  */
 import { Buffer } from 'node:buffer';
 import { availableParallelism, totalmem } from 'node:os';
@@ -29,8 +29,8 @@ const MAX_START_FAILURES = 3;
 const MiB = 1024 * 1024;
 const DEFAULT_RUNS_PER_WORKER = 32;
 const DEFAULT_IDLE_MS = 60_000;
-/** A fresh worker's wasm heap is 16 MiB; past this a big script has grown it and the worker is replaced. */
-const DEFAULT_RECYCLE_HEAP_BYTES = 24 * MiB;
+/** Typical scripts hold well under 1 MiB each; a worker whose scripts held more than this at once is replaced. */
+const DEFAULT_RECYCLE_ABOVE_BYTES = 16 * MiB;
 
 /**
  * One worker per core executes Lua as fast as the machine can (waiting scripts park and need no worker), at least
@@ -149,7 +149,7 @@ export class LuaPool {
   private readonly maxWorkers: number;
   private readonly runsPerWorker: number;
   private readonly idleMs: number;
-  private readonly recycleHeapBytes: number;
+  private readonly recycleAboveBytes: number;
   private readonly now: () => number;
   private readonly limits: LuaLimits;
   private readonly resourceLimits: ResourceLimits;
@@ -167,10 +167,10 @@ export class LuaPool {
     this.maxWorkers = positive('maxWorkers', options.maxWorkers, defaultMaxWorkers());
     this.runsPerWorker = positive('runsPerWorker', options.runsPerWorker, DEFAULT_RUNS_PER_WORKER);
     this.idleMs = positive('idleMs', options.idleMs, DEFAULT_IDLE_MS);
-    this.recycleHeapBytes = positive(
-      'recycleHeapBytes',
-      options.recycleHeapBytes,
-      DEFAULT_RECYCLE_HEAP_BYTES,
+    this.recycleAboveBytes = positive(
+      'recycleAboveBytes',
+      options.recycleAboveBytes,
+      DEFAULT_RECYCLE_ABOVE_BYTES,
     );
     this.now = options.now ?? Date.now;
     this.resourceLimits = options.resourceLimits ?? workerResourceLimits(this.limits);
@@ -460,7 +460,7 @@ export class LuaPool {
         const held = slot.runs.get(event.runId);
         clearTimeout(held?.closeTimer);
         slot.runs.delete(event.runId);
-        if (event.heapBytes > this.recycleHeapBytes) slot.retiring = true;
+        if (event.peakBytes > this.recycleAboveBytes) slot.retiring = true;
         if (slot.runs.size === 0) {
           slot.idleSince = this.now();
           if (slot.retiring) this.stop(slot);
