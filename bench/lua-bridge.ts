@@ -4,9 +4,9 @@
 // runLua to the first host call on a warm pool; and how long the next run takes after one killed at its time limit.
 // Run: npm run build && npm run bench:lua-bridge
 import http from 'node:http';
+import { createRuntime } from '../src/index.js';
 import { LuaPool } from '../src/lua/index.js';
 import { luaHostFor } from '../src/runtime/lua-host.js';
-import { createRuntime } from '../src/runtime/runtime.js';
 import { interleave, report, showSpread, spread, startEmulatorProcess } from './support.js';
 
 const CALLS = Number(process.env.CALLS ?? 500);

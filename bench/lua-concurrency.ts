@@ -4,7 +4,7 @@
 // burst), and sixteen whose call sits in a string.gsub callback, where Lua cannot yield, so each holds a worker as
 // every script did before parking (the old behaviour, for comparison).
 // Run: npm run build && npm run bench:lua-concurrency
-import { createRuntime } from '../src/runtime/runtime.js';
+import { createRuntime } from '../src/index.js';
 import { interleave, report, setLatency, showSpread, startEmulatorProcess } from './support.js';
 
 const SCRIPTS = Number(process.env.SCRIPTS ?? 16);
