@@ -157,6 +157,7 @@ export class LuaPool {
   private readonly queue: Job[] = [];
   private readonly trimTimer: NodeJS.Timeout;
   private runSeq = 0;
+  private started = 0;
   private closed = false;
   private startFailures = 0;
   /** Set when workers kept failing to start: nothing is respawned until the next run() asks for workers. */
@@ -213,8 +214,18 @@ export class LuaPool {
     }
   }
 
-  /** What the pool holds now: workers (started or starting), runs executing, runs parked in host calls, runs queued. */
-  status(): { workers: number; starting: number; executing: number; parked: number; queued: number } {
+  /**
+   * What the pool holds now: workers (ready or starting), runs executing, runs parked in host calls, runs queued;
+   * and how many workers it has started since it was made.
+   */
+  status(): {
+    workers: number;
+    starting: number;
+    executing: number;
+    parked: number;
+    queued: number;
+    started: number;
+  } {
     let starting = 0;
     let executing = 0;
     let parked = 0;
@@ -225,7 +236,14 @@ export class LuaPool {
         else executing++;
       }
     }
-    return { workers: this.live().length, starting, executing, parked, queued: this.queue.length };
+    return {
+      workers: this.live().length,
+      starting,
+      executing,
+      parked,
+      queued: this.queue.length,
+      started: this.started,
+    };
   }
 
   /** Stops workers that have held no run for idleMs (by the pool's clock), keeping one. Also runs on a timer. */
@@ -267,6 +285,7 @@ export class LuaPool {
   }
 
   private spawn(): Slot {
+    this.started++;
     const signal = new SharedArrayBuffer(4);
     const { port1, port2 } = new MessageChannel();
     const init: WorkerInit = { signal, answers: port2 };
