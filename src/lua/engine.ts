@@ -102,6 +102,9 @@ export class EngineHost {
    */
   private readonly accounts = new Map<number, Memory>();
   private accountSeq = 0;
+  /** bytes all live states hold together, and the most they ever held at once: wasm pages once touched stay */
+  private totalUsed = 0;
+  peakTotalBytes = 0;
 
   constructor(
     readonly lua: LuaWasm,
@@ -117,6 +120,7 @@ export class EngineHost {
       if (nsize === 0) {
         if (ptr) {
           mem.used -= osize;
+          this.totalUsed -= osize;
           m._free(ptr);
         }
         return 0;
@@ -133,6 +137,8 @@ export class EngineHost {
       }
       mem.used += delta;
       if (mem.used > mem.peak) mem.peak = mem.used;
+      this.totalUsed += delta;
+      if (this.totalUsed > this.peakTotalBytes) this.peakTotalBytes = this.totalUsed;
       return out;
     }, 'iiiii');
     this.hookPtr = m.addFunction((L = 0) => {
@@ -205,11 +211,6 @@ export class EngineHost {
     this.raw.lua_error(L);
   }
 
-  /** Bytes of the wasm heap: it grows with the largest states this worker has held and never shrinks. */
-  get heapBytes(): number {
-    return this.module.HEAPU8.length;
-  }
-
   /** A fresh Lua state with the prelude run: stack [install, run]. Memory is unlimited until a run sets it. */
   createState(): LuaState {
     const engine = new LuaEngine(this.lua, {
@@ -220,6 +221,7 @@ export class EngineHost {
     const L = engine.global.address;
     const used = engine.global.getMemoryUsed();
     const memory: Memory = { used, max: Number.POSITIVE_INFINITY, peak: used };
+    this.totalUsed += used;
     const account = ++this.accountSeq;
     this.accounts.set(account, memory);
     this.module._lua_setallocf(L, this.allocPtr, account);
@@ -233,7 +235,11 @@ export class EngineHost {
     m._lua_pushcclosure(L, this.regexPtr, 0);
     this.raw.lua_setglobal(L, '__kv_regex');
     m._lua_settop(L, 0);
-    const state = new LuaState(this, engine, L, memory, () => this.accounts.delete(account));
+    const state = new LuaState(this, engine, L, memory, () => {
+      // What the state's own close did not give back through our allocator (wasmoon's initial allocations).
+      this.totalUsed -= memory.used;
+      this.accounts.delete(account);
+    });
     const loaded = state.load(PRELUDE_LUA, '=prelude');
     if (loaded !== null) throw new Error(`prelude does not compile: ${loaded}`);
     const status = this.raw.lua_pcallk(L, 0, 1, 0, 0, null);

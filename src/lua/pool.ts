@@ -6,8 +6,8 @@
  * free to start a script (every worker is executing Lua); a worker is shared by parked scripts only once no more
  * can be added, because a run that outlives its time limit while executing (a Lua pattern that backtracks for
  * minutes ignores every hook) can only be stopped by terminating its worker, and the scripts parked on it go too.
- * A worker whose wasm heap grew past recycleHeapBytes (a big script; wasm memory never shrinks) is replaced once
- * its runs end; one idle for idleMs is stopped, down to one.
+ * A worker whose Lua states held more than recycleAboveBytes at once (a big script: the wasm memory it touched is
+ * never given back) is replaced once its runs end; one idle for idleMs is stopped, down to one.
  */
 import { Buffer } from 'node:buffer';
 import { availableParallelism, totalmem } from 'node:os';
@@ -29,8 +29,8 @@ const MAX_START_FAILURES = 3;
 const MiB = 1024 * 1024;
 const DEFAULT_RUNS_PER_WORKER = 32;
 const DEFAULT_IDLE_MS = 60_000;
-/** A fresh worker's wasm heap is 16 MiB; past this a big script has grown it and the worker is replaced. */
-const DEFAULT_RECYCLE_HEAP_BYTES = 24 * MiB;
+/** Typical scripts hold well under 1 MiB each; a worker whose scripts held more than this at once is replaced. */
+const DEFAULT_RECYCLE_ABOVE_BYTES = 16 * MiB;
 
 /**
  * One worker per core executes Lua as fast as the machine can (waiting scripts park and need no worker), at least
@@ -149,7 +149,7 @@ export class LuaPool {
   private readonly maxWorkers: number;
   private readonly runsPerWorker: number;
   private readonly idleMs: number;
-  private readonly recycleHeapBytes: number;
+  private readonly recycleAboveBytes: number;
   private readonly now: () => number;
   private readonly limits: LuaLimits;
   private readonly resourceLimits: ResourceLimits;
@@ -157,6 +157,7 @@ export class LuaPool {
   private readonly queue: Job[] = [];
   private readonly trimTimer: NodeJS.Timeout;
   private runSeq = 0;
+  private started = 0;
   private closed = false;
   private startFailures = 0;
   /** Set when workers kept failing to start: nothing is respawned until the next run() asks for workers. */
@@ -167,10 +168,10 @@ export class LuaPool {
     this.maxWorkers = positive('maxWorkers', options.maxWorkers, defaultMaxWorkers());
     this.runsPerWorker = positive('runsPerWorker', options.runsPerWorker, DEFAULT_RUNS_PER_WORKER);
     this.idleMs = positive('idleMs', options.idleMs, DEFAULT_IDLE_MS);
-    this.recycleHeapBytes = positive(
-      'recycleHeapBytes',
-      options.recycleHeapBytes,
-      DEFAULT_RECYCLE_HEAP_BYTES,
+    this.recycleAboveBytes = positive(
+      'recycleAboveBytes',
+      options.recycleAboveBytes,
+      DEFAULT_RECYCLE_ABOVE_BYTES,
     );
     this.now = options.now ?? Date.now;
     this.resourceLimits = options.resourceLimits ?? workerResourceLimits(this.limits);
@@ -213,8 +214,18 @@ export class LuaPool {
     }
   }
 
-  /** What the pool holds now: workers (started or starting), runs executing, runs parked in host calls, runs queued. */
-  status(): { workers: number; starting: number; executing: number; parked: number; queued: number } {
+  /**
+   * What the pool holds now: workers (ready or starting), runs executing, runs parked in host calls, runs queued;
+   * and how many workers it has started since it was made.
+   */
+  status(): {
+    workers: number;
+    starting: number;
+    executing: number;
+    parked: number;
+    queued: number;
+    started: number;
+  } {
     let starting = 0;
     let executing = 0;
     let parked = 0;
@@ -225,7 +236,14 @@ export class LuaPool {
         else executing++;
       }
     }
-    return { workers: this.live().length, starting, executing, parked, queued: this.queue.length };
+    return {
+      workers: this.live().length,
+      starting,
+      executing,
+      parked,
+      queued: this.queue.length,
+      started: this.started,
+    };
   }
 
   /** Stops workers that have held no run for idleMs (by the pool's clock), keeping one. Also runs on a timer. */
@@ -267,6 +285,7 @@ export class LuaPool {
   }
 
   private spawn(): Slot {
+    this.started++;
     const signal = new SharedArrayBuffer(4);
     const { port1, port2 } = new MessageChannel();
     const init: WorkerInit = { signal, answers: port2 };
@@ -460,7 +479,7 @@ export class LuaPool {
         const held = slot.runs.get(event.runId);
         clearTimeout(held?.closeTimer);
         slot.runs.delete(event.runId);
-        if (event.heapBytes > this.recycleHeapBytes) slot.retiring = true;
+        if (event.peakBytes > this.recycleAboveBytes) slot.retiring = true;
         if (slot.runs.size === 0) {
           slot.idleSince = this.now();
           if (slot.retiring) this.stop(slot);

@@ -45,8 +45,11 @@ export type WorkerEvent =
     }
   | { type: 'output'; runId: number; lines: string[] }
   | { type: 'done'; runId: number; lines: string[]; outcome: RunOutcome; poisoned: boolean }
-  /** the run's state is closed; heapBytes: the worker's wasm heap, which never shrinks */
-  | { type: 'closed'; runId: number; heapBytes: number };
+  /**
+   * The run's state is closed. peakBytes: the most the worker's Lua states ever held at once; the wasm pages they
+   * touched stay resident (wasm memory is never given back) until the worker exits.
+   */
+  | { type: 'closed'; runId: number; peakBytes: number };
 
 export interface RunOutcome {
   ok: boolean;

@@ -137,10 +137,11 @@ export interface LuaPoolOptions {
   /** A worker with no script for this long is stopped, down to one worker (ms, default 60000). */
   idleMs?: number;
   /**
-   * A worker whose wasm heap (where Lua states live; it never shrinks) has grown past this after a big script is
-   * replaced once its scripts end, returning the memory (bytes, default 24 MiB; a fresh worker's heap is 16 MiB).
+   * A worker whose Lua states held more than this at once (a big script) is replaced once its scripts end, which
+   * returns that memory: wasm memory, where Lua states live, is never given back while the worker lives (bytes,
+   * default 16 MiB; an idle worker holds about 0.1 MiB of Lua state).
    */
-  recycleHeapBytes?: number;
+  recycleAboveBytes?: number;
   /** The clock idleMs is measured on, in ms (default Date.now); tests move it by hand. */
   now?: () => number;
   /** defaults for every run of this pool */

@@ -379,7 +379,7 @@ function finish(r: Run, outcome: Omit<RunOutcome, 'stats'>): void {
   } catch {
     process.exit(1);
   }
-  post({ type: 'closed', runId: r.id, heapBytes: host.heapBytes });
+  post({ type: 'closed', runId: r.id, peakBytes: host.peakTotalBytes });
 }
 
 /**

@@ -29,7 +29,7 @@ export interface RuntimeOptions {
   dryRun?: boolean;
   /** Decides calls whose permission is `ask`. */
   ask?: AskCallback;
-  /** Lua sandbox: worker count and default limits for every run. */
+  /** Lua sandbox: how many workers (maxWorkers; they grow and shrink with demand), default limits of every run. */
   lua?: LuaPoolOptions;
   /** `direct` sends each write before the call returns; `queued` commits it to the outbox and delivers in the background. */
   delivery?: DeliveryMode;

@@ -59,7 +59,10 @@ coroutine.wrap = function(f)
     if not r[1] then
       local limit = kv_limit()
       if limit then error(limit, 0) end
-      error(r[2], 0)
+      -- As Lua's own wrap: close the dead coroutine (its to-be-closed variables), a string error gets the caller's
+      -- position in front.
+      co_close(co)
+      error(r[2], type(r[2]) == 'string' and 2 or 0)
     end
     return table_unpack(r, 2, r.n)
   end
