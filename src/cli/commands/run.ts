@@ -61,8 +61,6 @@ Examples:
       const code = await readScript(file, cli.io.stdin);
       const { runtime, emulator, close } = await openRuntime(cli, flags, {
         ask: askOnTerminal(cli.io),
-        // One script at a time: one sandbox worker is all a run needs, and each costs start-up time.
-        lua: { maxWorkers: 1 },
       });
       try {
         // An account nobody configured is a mistake on the command line, not in the script.
