@@ -140,14 +140,7 @@ const EARLIER_SHARES_KEY = `EXISTS (
 const MARK_BLOCKED = `UPDATE outbox_jobs AS j SET blocked = ${EARLIER_SHARES_KEY}
  WHERE j.state IN ('pending', 'sending', 'dead')`;
 
-/*
- * A head (blocked = 0) still waits while a job of its destination sharing a key is sending: normally that one
- * is earlier and the head is not a head, but after retry() of a v2 dead job or a move() it may be a later one.
- * Sending rows are few (the concurrency), read from their own index.
- */
-const NONE_SENDING = `NOT EXISTS (
-              SELECT 1 FROM outbox_jobs s, json_each(s.ordering_keys) sk, json_each(j.ordering_keys) jk
-               WHERE s.state = 'sending' AND s.destination_id = j.destination_id AND sk.value = jk.value)`;
+const sendingKey = (destinationId: number, key: string): string => `${destinationId}\n${key}`;
 
 interface JobRow {
   id: number;
@@ -327,9 +320,17 @@ export class OutboxStore {
            FROM outbox_jobs j
           WHERE j.state = 'pending' AND j.destination_id = @destinationId AND j.blocked = 0
             AND j.next_attempt_at <= @now
-            AND ${NONE_SENDING}
           ORDER BY j.next_attempt_at, j.id
           LIMIT @limit`,
+      ),
+      /*
+       * A head (blocked = 0) still waits while a job of its destination sharing a key is sending: normally that
+       * one is earlier and the head is not a head, but after retry() of a v2 dead job or a move() it may be a
+       * later one. Read once per claim: sending rows are few (the concurrency), from their own index.
+       */
+      sendingKeys: db.prepare(
+        `SELECT s.destination_id AS destinationId, sk.value AS key
+           FROM outbox_jobs s, json_each(s.ordering_keys) sk WHERE s.state = 'sending'`,
       ),
       markSending: db.prepare(
         `UPDATE outbox_jobs
@@ -518,21 +519,38 @@ export class OutboxStore {
       ({ owner, limit, now, leaseMs, maxInterruptions, served, gates }: ClaimRequest): OutboxJob[] => {
         this.releaseOrphans(owner, now, maxInterruptions);
         const jobs: OutboxJob[] = [];
+        const sending = new Set(
+          (this.stmts.sendingKeys.all() as Array<{ destinationId: number; key: string }>).map((row) =>
+            sendingKey(row.destinationId, row.key),
+          ),
+        );
+        // Each destination's candidates are read once and serve every pass (a later pass would read the same).
+        const candidates = new Map<number, JobRow[]>();
+        const claimed = new Set<number>();
         // Start with a different destination each time, so a busy one cannot keep the others waiting.
         const start = served.length > 0 ? this.claimRotation++ % served.length : 0;
         // One pass per gate, while slots are free: e.g. each lane within its share first, then beyond it.
         for (const gate of gates) {
           for (let i = 0; i < served.length && jobs.length < limit; i++) {
             const { destination, account } = served[(start + i) % served.length] as ServedDestination;
-            // Read a few more than needed: `gate` may turn some down (their lane is full).
-            const rows = this.stmts.claimable.all({
-              destinationId: destination.id,
-              now,
-              limit: (limit - jobs.length) * 4,
-            }) as JobRow[];
+            let rows = candidates.get(destination.id);
+            if (rows === undefined) {
+              // Read a few more than needed: `gate` may turn some down (their lane is full).
+              rows = this.stmts.claimable.all({
+                destinationId: destination.id,
+                now,
+                limit: (limit - jobs.length) * 4,
+              }) as JobRow[];
+              candidates.set(destination.id, rows);
+            }
             for (const row of rows) {
               if (jobs.length >= limit) break;
+              if (claimed.has(row.id)) continue;
+              const orderingKeys: string[] = JSON.parse(row.ordering_keys);
+              if (orderingKeys.some((key) => sending.has(sendingKey(destination.id, key)))) continue;
               if (!gate(destination.id, row.fn)) continue;
+              claimed.add(row.id);
+              for (const key of orderingKeys) sending.add(sendingKey(destination.id, key));
               this.stmts.markSending.run({
                 id: row.id,
                 ownerId: owner.id,
@@ -545,7 +563,7 @@ export class OutboxStore {
                 id: row.id,
                 key: row.key,
                 fn: row.fn,
-                orderingKeys: JSON.parse(row.ordering_keys),
+                orderingKeys,
                 payload: JSON.parse(row.payload),
                 destination,
                 account,
