@@ -424,7 +424,7 @@ export class OutboxStore {
         `SELECT d.id, d.fn, d.account, d.destination_id AS destinationId, d.ordering_keys AS keys,
                 d.last_error AS error,
                 (SELECT COUNT(DISTINCT k.job_id) FROM json_each(d.ordering_keys) dk
-                   JOIN outbox_job_keys k
+                   CROSS JOIN outbox_job_keys k
                      ON k.destination_id = d.destination_id AND k.key = dk.value AND k.job_id > d.id) AS waiting
            FROM outbox_jobs d WHERE d.state = 'dead' ORDER BY d.id LIMIT 20`,
       ),
@@ -435,12 +435,13 @@ export class OutboxStore {
           GROUP BY destination_id ORDER BY destination_id`,
       ),
       // heldBy: the earliest dead job sharing a key with a pending one (what holds it back, when anything does).
+      // CROSS JOIN: the key table is read by key, not every key row of the destination for each pending job.
       outcomes: db.prepare(
         `SELECT j.id, j.state, j.last_error AS error, j.result, j.destination_id AS destinationId,
                 d.paused_until AS pausedUntil,
                 CASE WHEN j.state = 'pending' THEN (
                   SELECT MIN(dead.id) FROM json_each(j.ordering_keys) jk
-                    JOIN outbox_job_keys k
+                    CROSS JOIN outbox_job_keys k
                       ON k.destination_id = j.destination_id AND k.key = jk.value AND k.job_id < j.id
                     JOIN outbox_jobs dead ON dead.id = k.job_id AND dead.state = 'dead') END AS heldBy
            FROM outbox_jobs j LEFT JOIN outbox_destinations d ON d.id = j.destination_id
