@@ -706,14 +706,27 @@ export class Outbox {
     for (const waiter of [...this.waiters]) {
       let done: boolean;
       try {
-        const outcomes = this.store.outcomes([...waiter.remaining]);
+        // Only the jobs still open among the ids' range are read (a wait for 100k ids read every one of them each
+        // second, 3 s a time): any other waited id is delivered, dead, discarded or purged, so settled.
+        let min = Number.POSITIVE_INFINITY;
+        let max = 0;
+        for (const id of waiter.remaining) {
+          min = Math.min(min, id);
+          max = Math.max(max, id);
+        }
+        const now = this.now();
+        const open = this.store
+          .openJobs(min, max)
+          .filter(
+            (o) =>
+              waiter.remaining.has(o.id) &&
+              !(o.state === 'pending' && o.pausedUntil !== null && o.pausedUntil > now),
+          );
+        const stillOpen = new Set(open.map((o) => o.id));
         const before = waiter.remaining.size;
-        for (const o of outcomes) if (this.settled(o)) waiter.remaining.delete(o.id);
-        // Rows gone since (only delivered rows are purged) are final too.
-        const present = new Set(outcomes.map((o) => o.id));
-        for (const id of [...waiter.remaining]) if (!present.has(id)) waiter.remaining.delete(id);
+        for (const id of [...waiter.remaining]) if (!stillOpen.has(id)) waiter.remaining.delete(id);
         if (waiter.remaining.size < before) reportProgress(waiter);
-        done = waiter.remaining.size === 0 || this.stuck(outcomes.filter((o) => waiter.remaining.has(o.id)));
+        done = waiter.remaining.size === 0 || this.stuck(open);
       } catch (error) {
         if (!isBusy(error)) this.failStorage(storageError(this.path, 'read queued writes', error));
         return;

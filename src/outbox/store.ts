@@ -174,6 +174,14 @@ export interface PauseLength {
   maxMs: number;
 }
 
+/** A job not final yet, as a waiter polls it. */
+export interface OpenJob {
+  id: number;
+  state: 'pending' | 'sending';
+  destinationId: number;
+  pausedUntil: number | null;
+}
+
 /** A dead job and how many later jobs wait behind it (they share one of its keys). */
 export interface HeldRow {
   id: number;
@@ -446,6 +454,18 @@ export class OutboxStore {
                     JOIN outbox_jobs dead ON dead.id = k.job_id AND dead.state = 'dead') END AS heldBy
            FROM outbox_jobs j LEFT JOIN outbox_destinations d ON d.id = j.destination_id
           WHERE j.id IN (SELECT value FROM json_each(@ids))`,
+      ),
+      // Pending and sending jobs with ids in a range, from the two partial indexes (as few as are still open).
+      openJobs: db.prepare(
+        `SELECT j.id, j.state, j.destinationId, d.paused_until AS pausedUntil
+           FROM (SELECT id, 'pending' AS state, destination_id AS destinationId
+                   FROM outbox_jobs INDEXED BY outbox_jobs_pending
+                  WHERE state = 'pending' AND id BETWEEN @min AND @max
+                 UNION ALL
+                 SELECT id, 'sending' AS state, destination_id AS destinationId
+                   FROM outbox_jobs INDEXED BY outbox_jobs_in_flight
+                  WHERE state = 'sending' AND id BETWEEN @min AND @max) j
+           LEFT JOIN outbox_destinations d ON d.id = j.destinationId`,
       ),
       stateOf: db.prepare(`SELECT state FROM outbox_jobs WHERE id = @id`),
       deadIds: db.prepare(`SELECT id FROM outbox_jobs WHERE state = 'dead' ORDER BY id LIMIT @limit`),
@@ -899,6 +919,11 @@ export class OutboxStore {
       if (row.state === 'delivered' && row.result !== null) outcome.result = JSON.parse(row.result);
       return outcome;
     });
+  }
+
+  /** Pending and sending jobs with ids from `min` to `max`, with their destination's pause. */
+  openJobs(min: number, max: number): OpenJob[] {
+    return this.stmts.openJobs.all({ min, max }) as OpenJob[];
   }
 
   stateOf(id: number): OutboxState | undefined {
