@@ -63,14 +63,23 @@ function csvProblem(error: unknown): string {
     return 'a quote in the middle of a field: quote the whole field and double the quotes inside it ("say ""hi""")';
   }
   if (code === 'CSV_QUOTE_NOT_CLOSED') return 'a quoted field is never closed: add the closing quote';
+  if (code === 'CSV_MAX_RECORD_SIZE') {
+    return `the row is longer than ${MAX_ROW_CHARS / 1024 / 1024} MiB (a quote that never closes?): close the quote`;
+  }
   return `the row cannot be read as CSV (${typeof code === 'string' ? code : (error as Error).message})`;
 }
 
 /**
- * A file with more unreadable rows than this is not CSV worth importing. The cap also bounds the work: a row whose
- * quote never closes is only found unreadable at the end of the file, so each one costs a read of the rest.
+ * A file with more unreadable rows than this is not CSV worth importing. The cap also bounds the work: each
+ * unreadable row costs a read of up to MAX_ROW_CHARS after it.
  */
 export const MAX_UNREADABLE_CSV_ROWS = 100;
+
+/**
+ * Longer than any row a call accepts (arguments are capped at 1 MiB by default): a row this long is a quote that
+ * never closes, swallowing the file. Bounds the parser's memory too, which would otherwise hold the rest of the file.
+ */
+const MAX_ROW_CHARS = 2 * 1024 * 1024;
 
 /** Where parsing stands: the last line read, and the byte offset where the line after it starts. */
 interface Position {
@@ -131,6 +140,7 @@ async function* csvRows(
       skip_empty_lines: true,
       relax_column_count: true,
       bom: start.byte === 0,
+      max_record_size: MAX_ROW_CHARS,
       on_record: (record: Record<string, string>, context: InfoRecord) => {
         last = { line: start.line - 1 + context.lines, byte: start.byte + context.bytes };
         rows.push(

@@ -230,6 +230,19 @@ describe('CSV import: unreadable rows', () => {
     });
   });
 
+  test('a quote that never closes stops swallowing the file after 2 MiB: that row is reported, the rest read', async () => {
+    const path = join(dir, 'swallowed.csv');
+    const rest = Array.from({ length: 40_000 }, (_, i) => `u${i},u${i}@example.com${' '.repeat(40)}`);
+    writeFileSync(path, `id,email\nopen,"never closed\n${rest.join('\n')}\n`);
+    const rows = await allRows(path);
+    assert.deepEqual(
+      rows.filter((row) => row.problem).map((row) => [row.line, row.problem]),
+      [[2, 'the row is longer than 2 MiB (a quote that never closes?): close the quote']],
+    );
+    assert.equal(rows.filter((row) => row.args).length, 40_000);
+    assert.equal(rows.at(-1)?.line, 40_002);
+  });
+
   test('JSONL is read line by line: byte-order mark, CRLF, blank and bad lines', async () => {
     const path = join(dir, 'events.jsonl');
     writeFileSync(path, '\uFEFF{"id":"u1"}\r\n\r\n[1]\r\n{"id":"u2","plan":"pro"}\r\nnot json\r\n');
