@@ -35,7 +35,7 @@ async function writeUsers(file: string, rows: number): Promise<void> {
 async function cli(args: string[], outbox: string): Promise<{ seconds: number; rssMiB: number }> {
   const { stderr } = await run(
     '/usr/bin/time',
-    ['-f', 'bench-time %e %M', process.execPath, 'dist/cli/main.js', ...args, '--outbox', outbox],
+    ['-f', 'bench-time %e %M', process.execPath, 'dist/cli/bin.js', ...args, '--outbox', outbox],
     {
       env: { ...process.env, VERO_AUTH_TOKEN: TOKEN, VERO_BASE_URL: emulator.url },
       maxBuffer: 64 * MiB,

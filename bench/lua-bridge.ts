@@ -2,9 +2,9 @@
 // from a bare node:http keep-alive loop (the cheapest way to send them), same emulator, same run; the time from
 // runLua to the first host call on a warm pool; and how long the next run takes after one killed at its time limit.
 // Run: npm run build && npm run bench:lua-bridge
+import { createRuntime } from '../src/index.js';
 import { LuaPool } from '../src/lua/index.js';
 import { luaHostFor } from '../src/runtime/lua-host.js';
-import { createRuntime } from '../src/runtime/runtime.js';
 import { jsonPoster, median, report, startEmulatorProcess } from './support.js';
 
 const CALLS = Number(process.env.CALLS ?? 500);

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRuntime } from '../src/runtime/runtime.js';
+import { createRuntime } from '../src/index.js';
 import {
   interleave,
   jsonPoster,

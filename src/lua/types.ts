@@ -127,13 +127,28 @@ export interface LuaRunResult {
 }
 
 export interface LuaPoolOptions {
-  /** workers, each running one script at a time (default 2) */
-  size?: number;
+  /**
+   * Most workers (threads) at once (default: one per core, at least 2, at most one per 512 MiB of memory). Workers
+   * start as scripts need them; a script waiting on a host call parks and frees its worker for others.
+   */
+  maxWorkers?: number;
+  /** Most scripts one worker holds at once, the one executing and those parked in host calls (default 32). */
+  runsPerWorker?: number;
+  /** A worker with no script for this long is stopped, down to one worker (ms, default 60000). */
+  idleMs?: number;
+  /**
+   * A worker whose wasm heap (where Lua states live; it never shrinks) has grown past this after a big script is
+   * replaced once its scripts end, returning the memory (bytes, default 24 MiB; a fresh worker's heap is 16 MiB).
+   */
+  recycleHeapBytes?: number;
+  /** The clock idleMs is measured on, in ms (default Date.now); tests move it by hand. */
+  now?: () => number;
   /** defaults for every run of this pool */
   limits?: Partial<LuaLimits>;
   /**
-   * V8 heap limits of each worker thread (Node's `Worker` resourceLimits; default: Node's). Lua's own memory lives
-   * outside this heap and is capped by `limits.memoryBytes`.
+   * V8 heap limits of each worker thread (Node's `Worker` resourceLimits). Default: sized from `limits` (the
+   * strings a script passes and gets back; see workerResourceLimits). Lua's own memory lives outside this heap and
+   * is capped by `limits.memoryBytes`.
    */
   resourceLimits?: ResourceLimits;
 }

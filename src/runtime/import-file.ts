@@ -4,14 +4,7 @@ import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
 import { type InfoRecord, type Parser, parse } from 'csv-parse';
 import { KosmoError } from '../errors.js';
-
-/** How rows of an import file become a function's arguments. */
-export interface ImportSpec {
-  /** The function each row calls, e.g. `identify_user`. */
-  function: string;
-  /** Columns that are not parameters of the function go into this object parameter, e.g. `data`. */
-  dataField: string;
-}
+import type { ImportSpec } from '../integrations/definition.js';
 
 export interface ImportRow {
   /** Line of the file the row ends on (1-based), for error reports. */

@@ -1,8 +1,9 @@
+import type { Integration, RetryNotice } from '../integrations/definition.js';
 import type { LuaLimits, LuaPoolOptions, LuaRunError, LuaRunStats } from '../lua/index.js';
 import type { OutboxOptions } from '../outbox/index.js';
+import type { AccountOverrides } from './accounts.js';
 import type { CallRecord } from './call-log.js';
 import type { RuntimeConfig } from './config.js';
-import type { Integration, RetryNotice } from './definition.js';
 import type { AskCallback, PermissionPolicy } from './permissions.js';
 
 export interface RuntimeOptions {
@@ -10,11 +11,17 @@ export interface RuntimeOptions {
   env?: NodeJS.ProcessEnv;
   /** A config object or the path of a JSON config file (see RuntimeConfig). */
   config?: RuntimeConfig | string;
+  /**
+   * The integrations this runtime offers. `createRuntime` from the package entry defaults to the built-in ones
+   * (Vero); the `Runtime` class itself has none unless given.
+   */
   integrations?: Integration[];
-  /** Point every account at this API base (the emulator, in dev mode). */
+  /** Point every account of every integration that declares an API base setting at this API base (an emulator). */
   baseUrl?: string;
   /** Credential for the default account of integrations that have none configured (the emulator's demo token). */
   fallbackCredential?: string;
+  /** Per integration name, the same two overrides for that integration only; they win over the two above. */
+  overrides?: Record<string, AccountOverrides>;
   permissions?: PermissionPolicy;
   /** Deny every write. */
   readOnly?: boolean;
@@ -59,7 +66,7 @@ export type QueueOptions = Pick<
 >;
 
 export interface ImportOptions {
-  /** Integration whose import to use; default `vero`. */
+  /** Integration whose import to use; needed only when more than one offers this kind. */
   integration?: string;
   /** Import kind the integration declares, e.g. `users` or `events`. */
   kind: string;
@@ -86,7 +93,11 @@ export interface ImportSummary {
 export interface CallOptions {
   account?: string;
   dryRun?: boolean;
-  readOnly?: boolean;
+  /**
+   * Deny writes: true, or why this caller may not write, which the refusal says instead of how to turn the runtime's
+   * read-only setting off (e.g. `the client token "ci" is read-only; ...` for `kosmo-vero serve`).
+   */
+  readOnly?: boolean | string;
   delivery?: DeliveryMode;
   /** Largest arguments as JSON, in bytes; default the Lua sandbox's `maxArgBytes` (a Lua run passes its own). */
   maxArgBytes?: number;
@@ -127,7 +138,8 @@ export interface AccountInfo {
   credential_kind: string | null;
   credential_hint: string | null;
   base_url: string | null;
-  email: string | null;
+  /** The settings the integration lists for its accounts (Vero: `email`), as configured. */
+  settings: Record<string, string>;
   error?: string;
 }
 

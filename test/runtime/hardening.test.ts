@@ -8,9 +8,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { createRuntime } from '../../src/index.js';
 import { type ImportRow, readImportFile } from '../../src/runtime/import-file.js';
-import { createRuntime } from '../../src/runtime/runtime.js';
-import { callTool } from '../../src/runtime/tool-definitions.js';
+import { callTool } from '../../src/tools/index.js';
 import { CANARY, exposed } from '../support/canary.js';
 import { type Harness, startHarness } from '../support/runtime.js';
 
