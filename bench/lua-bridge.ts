@@ -3,11 +3,10 @@
 // per-round ratios (bench/support.ts interleave); the time from
 // runLua to the first host call on a warm pool; and how long the next run takes after one killed at its time limit.
 // Run: npm run build && npm run bench:lua-bridge
-import http from 'node:http';
 import { createRuntime } from '../src/index.js';
 import { LuaPool } from '../src/lua/index.js';
 import { luaHostFor } from '../src/runtime/lua-host.js';
-import { interleave, report, showSpread, spread, startEmulatorProcess } from './support.js';
+import { interleave, jsonPoster, report, showSpread, spread, startEmulatorProcess } from './support.js';
 
 const CALLS = Number(process.env.CALLS ?? 500);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -37,31 +36,7 @@ async function bareLoop(): Promise<number> {
   return performance.now() - started;
 }
 
-const agent = new http.Agent({ keepAlive: true });
-const target = new URL(`${emulator.url}/events/track`);
-const post = (payload: string) =>
-  new Promise<unknown>((resolve, reject) => {
-    const request = http.request(
-      {
-        agent,
-        host: target.hostname,
-        port: target.port,
-        path: target.pathname,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-      },
-      (response) => {
-        let text = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => {
-          text += chunk;
-        });
-        response.on('end', () => resolve(JSON.parse(text)));
-      },
-    );
-    request.on('error', reject);
-    request.end(payload);
-  });
+const { post, close: closePoster } = jsonPoster(`${emulator.url}/events/track`);
 
 async function bareHttpLoop(): Promise<number> {
   const started = performance.now();
@@ -81,7 +56,7 @@ const { cases, ratios } = await interleave(
   { bare: bareLoop, bareHttp: bareHttpLoop, lua: luaLoop },
   { rounds: ROUNDS, warmup: 1, baseline: 'bare' },
 );
-agent.destroy();
+closePoster();
 
 // Warm start: from pool.run() to the host receiving the script's first call, on a pool that has run before.
 const pool = new LuaPool();

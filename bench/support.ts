@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 
@@ -65,6 +66,45 @@ export function rssMiB(pid: number): number {
   const kib = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]);
   if (!Number.isFinite(kib)) throw new Error(`no VmRSS for process ${pid}`);
   return kib / 1024;
+}
+
+/**
+ * A bare `node:http` keep-alive JSON POST to `url` (the cheapest way to send a request from Node): the baseline
+ * the runtime's own client is compared with. `post` resolves with the parsed response body.
+ */
+export function jsonPoster(url: string): { post: (payload: string) => Promise<unknown>; close: () => void } {
+  const agent = new http.Agent({ keepAlive: true });
+  const target = new URL(url);
+  const post = (payload: string) =>
+    new Promise<unknown>((resolve, reject) => {
+      const request = http.request(
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        },
+        (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => {
+            text += chunk;
+          });
+          response.on('end', () => resolve(JSON.parse(text)));
+        },
+      );
+      request.on('error', reject);
+      request.end(payload);
+    });
+  // The agent keeps its sockets open: close it when done, or the process stays alive.
+  return { post, close: () => agent.destroy() };
+}
+
+/** Forgets the emulator's users, events and request log, so each measured case starts from the same state. */
+export async function resetEmulator(origin: string): Promise<void> {
+  await fetch(`${origin}/_emulator/reset`, { method: 'POST' });
 }
 
 export async function setLatency(origin: string, latencyMs: number): Promise<void> {

@@ -72,7 +72,14 @@ export interface ImportOptions {
   kind: string;
   account?: string;
   delivery?: DeliveryMode;
-  onProgress?: (done: number, total: number) => void;
+  /** After each row: how many were read so far, and of those accepted and failed (the file is read as it goes). */
+  onProgress?: (progress: ImportProgress) => void;
+}
+
+export interface ImportProgress {
+  rows: number;
+  accepted: number;
+  failed: number;
 }
 
 export interface ImportSummary {

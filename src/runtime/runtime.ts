@@ -45,9 +45,6 @@ interface ResolvedFunction {
 
 export type CallResult = Record<string, unknown>;
 
-const PROGRESS_INTERVAL_MS = 250;
-const FINISHED: ReadonlySet<string> = new Set(['delivered', 'dead', 'discarded']);
-
 // The default account's credential in a dry run with none configured: previews redact it, nothing is sent.
 const DRY_RUN_CREDENTIAL = 'dry-run-sends-nothing';
 
@@ -359,37 +356,38 @@ export class Runtime {
     const fullName = `${integration.name}.${spec.function}`;
     const { jsonSchema } = this.resolveFunction(fullName);
     const required = Array.isArray(jsonSchema.required) ? (jsonSchema.required as string[]) : [];
-    const rows = readImportFile(path, Object.keys(jsonSchema.properties ?? {}), spec, required);
+    const rows = await readImportFile(path, Object.keys(jsonSchema.properties ?? {}), spec, required);
     const summary: ImportSummary = {
       function_name: fullName,
-      rows: rows.length,
+      rows: 0,
       accepted: 0,
       failed: [],
       outbox_ids: [],
     };
-    for (const [index, row] of rows.entries()) {
-      options.onProgress?.(index, rows.length);
+    // Rows are read as they are queued: memory stays flat in the file's size.
+    for await (const row of rows) {
+      summary.rows++;
       if (!row.args) {
         summary.failed.push({
           line: row.line,
           code: 'invalid_row',
           message: row.problem ?? 'unreadable row',
         });
-        continue;
+      } else {
+        try {
+          const result = await this.call(fullName, row.args, {
+            account: options.account,
+            delivery: options.delivery ?? 'queued',
+          });
+          summary.accepted++;
+          if (typeof result.outbox_id === 'number') summary.outbox_ids.push(result.outbox_id);
+        } catch (error) {
+          const { code, message } = toErrorInfo(error);
+          summary.failed.push({ line: row.line, code, message });
+        }
       }
-      try {
-        const result = await this.call(fullName, row.args, {
-          account: options.account,
-          delivery: options.delivery ?? 'queued',
-        });
-        summary.accepted++;
-        if (typeof result.outbox_id === 'number') summary.outbox_ids.push(result.outbox_id);
-      } catch (error) {
-        const { code, message } = toErrorInfo(error);
-        summary.failed.push({ line: row.line, code, message });
-      }
+      options.onProgress?.({ rows: summary.rows, accepted: summary.accepted, failed: summary.failed.length });
     }
-    options.onProgress?.(rows.length, rows.length);
     return summary;
   }
 
@@ -436,7 +434,7 @@ export class Runtime {
 
   /**
    * Waits until the queued writes are delivered or dead (or the timeout passes); delivers them meanwhile.
-   * `onProgress` hears how many are finished about every quarter second.
+   * `onProgress` hears how many are settled each time that number grows.
    */
   async waitForDelivery(
     ids: number[],
@@ -446,22 +444,9 @@ export class Runtime {
     if (ids.length === 0) return [];
     const outbox = this.outbox();
     outbox.start();
-    // The outbox decides when the wait is over (delivered, dead, discarded, or held by a paused destination).
-    const waiting = outbox.waitFor(ids, { timeoutMs });
-    if (!onProgress) return waiting;
-    const report = (outcomes: JobOutcome[]) =>
-      onProgress(outcomes.filter((o) => FINISHED.has(o.state)).length, ids.length);
-    // A look with no wait answers at once with the current states; a failed look is the wait's failure too.
-    const timer = setInterval(() => {
-      outbox.waitFor(ids, { timeoutMs: 0 }).then(report, () => {});
-    }, PROGRESS_INTERVAL_MS);
-    try {
-      const outcomes = await waiting;
-      report(outcomes);
-      return outcomes;
-    } finally {
-      clearInterval(timer);
-    }
+    // The outbox decides when the wait is over (delivered, dead, discarded, or held by a paused destination), and
+    // counts what is settled as outcomes arrive: nothing reads every id again to report progress.
+    return outbox.waitFor(ids, { timeoutMs, onProgress });
   }
 
   /** Runs a Lua script in the sandbox; its `app.integrations.*` calls go through `call` with these options. */

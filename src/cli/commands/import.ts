@@ -52,7 +52,9 @@ Examples:
           kind: flags.events ? 'events' : 'users',
           account: flags.account,
           delivery: flags.delivery === 'direct' ? 'direct' : 'queued',
-          onProgress: (done, total) => progress.update(`queueing ${bar(done, total)}`),
+          // The file is read as it is queued: its length in rows is known only at the end.
+          onProgress: ({ rows, accepted }) =>
+            progress.update(`queueing: ${rows} rows read, ${accepted} queued`),
         });
         const outcomes = flags.wait
           ? await runtime.waitForDelivery(summary.outbox_ids, undefined, (done, total) =>
