@@ -1,33 +1,40 @@
 /**
- * `npm run test:unit`: the inner-loop tier. Every test file except the ones that start processes (the built CLI,
- * crash fixtures, a browser), kill them (SIGKILL storms) or abuse the sandbox on purpose: those stay in `npm test`,
- * which runs every file, each in a process of its own. Here they all load into this one process: a process per
- * file pays tsx's start-up and the runtime's import each time, half this tier's CPU. Needs no build.
+ * `npm run test:unit`: the inner-loop tier, about ten seconds. The files here start no process, no browser and only a
+ * few Lua sandboxes: validation tables, the emulator's endpoints, the wire client, the outbox's store and ordering,
+ * the layer rules, the docs, Lua value conversion and json.lua's corpus. They load into this one process, which pays
+ * tsx's start-up and the runtime's import once. Everything else (the CLI, MCP, the sandbox under attack, SIGKILL
+ * storms, the browser) runs only in `npm test`, which runs every file, each in a process of its own. Needs no build.
  * Run as the npm script does: node --import tsx --import ./test/support/user-data-guard.mjs scripts/test-unit.mjs
  */
-import { readdirSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
-const NOT_UNIT = new Set([
-  'test/browser/inspector.test.ts', // drives Chromium
-  'test/browser/inspector-api.test.ts',
-  'test/cli/binary.test.ts', // the built binary
-  'test/cli/first-hour.test.ts', // terminals and npm run demo
-  'test/mcp/hostile.test.ts', // the built binary, 10 MiB lines
-  'test/lua/adversarial.test.ts', // runaway scripts until their limits
-  'test/lua/adversarial-host.test.ts',
-  'test/lua/pool-start.test.ts', // workers that fail to start
-  'test/outbox/crash.test.ts', // SIGKILL storms
-  'test/outbox/storage-faults.test.ts', // killed holders, full disks
-  'test/outbox/user-data-guard.test.ts', // a child process per case
-  'test/vero/transport.test.ts', // a child process that must exit by itself
-]);
+const UNIT = [
+  'test/emulator/auth.test.ts',
+  'test/emulator/dedup.test.ts',
+  'test/emulator/endpoints.test.ts',
+  'test/emulator/hardening.test.ts',
+  'test/emulator/persistence.test.ts',
+  'test/emulator/real-clients.test.ts',
+  'test/emulator/request-log.test.ts',
+  'test/emulator/validation.test.ts',
+  'test/emulator/vero-sdk.test.ts',
+  'test/layers/copy-assets.test.ts',
+  'test/layers/imports.test.ts',
+  'test/lua/helpers.test.ts',
+  'test/lua/json-corpus.test.ts',
+  'test/lua/values.test.ts',
+  'test/mcp/client-tokens.test.ts',
+  'test/outbox/migration.test.ts',
+  'test/outbox/ordering.test.ts',
+  'test/outbox/outbox.test.ts',
+  'test/runtime/destinations.test.ts',
+  'test/runtime/docs.test.ts',
+  'test/runtime/request-shapes.test.ts',
+  'test/runtime/validation.test.ts',
+  'test/vero/endpoints.test.ts',
+  'test/vero/secrets.test.ts',
+  'test/vero/validation.test.ts',
+];
 
-// test/*/*.test.ts, as `npm test` selects them (Node 20 has no fs.glob).
-const files = readdirSync('test', { withFileTypes: true })
-  .filter((entry) => entry.isDirectory())
-  .flatMap((dir) => readdirSync(`test/${dir.name}`).map((name) => `test/${dir.name}/${name}`))
-  .filter((file) => file.endsWith('.test.ts') && !NOT_UNIT.has(file))
-  .sort();
 // Importing a file registers its tests with node:test, which runs them here.
-for (const file of files) await import(pathToFileURL(file).href);
+for (const file of UNIT) await import(pathToFileURL(file).href);
