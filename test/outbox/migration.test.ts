@@ -48,9 +48,15 @@ test('a v1 file is migrated: its jobs wait, unassigned, until moved to a destina
       order.push(`${(j.payload as { name: string }).name} ${j.orderingKeys.join('+')}`);
     },
   });
-  assert.deepEqual(outbox.status().counts, { pending: 2, sending: 0, delivered: 1, dead: 1, discarded: 0 });
+  assert.deepEqual((await outbox.status()).counts, {
+    pending: 2,
+    sending: 0,
+    delivered: 1,
+    dead: 1,
+    discarded: 0,
+  });
   assert.deepEqual(
-    outbox.status().destinations.map(({ id, endpoint, pending, dead, deliverableAs }) => ({
+    (await outbox.status()).destinations.map(({ id, endpoint, pending, dead, deliverableAs }) => ({
       id,
       endpoint,
       pending,
@@ -61,16 +67,16 @@ test('a v1 file is migrated: its jobs wait, unassigned, until moved to a destina
   );
   // Jobs with no recorded destination are never delivered implicitly, and do not hold up new ones.
   assert.deepEqual(await outbox.drain(), { delivered: 0, dead: 0, pending: 0 });
-  outbox.enqueue(job(['a@x.com', 'usr_1'], { name: 'new' }));
+  await outbox.enqueue(job(['a@x.com', 'usr_1'], { name: 'new' }));
   await outbox.drain();
   assert.deepEqual(order, ['new a@x.com+usr_1']);
-  assert.equal(outbox.status().counts.pending, 2);
+  assert.equal((await outbox.status()).counts.pending, 2);
 
   // The operator assigns them; they go in their own order, and the dead one keeps its key and can be retried.
-  assert.equal(outbox.move(0, TEST_DESTINATION), 3);
+  assert.equal(await outbox.move(0, TEST_DESTINATION), 3);
   await outbox.drain();
   assert.deepEqual(order, ['new a@x.com+usr_1', 'old 1 usr_1', 'old 2 usr_1']);
-  assert.equal(outbox.retry('dead'), 1);
+  assert.equal(await outbox.retry('dead'), 1);
   await outbox.drain();
   assert.equal(order.at(-1), 'old dead usr_2');
   await outbox.close();
@@ -126,7 +132,7 @@ test('a v2 file is migrated: its pending jobs keep their key rows and wait for a
   });
   await outbox.drain();
   assert.deepEqual(order, []);
-  assert.equal(outbox.move(0, TEST_DESTINATION), 2);
+  assert.equal(await outbox.move(0, TEST_DESTINATION), 2);
   await outbox.drain();
   assert.deepEqual(order, ['first', 'second']);
   await outbox.close();
@@ -160,7 +166,7 @@ test('a file from a newer schema, or not an outbox, is refused with a clear mess
 test('key rows exist only for pending and sending jobs', async () => {
   const file = tempDb();
   const outbox = new Outbox({ destinations: [TEST_DESTINATION], path: file, deliver: async () => undefined });
-  for (let i = 0; i < 50; i++) outbox.enqueue(job([`u${i % 5}`, `e${i % 7}`, `u${i % 5}`], { i }));
+  for (let i = 0; i < 50; i++) await outbox.enqueue(job([`u${i % 5}`, `e${i % 7}`, `u${i % 5}`], { i }));
   const db = new Database(file, { readonly: true });
   const keyRows = () => (db.prepare('SELECT COUNT(*) AS n FROM outbox_job_keys').get() as { n: number }).n;
   assert.equal(keyRows(), 100, 'duplicates within a job are stored once');

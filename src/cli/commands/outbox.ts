@@ -147,7 +147,7 @@ Examples:
       ),
   ).action((flags: OutboxFlags) =>
     withRuntime(flags, async (runtime) => {
-      const status = runtime.outbox().status();
+      const status = await runtime.outbox().status();
       const destinations = status.destinations.map((d) => ({ ...d, hint: waitingHint(runtime, d) }));
       if (flags.json) return printReport({ ...status, destinations });
       const { counts, oldestPendingAgeMs, lastErrors } = status;
@@ -187,7 +187,7 @@ Examples:
     withRuntime(flags, async (runtime) => {
       const deadline = milliseconds(flags.deadline, '--deadline');
       // Writes for destinations this process holds no account for are never claimed: say so before draining.
-      const before = runtime.outbox().status().destinations;
+      const before = (await runtime.outbox().status()).destinations;
       const waiting = before.filter((d) => d.deliverableAs === null && d.pending + d.sending > 0);
       const deliverable = before.some((d) => d.deliverableAs !== null && d.pending + d.sending > 0);
       const result = deliverable
@@ -196,7 +196,7 @@ Examples:
       const left = waiting.map((d) => ({ ...d, hint: waitingHint(runtime, d) }));
       const nothingDeliverable = waiting.length > 0 && !deliverable;
       const ok = !nothingDeliverable && result.pending === 0 && result.dead === 0;
-      const after = runtime.outbox().status();
+      const after = await runtime.outbox().status();
       const paused = after.destinations.filter((d) => d.pausedUntil !== null);
       if (flags.json) printReport({ ...result, waiting: left, paused, held: after.held }, ok);
       else {
@@ -230,7 +230,7 @@ Examples:
       ),
   ).action((id: string | undefined, flags: OutboxFlags) =>
     withRuntime(flags, async (runtime) => {
-      const changed = runtime.outbox().retry(deadTarget(id, flags.dead));
+      const changed = await runtime.outbox().retry(deadTarget(id, flags.dead));
       if (flags.json) printReport({ retried: changed });
       else
         process.stdout.write(
@@ -257,7 +257,7 @@ Examples:
       ),
   ).action((id: string | undefined, flags: OutboxFlags) =>
     withRuntime(flags, async (runtime) => {
-      const discarded = runtime.outbox().discard(deadTarget(id, flags.dead));
+      const discarded = await runtime.outbox().discard(deadTarget(id, flags.dead));
       if (flags.json) printReport({ discarded });
       else
         process.stdout.write(
@@ -291,7 +291,7 @@ Examples:
       if (!Number.isInteger(from) || from < 0) {
         throw new UsageError(`--from: expected a destination id such as 2, got "${flags.from}"`);
       }
-      const moved = runtime.moveQueuedWrites(from, flags.to as string);
+      const moved = await runtime.moveQueuedWrites(from, flags.to as string);
       if (flags.json) printReport({ moved, from, to: flags.to });
       else
         process.stdout.write(
@@ -318,7 +318,7 @@ Examples:
       ),
   ).action((flags: OutboxFlags) =>
     withRuntime(flags, async (runtime) => {
-      const purged = runtime
+      const purged = await runtime
         .outbox()
         .purge({ delivered: true, olderThanMs: milliseconds(flags.olderThan, '--older-than') });
       if (flags.json) printReport({ purged });
