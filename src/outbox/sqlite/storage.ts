@@ -11,8 +11,8 @@ import type {
   PauseLength,
   StoredOutcome,
 } from '../storage.js';
-import { OutboxStore } from '../store.js';
 import type { Destination, OutboxErrorEntry, OutboxJob, OutboxState } from '../types.js';
+import { OutboxStore } from './store.js';
 
 /**
  * The outbox in one SQLite file (the default): the synchronous OutboxStore behind the async storage interface.

@@ -1,9 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { OutboxError, storageError } from './errors.js';
-import { isOwnerGone, type LockOwner } from './liveness.js';
-import type { Destination, JobOutcome, OutboxErrorEntry, OutboxJob, OutboxState } from './types.js';
+import { OutboxError, storageError } from '../errors.js';
+import { isOwnerGone, type LockOwner } from '../liveness.js';
+import type {
+  ClaimRequest,
+  DestinationCounts,
+  DestinationRow,
+  JobRef,
+  NewJob,
+  PauseLength,
+  ServedDestination,
+} from '../storage.js';
+import type { Destination, JobOutcome, OutboxErrorEntry, OutboxJob, OutboxState } from '../types.js';
 
 /*
  * Jobs in outbox_jobs. A row moves pending -> sending -> delivered | pending (retry later) | dead.
@@ -19,8 +28,12 @@ import type { Destination, JobOutcome, OutboxErrorEntry, OutboxJob, OutboxState 
  * the same transaction as the job's state change. So "an earlier active job shares one of my keys" is one index
  * seek per key, and the table stays as small as the backlog. The job's own `ordering_keys` (JSON array) is the
  * source of truth, used to put the rows back when a dead job is retried.
+ *
+ * `blocked` caches "an earlier active (or dead) job shares one of my keys" (i.e. not the head of all its keys),
+ * kept up to date in every transaction that adds or deletes key rows. The pending index starts with it, so a
+ * claim or a due-time lookup reads heads only, and a backlog waiting behind one job costs nothing per write.
  */
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS outbox_jobs (
@@ -44,12 +57,14 @@ CREATE TABLE IF NOT EXISTS outbox_jobs (
   result          TEXT,
   created_at      INTEGER NOT NULL,
   updated_at      INTEGER NOT NULL,
-  destination_id  INTEGER NOT NULL DEFAULT 0
+  destination_id  INTEGER NOT NULL DEFAULT 0,
+  blocked         INTEGER NOT NULL DEFAULT 0         -- 1: an earlier job holding key rows shares one of its keys
 );
 -- Partial indexes: each enqueue writes every index its row belongs to (one WAL page each), so only one covers
 -- pending rows; delivered rows, the bulk of the table, are in none. Sending rows are few (the concurrency).
-CREATE INDEX IF NOT EXISTS outbox_jobs_due_by_destination
-  ON outbox_jobs (destination_id, next_attempt_at) WHERE state = 'pending';
+-- blocked before the due time: claims and due-time lookups seek straight to the heads (blocked = 0).
+CREATE INDEX IF NOT EXISTS outbox_jobs_pending
+  ON outbox_jobs (destination_id, blocked, next_attempt_at) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS outbox_jobs_in_flight ON outbox_jobs (id) WHERE state = 'sending';
 CREATE TABLE IF NOT EXISTS outbox_job_keys (
   destination_id INTEGER NOT NULL,
@@ -114,14 +129,31 @@ DROP TABLE outbox_job_keys_v2;
 `;
 
 /*
- * A job is blocked while any of its keys has an earlier active job of its destination (key rows exist only for
- * active jobs), or any job of its destination sharing a key is sending (normally the earlier one; after retry()
- * of a dead job it may be a later one).
+ * v3 files gain the blocked column, and the pending index starts with it (SCHEMA creates it); MARK_BLOCKED then
+ * fills the column.
  */
-const IS_HEAD = `NOT EXISTS (
+const MIGRATE_V3 = `
+DROP INDEX IF EXISTS outbox_jobs_due_by_destination;
+ALTER TABLE outbox_jobs ADD COLUMN blocked INTEGER NOT NULL DEFAULT 0;
+`;
+
+/**
+ * An earlier job of its destination holding key rows (pending, sending or dead) shares one of j's keys. CROSS JOIN
+ * keeps json_each outermost: one key-table seek per key (the planner otherwise may scan the destination's rows).
+ */
+const EARLIER_SHARES_KEY = `EXISTS (
               SELECT 1 FROM json_each(j.ordering_keys) jk
-                JOIN outbox_job_keys o
+                CROSS JOIN outbox_job_keys o
                   ON o.destination_id = j.destination_id AND o.key = jk.value AND o.job_id < j.id)`;
+
+const MARK_BLOCKED = `UPDATE outbox_jobs AS j SET blocked = ${EARLIER_SHARES_KEY}
+ WHERE j.state IN ('pending', 'sending', 'dead')`;
+
+/*
+ * A head (blocked = 0) still waits while a job of its destination sharing a key is sending: normally that one
+ * is earlier and the head is not a head, but after retry() of a v2 dead job or a move() it may be a later one.
+ * Sending rows are few (the concurrency), read from their own index.
+ */
 const NONE_SENDING = `NOT EXISTS (
               SELECT 1 FROM outbox_jobs s, json_each(s.ordering_keys) sk, json_each(j.ordering_keys) jk
                WHERE s.state = 'sending' AND s.destination_id = j.destination_id AND sk.value = jk.value)`;
@@ -144,20 +176,6 @@ interface KeyRows {
   destinationId: number;
 }
 
-type DestinationRow = Omit<Destination, 'id' | 'pausedUntil' | 'pauseReason'>;
-
-/** What the store needs to know of a claimed job to record its outcome. */
-export interface JobRef {
-  id: number;
-  destination: { id: number };
-}
-
-/** How long a destination pauses: `baseMs` doubled per pause in a row, at most `maxMs`. */
-export interface PauseLength {
-  baseMs: number;
-  maxMs: number;
-}
-
 /** A dead job and how many later jobs wait behind it (they share one of its keys). */
 export interface HeldRow {
   id: number;
@@ -167,42 +185,6 @@ export interface HeldRow {
   keys: string;
   error: string | null;
   waiting: number;
-}
-
-export interface NewJob {
-  key: string;
-  destination: Destination;
-  fn: string;
-  /** Distinct, non-empty. */
-  orderingKeys: string[];
-  payload: string;
-  now: number;
-}
-
-/** Up to `limit` due jobs of the served destinations, claimed in one pass per gate (see Outbox's lanes). */
-export interface ClaimRequest {
-  owner: LockOwner;
-  limit: number;
-  now: number;
-  leaseMs: number;
-  maxInterruptions: number;
-  served: ServedDestination[];
-  gates: Array<(destinationId: number, fn: string) => boolean>;
-}
-
-/** A destination this process delivers to, and the local account that does it. */
-export interface ServedDestination {
-  destination: Destination;
-  account: string;
-}
-
-export interface DestinationCounts {
-  destinationId: number;
-  integration: string;
-  account: string;
-  pending: number;
-  sending: number;
-  dead: number;
 }
 
 /**
@@ -262,11 +244,33 @@ export class OutboxStore {
     }
     const db = this.db;
     this.stmts = {
+      // Before its own key rows: any key row of the same keys is an earlier job's (ids only grow).
       insert: db.prepare(
         `INSERT INTO outbox_jobs (key, integration, fn, account, ordering_keys, payload, state, attempts,
-           next_attempt_at, created_at, updated_at, destination_id)
+           next_attempt_at, created_at, updated_at, destination_id, blocked)
          VALUES (@key, @integration, @fn, @account, @orderingKeys, @payload, 'pending', 0, @now, @now, @now,
-           @destinationId)`,
+           @destinationId,
+           EXISTS (SELECT 1 FROM json_each(@orderingKeys) k
+                     CROSS JOIN outbox_job_keys o ON o.destination_id = @destinationId AND o.key = k.value))`,
+      ),
+      /*
+       * After a job's key rows were deleted or put back: the job itself and, on each of its keys, the next job
+       * after it are the only ones whose head-ness can change (the jobs further back still wait behind that one).
+       * One seek per key; rows whose flag is already right are not written.
+       */
+      refreshBlocked: db.prepare(
+        `UPDATE outbox_jobs AS j SET blocked = NOT j.blocked
+          WHERE j.id IN (SELECT @id UNION ALL
+                         SELECT (SELECT MIN(o.job_id) FROM outbox_job_keys o
+                                  WHERE o.destination_id = @destinationId AND o.key = k.value AND o.job_id > @id)
+                           FROM json_each(@keys) k)
+            AND j.blocked <> ${EARLIER_SHARES_KEY}`,
+      ),
+      // move() re-points key rows of whole destinations: every job holding key rows there is looked at again.
+      refreshBlockedOf: db.prepare(
+        `UPDATE outbox_jobs AS j SET blocked = NOT j.blocked
+          WHERE j.id IN (SELECT job_id FROM outbox_job_keys WHERE destination_id IN (@from, @to))
+            AND j.blocked <> ${EARLIER_SHARES_KEY}`,
       ),
       insertKey: db.prepare(
         `INSERT INTO outbox_job_keys (destination_id, key, job_id) VALUES (@destinationId, @key, @jobId)`,
@@ -275,13 +279,13 @@ export class OutboxStore {
         `DELETE FROM outbox_job_keys
           WHERE destination_id = @destinationId AND job_id = @id AND key IN (SELECT value FROM json_each(@keys))`,
       ),
-      // Heads of all their ordering keys only, of one destination. Due rows go oldest-due first (fresh rows: in
-      // enqueue order), read straight from the due index; a blocked row costs one key-table seek per key.
+      // Heads of all their ordering keys only, of one destination, read straight from the pending index: the
+      // rows waiting behind them are not read at all. Due rows go oldest-due first (fresh rows: in enqueue order).
       claimable: db.prepare(
         `SELECT id, key, fn, ordering_keys, payload, attempts, created_at, first_failed_at, destination_id
            FROM outbox_jobs j
-          WHERE j.state = 'pending' AND j.destination_id = @destinationId AND j.next_attempt_at <= @now
-            AND ${IS_HEAD}
+          WHERE j.state = 'pending' AND j.destination_id = @destinationId AND j.blocked = 0
+            AND j.next_attempt_at <= @now
             AND ${NONE_SENDING}
           ORDER BY j.next_attempt_at, j.id
           LIMIT @limit`,
@@ -363,9 +367,9 @@ export class OutboxStore {
       // Earliest due time among heads of their key, of one destination: rows queued behind another row of their
       // key wait for that one's outcome, not for the clock.
       nextDue: db.prepare(
-        `SELECT next_attempt_at AS t FROM outbox_jobs j
-          WHERE j.state = 'pending' AND j.destination_id = @destinationId AND ${IS_HEAD}
-          ORDER BY j.next_attempt_at LIMIT 1`,
+        `SELECT next_attempt_at AS t FROM outbox_jobs
+          WHERE state = 'pending' AND destination_id = @destinationId AND blocked = 0
+          ORDER BY next_attempt_at LIMIT 1`,
       ),
       lastErrors: db.prepare(
         `SELECT id, fn, account, destination_id AS destinationId, last_error AS error, attempts, state,
@@ -410,16 +414,18 @@ export class OutboxStore {
                 next_attempt_at = @now, updated_at = @now
           WHERE id = @id AND state IN ('dead', 'pending')`,
       ),
-      // A dead job becoming active again gets its key rows back (before the UPDATE: it selects on 'dead').
-      restoreKeysOne: db.prepare(
-        `INSERT OR IGNORE INTO outbox_job_keys (destination_id, key, job_id)
-         SELECT j.destination_id, k.value, j.id FROM outbox_jobs j, json_each(j.ordering_keys) k
-          WHERE j.id = @id AND j.state = 'dead'`,
+      // Dead jobs about to be retried (read before the UPDATE: it selects on 'dead').
+      deadOne: db.prepare(
+        `SELECT id, ordering_keys AS keys, destination_id AS destinationId FROM outbox_jobs
+          WHERE id = @id AND state = 'dead'`,
       ),
-      restoreKeysDead: db.prepare(
+      deadAll: db.prepare(
+        `SELECT id, ordering_keys AS keys, destination_id AS destinationId FROM outbox_jobs WHERE state = 'dead'`,
+      ),
+      // A dead job becoming active again gets its key rows back (dead under v2, it had none).
+      restoreKeys: db.prepare(
         `INSERT OR IGNORE INTO outbox_job_keys (destination_id, key, job_id)
-         SELECT j.destination_id, k.value, j.id FROM outbox_jobs j, json_each(j.ordering_keys) k
-          WHERE j.state = 'dead'`,
+         SELECT @destinationId, value, @id FROM json_each(@keys)`,
       ),
       retryDead: db.prepare(
         `UPDATE outbox_jobs
@@ -517,7 +523,16 @@ export class OutboxStore {
     // Each state change and its key rows commit together: key rows exist exactly for pending and sending jobs.
     const stmts = this.stmts;
     const forgetKeys = (rows: KeyRows[]) => {
-      for (const row of rows) stmts.deleteKeys.run(row);
+      for (const row of rows) {
+        stmts.deleteKeys.run(row);
+        stmts.refreshBlocked.run(row);
+      }
+    };
+    const restoreKeys = (rows: KeyRows[], retry: () => number): number => {
+      for (const row of rows) stmts.restoreKeys.run(row);
+      const changes = retry();
+      for (const row of rows) stmts.refreshBlocked.run(row);
+      return changes;
     };
     this.transactions = {
       insert: db.transaction((job: NewJob): number => {
@@ -543,11 +558,9 @@ export class OutboxStore {
           now: number,
         ): boolean => {
           if (stmts.delivered.run({ ownerId: owner.id, id: job.id, result, now }).changes === 0) return false;
-          stmts.deleteKeys.run({
-            id: job.id,
-            destinationId: job.destination.id,
-            keys: JSON.stringify(job.orderingKeys),
-          });
+          forgetKeys([
+            { id: job.id, destinationId: job.destination.id, keys: JSON.stringify(job.orderingKeys) },
+          ]);
           stmts.unpauseDestination.run({ destinationId: job.destination.id });
           return true;
         },
@@ -603,14 +616,12 @@ export class OutboxStore {
         forgetKeys(rows);
         return rows.length;
       }),
-      retryOne: db.transaction((id: number, now: number): number => {
-        stmts.restoreKeysOne.run({ id });
-        return stmts.retryOne.run({ id, now }).changes;
-      }),
-      retryDead: db.transaction((now: number): number => {
-        stmts.restoreKeysDead.run();
-        return stmts.retryDead.run({ now }).changes;
-      }),
+      retryOne: db.transaction((id: number, now: number): number =>
+        restoreKeys(stmts.deadOne.all({ id }) as KeyRows[], () => stmts.retryOne.run({ id, now }).changes),
+      ),
+      retryDead: db.transaction((now: number): number =>
+        restoreKeys(stmts.deadAll.all() as KeyRows[], () => stmts.retryDead.run({ now }).changes),
+      ),
       destination: db.transaction((input: Omit<DestinationRow, 'id'>, now: number): number => {
         stmts.insertDestination.run({ ...input, now });
         return (stmts.findDestination.get(input) as { id: number }).id;
@@ -624,6 +635,7 @@ export class OutboxStore {
           now,
         }) as Array<{ id: number }>;
         for (const { id } of moved) stmts.moveKeys.run({ from, to: to.id, id });
+        stmts.refreshBlockedOf.run({ from, to: to.id });
         return moved.length;
       }),
     };
@@ -640,10 +652,11 @@ export class OutboxStore {
         const hasJobs = this.db
           .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox_jobs'`)
           .get();
-        const migrating = (version === 1 || version === 2) && hasJobs;
+        const migrating = version >= 1 && version <= 3 && hasJobs;
         if (migrating) {
           if (version === 1) this.db.exec(MIGRATE_V1);
-          this.db.exec(MIGRATE_V2);
+          if (version <= 2) this.db.exec(MIGRATE_V2);
+          if (version === 3) this.db.exec(MIGRATE_V3);
         } else if (version !== 0 || hasJobs) {
           throw new OutboxError(
             'outbox_invalid_option',
@@ -651,7 +664,8 @@ export class OutboxStore {
           );
         }
         this.db.exec(SCHEMA);
-        if (migrating) this.db.exec(MIGRATE_V2_COPY);
+        if (migrating && version <= 2) this.db.exec(MIGRATE_V2_COPY);
+        if (migrating) this.db.exec(MARK_BLOCKED);
         this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })
       .immediate();
