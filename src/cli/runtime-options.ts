@@ -51,7 +51,10 @@ export function addDeliveryFlags(command: Command): Command {
       '--delivery <mode>',
       'direct (send now) or queued (commit to the outbox, deliver in the background)',
     )
-    .option('--outbox <file>', 'outbox SQLite file for queued delivery (env KOSMO_VERO_OUTBOX)')
+    .option(
+      '--outbox <file|url>',
+      'outbox for queued delivery: SQLite file, or postgres://user@host/db?schema=name (env KOSMO_VERO_OUTBOX)',
+    )
     .option('--no-wait', 'queued mode: return once writes are queued; a later `outbox drain` delivers them');
 }
 

@@ -18,8 +18,8 @@ interface OutboxFlags extends RuntimeFlags {
 const withOutboxFlags = (command: Command): Command =>
   command
     .option(
-      '--outbox <file>',
-      'outbox SQLite file (env KOSMO_VERO_OUTBOX; default under your data directory)',
+      '--outbox <file|url>',
+      'outbox SQLite file, or postgres://user@host/db?schema=name (env KOSMO_VERO_OUTBOX; default: a file under your data directory)',
     )
     .option('--config <file>', 'JSON config file with accounts')
     .option('--json', 'print one JSON object on stdout');
