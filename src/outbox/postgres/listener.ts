@@ -15,6 +15,8 @@ export class ChangeListener {
   constructor(
     private readonly connectionString: string,
     private readonly channel: string,
+    /** Shown in pg_stat_activity, so operators (and tests) can see who listens. */
+    private readonly applicationName: string,
     private readonly onPayload: (payload: string) => void,
   ) {
     void this.connect();
@@ -22,7 +24,10 @@ export class ChangeListener {
 
   private async connect(): Promise<void> {
     if (this.closed) return;
-    const client = new pg.Client({ connectionString: this.connectionString });
+    const client = new pg.Client({
+      connectionString: this.connectionString,
+      application_name: this.applicationName,
+    });
     this.client = client;
     client.on('notification', (message) => this.onPayload(message.payload ?? ''));
     client.on('error', () => this.retry(client));

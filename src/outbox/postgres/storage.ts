@@ -77,6 +77,7 @@ export class PostgresStorage implements OutboxStorage {
       connectionString: parsed.connectionString,
       max: poolSize,
       allowExitOnIdle: true,
+      application_name: `kosmo-vero outbox ${parsed.schema}`,
       types,
     });
     // An idle connection the server dropped: the pool discards it; the next query opens another.
@@ -620,7 +621,8 @@ export class PostgresStorage implements OutboxStorage {
     if (this.listener) return;
     const prefix = `${this.schema} `;
     const own = `${this.schema} ${this.instance}`;
-    this.listener = new ChangeListener(this.connectionString, NOTIFY_CHANNEL, (payload) => {
+    const name = `kosmo-vero outbox listener ${this.schema}`;
+    this.listener = new ChangeListener(this.connectionString, NOTIFY_CHANNEL, name, (payload) => {
       if (payload.startsWith(prefix) && payload !== own) listener();
     });
   }
