@@ -138,10 +138,11 @@ export class Outbox {
     this.opened = Destinations.open(this.storage, held);
     // Reported by the first operation that awaits it; never an unhandled rejection.
     this.opened.catch(() => {});
-    // Another process queued, finished or retried jobs (PostgreSQL's NOTIFY): claim now, look at waited-for ids.
-    this.storage.onChange(() => {
-      this.wake();
-      if (this.waiters.size > 0) void this.checkWaiters();
+    // Another process made jobs claimable, or finished some (PostgreSQL's NOTIFY): claim now, or look at the
+    // waited-for ids now, instead of at the next poll.
+    this.storage.onChange((change) => {
+      if (change === 'work') this.wake();
+      else if (this.waiters.size > 0) void this.checkWaiters();
     });
     this.owner = newLockOwner();
     if (options.autoStart) this.start();

@@ -73,6 +73,9 @@ export interface DestinationCounts {
 
 export type StoredOutcome = JobOutcome & { destinationId: number };
 
+/** `work`: jobs became claimable (queued, retried, released); `outcome`: jobs were delivered, failed or paused. */
+export type StorageChange = 'work' | 'outcome';
+
 export interface OutboxStorage {
   /** Where the rows are, for messages: the file path, or the database URL with its password masked. */
   readonly label: string;
@@ -136,10 +139,10 @@ export interface OutboxStorage {
   /** Deletes delivered rows updated at or before `before` and gives the space back. */
   purgeDelivered(before: number): Promise<number>;
   /**
-   * Calls `listener` when another process changed jobs (queued, finished, retried), so a drainer or waiter need
-   * not wait for its poll. Engines without such a signal never call it: the Outbox's poll covers them.
+   * Calls `listener` when another process changed jobs, so a drainer (`work`) or a waiter (`outcome`) need not
+   * wait for its poll. Engines without such a signal never call it: the Outbox's poll covers them.
    */
-  onChange(listener: () => void): void;
+  onChange(listener: (change: StorageChange) => void): void;
   /** Contention worth trying again shortly (a lock held elsewhere), as opposed to a storage failure. */
   isTransient(error: unknown): boolean;
   /** A storage failure as an operator should read it; `doing` says what could not be done. */

@@ -542,6 +542,8 @@ export function outboxConformance(engine: Engine): void {
       const b = await first.enqueue(job('u1', { n: 2 }));
       first.start();
       await until(() => claimedByFirst.length === 1, 'the first drainer claimed the job');
+      // It claims nothing more (as if it had crashed); its delivery in flight never ends until released below.
+      const stopping = first.stop();
 
       const clock = { now: start };
       const seen: OutboxJob[] = [];
@@ -582,6 +584,7 @@ export function outboxConformance(engine: Engine): void {
         'u1 in order, after the lease expired',
       );
       finishStuck('late');
+      await stopping;
       await first.close();
       assert.deepEqual(await second.waitFor([a.id]), [
         { id: a.id, state: 'delivered', result: 'again', error: outcomes[0]?.error },

@@ -11,6 +11,7 @@ import type {
   OutboxStorage,
   PauseLength,
   ServedDestination,
+  StorageChange,
   StoredOutcome,
 } from '../storage.js';
 import type { Destination, OutboxErrorEntry, OutboxJob, OutboxState } from '../types.js';
@@ -25,6 +26,9 @@ const types: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === INT8 ? Number : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
 };
+
+/** How often claims look for expired leases. */
+const RELEASE_EVERY_MS = 1000;
 
 /** A transaction that hit a deadlock or a serialization failure runs again, at most this many times. */
 const TX_ATTEMPTS = 5;
@@ -58,6 +62,7 @@ export class PostgresStorage implements OutboxStorage {
   private readonly connectionString: string;
   private listener: ChangeListener | undefined;
   private claimRotation = 0;
+  private nextRelease = Number.NEGATIVE_INFINITY;
   private readonly t: { jobs: string; keys: string; destinations: string; meta: string };
 
   constructor(location: string, poolSize: number) {
@@ -124,9 +129,17 @@ export class PostgresStorage implements OutboxStorage {
     return (await this.pool.query<R>(sql, params)).rows;
   }
 
-  /** Announces a change to the other processes (delivered at commit, with the transaction). */
-  private notify(client: pg.PoolClient): Promise<unknown> {
-    return client.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, `${this.schema} ${this.instance}`]);
+  /** The payload announcing a change of this kind from this store. */
+  private payload(change: StorageChange): string {
+    return `${this.schema} ${this.instance} ${change}`;
+  }
+
+  /** Announces changes to the other processes (delivered at commit, with the transaction). */
+  private notify(client: pg.PoolClient, ...changes: StorageChange[]): Promise<unknown> {
+    return client.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [
+      NOTIFY_CHANNEL,
+      changes.map((change) => this.payload(change)),
+    ]);
   }
 
   /**
@@ -242,7 +255,7 @@ export class PostgresStorage implements OutboxStorage {
           job.now,
           destinationId,
           NOTIFY_CHANNEL,
-          `${this.schema} ${this.instance}`,
+          this.payload('work'),
         ],
       );
       return (rows[0] as { id: number }).id;
@@ -250,38 +263,52 @@ export class PostgresStorage implements OutboxStorage {
   }
 
   claim({ owner, limit, now, leaseMs, maxInterruptions, served, gates }: ClaimRequest): Promise<OutboxJob[]> {
+    // Expired leases are looked for at most once a second: a crashed drainer's rows wait a lease anyway.
+    const release = now >= this.nextRelease || now < this.nextRelease - RELEASE_EVERY_MS;
+    if (release) this.nextRelease = now + RELEASE_EVERY_MS;
     return this.tx(async (client) => {
-      const released = await client.query(
-        `UPDATE ${this.t.jobs}
-            SET state = CASE WHEN interruptions + 1 >= $2 THEN 'dead' ELSE 'pending' END,
-                interruptions = interruptions + 1,
-                last_error = 'interrupted: its delivery lease expired before the outcome was recorded',
-                next_attempt_at = $1, locked_by = NULL, locked_until = NULL, updated_at = $1
-          WHERE id IN (SELECT id FROM ${this.t.jobs} WHERE state = 'sending' AND locked_until < $1
-                        FOR UPDATE SKIP LOCKED)`,
-        [now, maxInterruptions],
-      );
-      if ((released.rowCount ?? 0) > 0) await this.notify(client);
+      if (release) {
+        const released = await client.query(
+          `UPDATE ${this.t.jobs}
+              SET state = CASE WHEN interruptions + 1 >= $2 THEN 'dead' ELSE 'pending' END,
+                  interruptions = interruptions + 1,
+                  last_error = 'interrupted: its delivery lease expired before the outcome was recorded',
+                  next_attempt_at = $1, locked_by = NULL, locked_until = NULL, updated_at = $1
+            WHERE id IN (SELECT id FROM ${this.t.jobs} WHERE state = 'sending' AND locked_until < $1
+                          FOR UPDATE SKIP LOCKED)`,
+          [now, maxInterruptions],
+        );
+        if ((released.rowCount ?? 0) > 0) await this.notify(client, 'work', 'outcome');
+      }
       const chosen: Array<{ row: JobRow; served: ServedDestination }> = [];
       const taken = new Set<number>();
+      // Rows read (and locked) per destination; `all` when the read returned everything due there.
+      const read = new Map<number, { rows: JobRow[]; all: boolean }>();
       const start = served.length > 0 ? this.claimRotation++ % served.length : 0;
       for (const gate of gates) {
         for (let i = 0; i < served.length && chosen.length < limit; i++) {
           const destination = served[(start + i) % served.length] as ServedDestination;
-          // Due heads, oldest due first, skipping rows another drainer is claiming right now. A few more than
-          // needed: `gate` may turn some down (their lane is full).
-          const { rows } = await client.query<JobRow>(
-            `SELECT id, key, fn, ordering_keys, payload, attempts, created_at, first_failed_at
-               FROM ${this.t.jobs}
-              WHERE state = 'pending' AND blockers = 0 AND destination_id = $1 AND next_attempt_at <= $2
-                AND NOT id = ANY($4::bigint[])
-              ORDER BY next_attempt_at, id LIMIT $3
-              FOR UPDATE SKIP LOCKED`,
-            [destination.destination.id, now, (limit - chosen.length) * 4, [...taken]],
-          );
-          for (const row of rows) {
+          const id = destination.destination.id;
+          let candidates = read.get(id);
+          if (!candidates?.all) {
+            // Due heads, oldest due first, skipping rows another drainer is claiming right now. A few more than
+            // needed: `gate` may turn some down (their lane is full).
+            const want = (limit - chosen.length) * 4;
+            const { rows } = await client.query<JobRow>(
+              `SELECT id, key, fn, ordering_keys, payload, attempts, created_at, first_failed_at
+                 FROM ${this.t.jobs}
+                WHERE state = 'pending' AND blockers = 0 AND destination_id = $1 AND next_attempt_at <= $2
+                  AND NOT id = ANY($4::bigint[])
+                ORDER BY next_attempt_at, id LIMIT $3
+                FOR UPDATE SKIP LOCKED`,
+              [id, now, want, [...taken]],
+            );
+            candidates = { rows, all: rows.length < want };
+            read.set(id, candidates);
+          }
+          for (const row of candidates.rows) {
             if (chosen.length >= limit) break;
-            if (!gate(destination.destination.id, row.fn)) continue;
+            if (taken.has(row.id) || !gate(id, row.fn)) continue;
             chosen.push({ row, served: destination });
             taken.add(row.id);
           }
@@ -327,20 +354,40 @@ export class PostgresStorage implements OutboxStorage {
   ): Promise<boolean> {
     return this.tx(async (client) => {
       await this.lockKeys(client, job.destination.id, job.orderingKeys);
-      const done = await client.query(
-        `UPDATE ${this.t.jobs}
-            SET state = 'delivered', result = $3, locked_by = NULL, locked_until = NULL, updated_at = $4
-          WHERE id = $1 AND state = 'sending' AND locked_by = $2`,
+      // One statement: the outcome, the key rows gone, the next head of each key freed, the destination unpaused.
+      // Its CTEs share one snapshot, so they read the key rows as they were before the DELETE.
+      const { rows } = await client.query<{ unblocked: number }>(
+        `WITH done AS (
+           UPDATE ${this.t.jobs}
+              SET state = 'delivered', result = $3, locked_by = NULL, locked_until = NULL, updated_at = $4
+            WHERE id = $1 AND state = 'sending' AND locked_by = $2
+           RETURNING id, destination_id
+         ), gone AS (
+           DELETE FROM ${this.t.keys} k USING done WHERE k.job_id = done.id
+           RETURNING k.destination_id, k.key
+         ), next AS (
+           SELECT (SELECT min(n.job_id) FROM ${this.t.keys} n
+                    WHERE n.destination_id = g.destination_id AND n.key = g.key AND n.job_id > $1) AS id
+             FROM gone g
+            WHERE NOT EXISTS (SELECT 1 FROM ${this.t.keys} e
+                               WHERE e.destination_id = g.destination_id AND e.key = g.key AND e.job_id < $1)
+         ), freed AS (
+           UPDATE ${this.t.jobs} j SET blockers = j.blockers - n.count
+             FROM (SELECT id, count(*)::integer AS count FROM next WHERE id IS NOT NULL GROUP BY id) n
+            WHERE j.id = n.id
+           RETURNING j.blockers
+         ), unpaused AS (
+           UPDATE ${this.t.destinations} SET paused_until = NULL, pause_reason = NULL, pauses = 0
+            WHERE id IN (SELECT destination_id FROM done) AND pauses > 0
+         )
+         SELECT (SELECT count(*)::integer FROM freed WHERE blockers = 0) AS unblocked FROM done`,
         [job.id, owner.id, result, now],
       );
-      if (done.rowCount === 0) return false;
-      await this.forgetKeys(client, [job.id]);
-      await client.query(
-        `UPDATE ${this.t.destinations} SET paused_until = NULL, pause_reason = NULL, pauses = 0
-          WHERE id = $1 AND pauses > 0`,
-        [job.destination.id],
-      );
-      await this.notify(client);
+      const done = rows[0];
+      if (!done) return false;
+      // Waiters elsewhere hear of the outcome; idle drainers elsewhere only when a job became claimable.
+      if (done.unblocked > 0) await this.notify(client, 'outcome', 'work');
+      else await this.notify(client, 'outcome');
       return true;
     });
   }
@@ -363,7 +410,7 @@ export class PostgresStorage implements OutboxStorage {
         [job.id, owner.id, state, error, nextAttemptAt, now],
       );
       if (changed.rowCount === 0) return false;
-      await this.notify(client);
+      await this.notify(client, 'outcome');
       return true;
     });
   }
@@ -395,7 +442,7 @@ export class PostgresStorage implements OutboxStorage {
           WHERE id = $1`,
         [job.destination.id, atLeast, now, pause.maxMs, pause.baseMs, error],
       );
-      await this.notify(client);
+      await this.notify(client, 'outcome');
       return true;
     });
   }
@@ -539,7 +586,7 @@ export class PostgresStorage implements OutboxStorage {
           WHERE ${where}`,
         params,
       );
-      if ((changed.rowCount ?? 0) > 0) await this.notify(client);
+      if ((changed.rowCount ?? 0) > 0) await this.notify(client, 'work');
       return changed.rowCount ?? 0;
     });
   }
@@ -574,7 +621,7 @@ export class PostgresStorage implements OutboxStorage {
         [ids, now],
       );
       await this.forgetKeys(client, ids);
-      await this.notify(client);
+      await this.notify(client, 'work', 'outcome');
       return ids.length;
     });
   }
@@ -602,7 +649,7 @@ export class PostgresStorage implements OutboxStorage {
         [from, to.id, moved.rows.map((row) => row.id)],
       );
       await this.recountBlockers(client, [from, to.id]);
-      await this.notify(client);
+      await this.notify(client, 'work');
       return moved.rows.length;
     });
   }
@@ -617,13 +664,14 @@ export class PostgresStorage implements OutboxStorage {
     return result.rowCount ?? 0;
   }
 
-  onChange(listener: () => void): void {
+  onChange(listener: (change: StorageChange) => void): void {
     if (this.listener) return;
-    const prefix = `${this.schema} `;
-    const own = `${this.schema} ${this.instance}`;
     const name = `kosmo-vero outbox listener ${this.schema}`;
     this.listener = new ChangeListener(this.connectionString, NOTIFY_CHANNEL, name, (payload) => {
-      if (payload.startsWith(prefix) && payload !== own) listener();
+      const [schema, instance, change] = payload.split(' ');
+      // Other schemas share the channel; our own changes are known here already.
+      if (schema !== this.schema || instance === this.instance) return;
+      if (change === 'work' || change === 'outcome') listener(change);
     });
   }
 
