@@ -98,6 +98,7 @@ export class Outbox {
   private pumping: Promise<void> | undefined;
   private pumpAgain = false;
   private checkingWaiters = false;
+  private checkWaitersAgain = false;
   private pumpTimer: NodeJS.Timeout | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private waitPollTimer: NodeJS.Timeout | undefined;
@@ -251,6 +252,8 @@ export class Outbox {
       }
       this.waiters.add(waiter);
       this.ensureWaitPoll();
+      // A job may have finished while its state was being read: look once more, now that the waiter is known.
+      void this.checkWaiters();
     });
   }
 
@@ -759,31 +762,41 @@ export class Outbox {
     this.waitPollTimer = setInterval(() => void this.checkWaiters(), this.pollIntervalMs);
   }
 
-  /** One look at a time; a look asked for during one is folded into it (it reads after the change anyway). */
+  /** One look at a time; a look asked for during one runs again right after it. */
   private async checkWaiters(): Promise<void> {
-    if (this.checkingWaiters) return;
+    if (this.checkingWaiters) {
+      this.checkWaitersAgain = true;
+      return;
+    }
     this.checkingWaiters = true;
     try {
-      for (const waiter of [...this.waiters]) {
-        let done: boolean;
-        try {
-          const outcomes = await this.storage.outcomes([...waiter.remaining]);
-          for (const o of outcomes) if (this.settled(o)) waiter.remaining.delete(o.id);
-          // Rows gone since (only delivered rows are purged) are final too.
-          const present = new Set(outcomes.map((o) => o.id));
-          for (const id of [...waiter.remaining]) if (!present.has(id)) waiter.remaining.delete(id);
-          done =
-            waiter.remaining.size === 0 ||
-            (await this.stuck(outcomes.filter((o) => waiter.remaining.has(o.id))));
-        } catch (error) {
-          if (!this.storage.isTransient(error))
-            this.failStorage(this.storage.failure('read queued writes', error));
-          return;
-        }
-        if (done) await this.finishWaiter(waiter);
-      }
+      do {
+        this.checkWaitersAgain = false;
+        await this.checkEachWaiter();
+      } while (this.checkWaitersAgain && this.waiters.size > 0);
     } finally {
       this.checkingWaiters = false;
+    }
+  }
+
+  private async checkEachWaiter(): Promise<void> {
+    for (const waiter of [...this.waiters]) {
+      let done: boolean;
+      try {
+        const outcomes = await this.storage.outcomes([...waiter.remaining]);
+        for (const o of outcomes) if (this.settled(o)) waiter.remaining.delete(o.id);
+        // Rows gone since (only delivered rows are purged) are final too.
+        const present = new Set(outcomes.map((o) => o.id));
+        for (const id of [...waiter.remaining]) if (!present.has(id)) waiter.remaining.delete(id);
+        done =
+          waiter.remaining.size === 0 ||
+          (await this.stuck(outcomes.filter((o) => waiter.remaining.has(o.id))));
+      } catch (error) {
+        if (!this.storage.isTransient(error))
+          this.failStorage(this.storage.failure('read queued writes', error));
+        return;
+      }
+      if (done) await this.finishWaiter(waiter);
     }
   }
 

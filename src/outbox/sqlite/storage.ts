@@ -1,4 +1,4 @@
-import { isBusy, storageError } from '../errors.js';
+import { isBusy, OutboxError, storageError } from '../errors.js';
 import type { LockOwner } from '../liveness.js';
 import type {
   ClaimRequest,
@@ -161,7 +161,7 @@ export class SqliteStorage implements OutboxStorage {
   }
 
   failure(doing: string, error: unknown) {
-    return storageError(this.label, doing, error);
+    return error instanceof OutboxError ? error : storageError(this.label, doing, error);
   }
 
   async close(): Promise<void> {
