@@ -1,12 +1,12 @@
 // Sequential track_event calls from Lua versus the same requests from a bare fetch loop (the issue's baseline) and
-// from a bare node:http keep-alive loop (the cheapest way to send them), same emulator, same run; the time from
+// from a bare node:http keep-alive loop (the cheapest way to send them), same emulator, interleaved rounds with
+// per-round ratios (bench/support.ts interleave); the time from
 // runLua to the first host call on a warm pool; and how long the next run takes after one killed at its time limit.
 // Run: npm run build && npm run bench:lua-bridge
-import http from 'node:http';
+import { createRuntime } from '../src/index.js';
 import { LuaPool } from '../src/lua/index.js';
 import { luaHostFor } from '../src/runtime/lua-host.js';
-import { createRuntime } from '../src/runtime/runtime.js';
-import { median, report, startEmulatorProcess } from './support.js';
+import { interleave, jsonPoster, report, showSpread, spread, startEmulatorProcess } from './support.js';
 
 const CALLS = Number(process.env.CALLS ?? 500);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -36,31 +36,7 @@ async function bareLoop(): Promise<number> {
   return performance.now() - started;
 }
 
-const agent = new http.Agent({ keepAlive: true });
-const target = new URL(`${emulator.url}/events/track`);
-const post = (payload: string) =>
-  new Promise<unknown>((resolve, reject) => {
-    const request = http.request(
-      {
-        agent,
-        host: target.hostname,
-        port: target.port,
-        path: target.pathname,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-      },
-      (response) => {
-        let text = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => {
-          text += chunk;
-        });
-        response.on('end', () => resolve(JSON.parse(text)));
-      },
-    );
-    request.on('error', reject);
-    request.end(payload);
-  });
+const { post, close: closePoster } = jsonPoster(`${emulator.url}/events/track`);
 
 async function bareHttpLoop(): Promise<number> {
   const started = performance.now();
@@ -75,19 +51,12 @@ async function luaLoop(): Promise<number> {
   return performance.now() - started;
 }
 
-// Warm both paths (JIT, keep-alive sockets, pool workers) before measuring.
-await bareLoop();
-await bareHttpLoop();
-await luaLoop();
-const bare: number[] = [];
-const bareHttp: number[] = [];
-const lua: number[] = [];
-for (let round = 0; round < ROUNDS; round++) {
-  bare.push(await bareLoop());
-  bareHttp.push(await bareHttpLoop());
-  lua.push(await luaLoop());
-}
-agent.destroy();
+// Warm every path (JIT, keep-alive sockets, pool workers), then rounds in rotating order with per-round ratios.
+const { cases, ratios } = await interleave(
+  { bare: bareLoop, bareHttp: bareHttpLoop, lua: luaLoop },
+  { rounds: ROUNDS, warmup: 1, baseline: 'bare' },
+);
+closePoster();
 
 // Warm start: from pool.run() to the host receiving the script's first call, on a pool that has run before.
 const pool = new LuaPool();
@@ -120,30 +89,40 @@ await pool.close();
 await runtime.close();
 emulator.stop();
 
-const bareMs = median(bare);
-const bareHttpMs = median(bareHttp);
-const luaMs = median(lua);
+const perCall = (ms: number) => ms / CALLS;
 report(
   'lua-bridge',
   [
-    { measure: `bare fetch loop, ${CALLS} calls (ms, median of ${ROUNDS})`, value: bareMs, target: '' },
-    { measure: `bare node:http keep-alive loop, ${CALLS} calls (ms)`, value: bareHttpMs, target: '' },
-    { measure: `Lua track_event loop, ${CALLS} calls (ms)`, value: luaMs, target: '' },
-    { measure: 'ratio Lua / bare fetch', value: luaMs / bareMs, target: '<= 1.2' },
-    { measure: 'ratio Lua / bare node:http', value: luaMs / bareHttpMs, target: '' },
-    { measure: 'per call, bare fetch (ms)', value: bareMs / CALLS, target: '' },
-    { measure: 'per call, bare node:http (ms)', value: bareHttpMs / CALLS, target: '' },
-    { measure: 'per call, Lua (ms)', value: luaMs / CALLS, target: '' },
     {
-      measure: 'warm start: run() to first call (ms, median of 25)',
-      value: median(firstCall),
+      measure: `bare fetch loop, ${CALLS} calls (ms, median (min–max) of ${ROUNDS})`,
+      value: showSpread(cases.bare, 1),
+      target: '',
+    },
+    {
+      measure: `bare node:http keep-alive loop, ${CALLS} calls (ms)`,
+      value: showSpread(cases.bareHttp, 1),
+      target: '',
+    },
+    { measure: `Lua track_event loop, ${CALLS} calls (ms)`, value: showSpread(cases.lua, 1), target: '' },
+    { measure: 'ratio Lua / bare fetch (per round)', value: showSpread(ratios.lua), target: '<= 1.2' },
+    {
+      measure: 'ratio bare node:http / bare fetch (per round)',
+      value: showSpread(ratios.bareHttp),
+      target: '',
+    },
+    { measure: 'per call, bare fetch (ms)', value: perCall(cases.bare.median), target: '' },
+    { measure: 'per call, bare node:http (ms)', value: perCall(cases.bareHttp.median), target: '' },
+    { measure: 'per call, Lua (ms)', value: perCall(cases.lua.median), target: '' },
+    {
+      measure: 'warm start: run() to first call (ms, median (min–max) of 25)',
+      value: showSpread(spread(firstCall)),
       target: '<= 5',
     },
     {
-      measure: 'next run after a run killed at its time limit (ms, median of 10)',
-      value: median(afterKill),
+      measure: 'next run after a run killed at its time limit (ms, median (min–max) of 10)',
+      value: showSpread(spread(afterKill), 1),
       target: '',
     },
   ],
-  { calls: CALLS, rounds: ROUNDS, bare, bareHttp, lua, firstCall, afterKill },
+  { calls: CALLS, rounds: ROUNDS, cases, ratios, firstCall, afterKill },
 );

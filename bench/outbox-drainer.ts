@@ -3,7 +3,7 @@
 // `done <json>` and exits. Starting up is not part of what the benchmark times.
 // Usage: node --import tsx bench/outbox-drainer.ts <outbox> <baseUrl> <token>
 import { createInterface } from 'node:readline';
-import { createRuntime } from '../src/runtime/runtime.js';
+import { createRuntime } from '../src/index.js';
 
 const [outbox, baseUrl, token] = process.argv.slice(2);
 if (!outbox || !baseUrl || !token) throw new Error('usage: outbox-drainer.ts <outbox> <baseUrl> <token>');

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
-import { createRuntime } from '../src/runtime/runtime.js';
+import { createRuntime } from '../src/index.js';
 import { interleave, report, setLatency, showSpread, startEmulatorProcess } from './support.js';
 
 const WRITES = Number(process.env.WRITES ?? 1000);

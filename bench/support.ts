@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 
@@ -10,24 +11,100 @@ export interface EmulatorProcess {
   stop(): void;
 }
 
-/**
- * The emulator in its own process (the built CLI), so the code being measured does not share its event loop.
- * Needs `npm run build` first.
- */
-export async function startEmulatorProcess(token: string): Promise<EmulatorProcess> {
-  const child = spawn(
-    process.execPath,
-    ['dist/cli/main.js', 'emulator', '--port', '0', '--quiet', '--dedup-window', '0', '--token', token],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  // A benchmark that fails half-way must not leave its emulator running.
+export interface ServerProcess {
+  /** The first line the server printed on stdout: its URL. */
+  url: string;
+  origin: string;
+  child: ChildProcess;
+  stop(): void;
+}
+
+/** Starts `node <args>` and waits for the URL it prints as its first line of stdout. */
+export async function startServerProcess(args: string[]): Promise<ServerProcess> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  // A benchmark that fails half-way must not leave its server running.
   process.once('exit', () => child.kill('SIGTERM'));
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const url = await new Promise<string>((resolve, reject) => {
     lines.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`emulator exited (${code}); run npm run build first`)));
+    child.once('exit', (code) =>
+      reject(new Error(`${args.join(' ')} exited (${code}); run npm run build first`)),
+    );
   });
   return { url, origin: new URL(url).origin, child, stop: () => child.kill('SIGTERM') };
+}
+
+/**
+ * The emulator in its own process (the built CLI), so the code being measured does not share its event loop.
+ * Needs `npm run build` first. `args` are further `kosmo-vero emulator` options.
+ */
+export function startEmulatorProcess(token: string, args: string[] = []): Promise<ServerProcess> {
+  return startServerProcess([
+    'dist/cli/bin.js',
+    'emulator',
+    '--port',
+    '0',
+    '--quiet',
+    '--dedup-window',
+    '0',
+    '--token',
+    token,
+    ...args,
+  ]);
+}
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc (Linux; 10 ms ticks). */
+export function cpuMs(pid: number): number {
+  // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** A child's resident set size in MiB, from /proc (Linux). */
+export function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]);
+  if (!Number.isFinite(kib)) throw new Error(`no VmRSS for process ${pid}`);
+  return kib / 1024;
+}
+
+/**
+ * A bare `node:http` keep-alive JSON POST to `url` (the cheapest way to send a request from Node): the baseline
+ * the runtime's own client is compared with. `post` resolves with the parsed response body.
+ */
+export function jsonPoster(url: string): { post: (payload: string) => Promise<unknown>; close: () => void } {
+  const agent = new http.Agent({ keepAlive: true });
+  const target = new URL(url);
+  const post = (payload: string) =>
+    new Promise<unknown>((resolve, reject) => {
+      const request = http.request(
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        },
+        (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => {
+            text += chunk;
+          });
+          response.on('end', () => resolve(JSON.parse(text)));
+        },
+      );
+      request.on('error', reject);
+      request.end(payload);
+    });
+  // The agent keeps its sockets open: close it when done, or the process stays alive.
+  return { post, close: () => agent.destroy() };
+}
+
+/** Forgets the emulator's users, events and request log, so each measured case starts from the same state. */
+export async function resetEmulator(origin: string): Promise<void> {
+  await fetch(`${origin}/_emulator/reset`, { method: 'POST' });
 }
 
 export async function setLatency(origin: string, latencyMs: number): Promise<void> {
@@ -75,7 +152,7 @@ export const showSpread = (s: Spread, digits = 2): string =>
  */
 export async function interleave<K extends string>(
   cases: Record<K, () => Promise<number>>,
-  options: { rounds: number; warmup?: number; baseline?: K },
+  options: { rounds: number; warmup?: number; baseline?: NoInfer<K> },
 ): Promise<{ cases: Record<K, Spread>; ratios: Record<K, Spread> }> {
   const names = Object.keys(cases) as K[];
   for (let i = 0; i < (options.warmup ?? 1); i++) for (const name of names) await cases[name]();

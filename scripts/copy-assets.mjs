@@ -1,7 +1,11 @@
-// tsc copies no non-TS files; the docs markdown and the emulator page ship beside the compiled code.
-import { cpSync, existsSync } from 'node:fs';
+// tsc copies no non-TS files: every other file under src/ (an integration's guide, the emulator's page, Lua
+// sources) ships beside the compiled code, so an integration's folder brings its assets with no line here.
+// A folder's README.md documents the source and stays with it.
+import { cpSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
 
-const assets = ['integrations/vero/guide', 'emulator/page'];
-for (const dir of assets) {
-  if (existsSync(`src/${dir}`)) cpSync(`src/${dir}`, `dist/${dir}`, { recursive: true });
-}
+const isAsset = (path) => !path.endsWith('.ts') && basename(path) !== 'README.md';
+cpSync('src', 'dist', {
+  recursive: true,
+  filter: (path) => statSync(path).isDirectory() || isAsset(path),
+});

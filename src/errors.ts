@@ -8,3 +8,26 @@ export class KosmoError extends Error {
     this.code = code;
   }
 }
+
+/** What every surface (Lua, MCP, the CLI, the call log) reports about an error. */
+export interface ErrorInfo {
+  code: string;
+  message: string;
+  /** Said by errors that know whether the same call may succeed later (e.g. Vero's). */
+  retryable?: boolean;
+}
+
+/** The stable code and message of anything thrown; an error without a code of its own is `internal`. */
+export function toErrorInfo(error: unknown): ErrorInfo {
+  const { code, message, retryable } = (error ?? {}) as {
+    code?: unknown;
+    message?: unknown;
+    retryable?: unknown;
+  };
+  const info: ErrorInfo = {
+    code: typeof code === 'string' ? code : 'internal',
+    message: typeof message === 'string' ? message : String(error),
+  };
+  if (typeof retryable === 'boolean') info.retryable = retryable;
+  return info;
+}

@@ -1,4 +1,4 @@
-import { KosmoError } from '../errors.js';
+import { KosmoError, toErrorInfo } from '../errors.js';
 
 /** Exit codes, documented in the README: 0 ok, 1 script or call error, 2 usage error. */
 export const EXIT_OK = 0;
@@ -22,20 +22,6 @@ export function requestLine(request: unknown): string {
   return body === undefined ? `${method} ${url}` : `${method} ${url} ${JSON.stringify(body)}`;
 }
 
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}
-
-export function errorInfo(error: unknown): { code: string; message: string } {
-  if (error instanceof KosmoError) return { code: error.code, message: error.message };
-  if (isCoded(error)) return { code: error.code, message: error.message };
-  return { code: 'internal', message: error instanceof Error ? error.message : String(error) };
-}
-
-const isCoded = (error: unknown): error is { code: string; message: string } =>
-  typeof (error as { code?: unknown })?.code === 'string' &&
-  typeof (error as { message?: unknown }).message === 'string';
-
 /** C0 controls but tab and newline, DEL and C1 controls: what a terminal may act on (title, clear, OSC 52). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const TERMINAL_CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
@@ -49,15 +35,10 @@ export function terminalSafe(text: string): string {
   return text.replace(TERMINAL_CONTROLS, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-/** One clear line on stderr. */
-export function printError(error: unknown): void {
-  process.stderr.write(`kosmo-vero: ${terminalSafe(errorInfo(error).message.replace(/\s*\n\s*/g, ' '))}\n`);
-}
-
 // Errors that mean the command line or the configuration must change before anything can work: a missing or invalid
 // --config file, an account nobody configured, a base URL that is not one.
 const USAGE_CODES = new Set(['usage', 'unknown_account', 'invalid_config', 'vero_config']);
 
 export function exitCodeFor(error: unknown): number {
-  return USAGE_CODES.has(errorInfo(error).code) ? EXIT_USAGE : EXIT_FAILURE;
+  return USAGE_CODES.has(toErrorInfo(error).code) ? EXIT_USAGE : EXIT_FAILURE;
 }

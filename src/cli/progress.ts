@@ -4,7 +4,7 @@ export interface Progress {
   done(): void;
 }
 
-export function progressLine(stream: NodeJS.WriteStream = process.stderr): Progress {
+export function progressLine(stream: NodeJS.WritableStream & { isTTY?: boolean }): Progress {
   if (!stream.isTTY) return { update() {}, done() {} };
   let last = 0;
   let shown = false;

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
-import { type RunningEmulator, startEmulator } from '../emulator/index.js';
-import { createRuntime, type DeliveryMode, type Runtime, type RuntimeOptions } from '../runtime/runtime.js';
+import type { RunningEmulator } from '../emulator/index.js';
+import type { Integration } from '../integrations/definition.js';
+import type { AccountOverrides } from '../runtime/accounts.js';
+import type { DeliveryMode, Runtime, RuntimeOptions } from '../runtime/runtime.js';
+import type { Cli } from './io.js';
 import { terminalSafe, UsageError } from './output.js';
 
 export interface RuntimeFlags {
@@ -28,7 +31,10 @@ const CLI_SETTING_NAMES = {
 export function addConnectionFlags(command: Command): Command {
   return command
     .option('--config <file>', 'JSON config file with accounts and permissions')
-    .option('--emulator', 'start an embedded Vero emulator for this run and point every account at it')
+    .option(
+      '--emulator',
+      "start an embedded Vero emulator for this run and point the Vero accounts at it (other integrations' stay)",
+    )
     .option(
       '--request-timeout <ms>',
       'give up on one HTTP request after this long (config requestTimeoutMs; default 30000)',
@@ -63,9 +69,6 @@ function deliveryMode(value: string | undefined): DeliveryMode | undefined {
   throw new UsageError(`--delivery must be direct or queued, got "${value}"`);
 }
 
-// A credential for the embedded emulator when no account is configured: it reaches nothing but loopback.
-const EMULATOR_DEMO_TOKEN = 'emulator-demo-token';
-
 export interface CliRuntime {
   runtime: Runtime;
   emulator: RunningEmulator | undefined;
@@ -82,15 +85,38 @@ function requestTimeout(value: string | undefined): number | undefined {
 }
 
 /** Each retry of a request is a line on stderr when it is a terminal, so a slow API is not silence; nothing on a pipe. */
-function retryProgress(): RuntimeOptions['onRetry'] {
-  if (!process.stderr.isTTY) return undefined;
+function retryProgress(cli: Cli): RuntimeOptions['onRetry'] {
+  if (!cli.io.stderr.isTTY) return undefined;
   return ({ integration, account, request, attempt, error, delayMs }) =>
-    process.stderr.write(
+    cli.err(
       `kosmo-vero: ${integration}/${account} ${request}: attempt ${attempt} failed (${terminalSafe(error)}); retrying in ${(delayMs / 1000).toFixed(1)} s\n`,
     );
 }
 
-export async function openRuntime(flags: RuntimeFlags, extra: RuntimeOptions = {}): Promise<CliRuntime> {
+/**
+ * `--emulator` points the accounts of the integrations the bundled emulator stands in for at it, and only those: an
+ * integration without an emulator keeps its own accounts. Each gets its demo credential for a default account none
+ * configured (the emulator accepts it; it reaches nothing but loopback).
+ */
+function emulatorOverrides(integrations: Integration[], url: string): Record<string, AccountOverrides> {
+  return Object.fromEntries(
+    integrations.flatMap((integration) =>
+      integration.emulator
+        ? [[integration.name, { baseUrl: url, fallbackCredential: integration.emulator.demoCredential }]]
+        : [],
+    ),
+  );
+}
+
+/**
+ * The runtime (and embedded emulator) a command works with, from its flags and the invocation's environment. Both
+ * are imported here, when a command runs: `--help` and `--version` load neither.
+ */
+export async function openRuntime(
+  cli: Cli,
+  flags: RuntimeFlags,
+  extra: RuntimeOptions = {},
+): Promise<CliRuntime> {
   const delivery = deliveryMode(flags.delivery);
   const requestTimeoutMs = requestTimeout(flags.requestTimeout);
   if (flags.emulator && flags.outbox !== undefined) {
@@ -103,13 +129,24 @@ export async function openRuntime(flags: RuntimeFlags, extra: RuntimeOptions = {
       '--no-wait cannot go with --emulator: the embedded emulator stops when this command ends',
     );
   }
-  const emulator = flags.emulator ? await startEmulator() : undefined;
+  const [{ createRuntime, builtinIntegrations }, emulatorModule] = await Promise.all([
+    import('../index.js'),
+    flags.emulator ? import('../emulator/index.js') : undefined,
+  ]);
+  const integrations = extra.integrations ?? builtinIntegrations;
+  if (flags.emulator && !integrations.some((integration) => integration.emulator)) {
+    throw new UsageError(
+      `--emulator: none of the integrations (${integrations.map((i) => i.name).join(', ')}) has an emulator`,
+    );
+  }
+  const emulator = emulatorModule ? await emulatorModule.startEmulator() : undefined;
   let runtime: Runtime;
   try {
     runtime = createRuntime({
+      env: cli.io.env,
       config: flags.config,
-      baseUrl: emulator?.url,
-      fallbackCredential: emulator ? EMULATOR_DEMO_TOKEN : undefined,
+      integrations,
+      overrides: emulator ? emulatorOverrides(integrations, emulator.url) : undefined,
       delivery,
       // An emulator run never shares the user's outbox: its writes would wait there for a drain that sends them
       // to a real account (or real writes would be drained into this throwaway emulator).
@@ -119,7 +156,7 @@ export async function openRuntime(flags: RuntimeFlags, extra: RuntimeOptions = {
       dryRun: flags.dryRun,
       requestTimeoutMs,
       settingNames: CLI_SETTING_NAMES,
-      onRetry: retryProgress(),
+      onRetry: retryProgress(cli),
       ...extra,
     });
   } catch (error) {

@@ -14,6 +14,17 @@ const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 export const MAX_FORM_FIELDS = 5000;
 export const MAX_FORM_DEPTH = 16;
 
+/**
+ * A JSON text that could hold a reserved key: one spelt out, or any `\u` escape (which can spell one). Only such
+ * bodies pay for the key-by-key check of a reviver; the rest (nearly all) take the plain, much faster JSON.parse.
+ */
+const MAY_SPELL_RESERVED = /__proto__|constructor|prototype|\\u/;
+
+const refuseReserved = (key: string, item: unknown): unknown => {
+  if (RESERVED_KEYS.has(key)) throw new BodyError(reservedKeyMessage(key, ''));
+  return item;
+};
+
 /** A body the emulator refuses with a 400 and this message. */
 class BodyError extends Error {}
 
@@ -33,10 +44,7 @@ export function parseBody(raw: string, contentType: string | undefined): ParsedB
   if (raw.trim() === '') return { ok: true, params: {} };
   let value: unknown;
   try {
-    value = JSON.parse(raw, (key, item) => {
-      if (RESERVED_KEYS.has(key)) throw new BodyError(reservedKeyMessage(key, ''));
-      return item;
-    });
+    value = MAY_SPELL_RESERVED.test(raw) ? JSON.parse(raw, refuseReserved) : JSON.parse(raw);
   } catch (error) {
     if (error instanceof BodyError) return { ok: false, message: error.message };
     return {

@@ -48,7 +48,10 @@ export function matchCredential(secret: string | null, tokens: readonly Emulator
 }
 
 export function withoutCredential(body: Params): Params {
-  const copy: Params = { ...body };
-  for (const field of CREDENTIAL_FIELDS) delete copy[field];
+  // Copied key by key rather than spread and `delete`d: a deleted key turns an object into a slow dictionary.
+  const copy: Params = {};
+  for (const key of Object.keys(body)) {
+    if (!(CREDENTIAL_FIELDS as readonly string[]).includes(key)) copy[key] = body[key];
+  }
   return copy;
 }

@@ -35,7 +35,8 @@ export interface ViewPage<T> {
 /** GET /_emulator/view: what the inspector page shows, a page of each list instead of everything. */
 export interface InspectorView {
   revision: number;
-  totals: { users: number; events: number; requests: number };
+  /** `requestsDropped`: requests the capped log has dropped (see the emulator's maxRequests). */
+  totals: { users: number; events: number; requests: number; requestsDropped: number };
   users: ViewPage<EmulatorUser>;
   /** `user` is the filter applied: a profile id (an email-only event's profile id is its email), null for all events. */
   events: ViewPage<EmulatorEvent> & { user: string | null };

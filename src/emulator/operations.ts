@@ -72,10 +72,7 @@ export function applyOperation(store: EmulatorStore, op: Operation, now: string)
       return;
     }
     case 'event': {
-      const row = findOrCreate(store, op.identity, now);
-      if (op.identity.email !== undefined && row.email !== op.identity.email) {
-        store.updateUser({ ...row, email: op.identity.email, updated_at: now });
-      }
+      store.ensureUser(profileIdOf(op.identity), op.identity.email, now);
       store.insertEvent({
         identity: op.identity,
         event_name: op.eventName,

@@ -1,5 +1,10 @@
-/** Emulator state in SQLite: users, events and the request log. Prepared statements throughout (benchmarks hammer it). */
+/**
+ * Emulator state in SQLite (users, events), and the request log. Prepared statements throughout, prepared once
+ * (benchmarks hammer it). Users and events are the state and are kept whole; the request log keeps the newest
+ * `maxRequests` requests in memory (request-log.ts), and with a file also in its `requests` table.
+ */
 import Database from 'better-sqlite3';
+import { DEFAULT_MAX_REQUESTS, type LoggedRequest, RequestLog } from './request-log.js';
 import type { EmulatorEvent, EmulatorRequest, EmulatorState, EmulatorUser } from './types.js';
 
 export interface UserRow {
@@ -22,23 +27,12 @@ interface EventRow {
   received_at: string;
 }
 
-interface RequestRow {
-  seq: number;
-  method: string;
-  path: string;
-  endpoint: string | null;
-  status: number | null;
-  message: string | null;
-  token: string | null;
-  body: string | null;
-  received_at: string;
-}
-
-/** Row counts of the three lists. */
+/** Row counts of the three lists, and how many requests the capped log has dropped. */
 export interface ListCounts {
   users: number;
   events: number;
   requests: number;
+  requestsDropped: number;
 }
 
 /** One page of a newest-first list, and how many rows the whole list has. */
@@ -99,10 +93,18 @@ CREATE TABLE IF NOT EXISTS requests (
 export class EmulatorStore {
   private readonly db: Database.Database;
   private readonly stmts;
+  private readonly inTransaction: (fn: () => unknown) => unknown;
+  private readonly log: RequestLog;
+  /** Whether the request log is also written to the file, so that a restart reads it back. */
+  private readonly persistLog: boolean;
 
-  constructor(dbPath: string | undefined) {
+  constructor(
+    dbPath: string | undefined,
+    private readonly maxRequests = DEFAULT_MAX_REQUESTS,
+  ) {
     this.db = new Database(dbPath ?? ':memory:');
-    if (dbPath !== undefined && dbPath !== ':memory:') {
+    this.persistLog = dbPath !== undefined && dbPath !== ':memory:';
+    if (this.persistLog) {
       this.db.pragma('journal_mode = WAL');
       // WAL + NORMAL: durable across process restarts, without an fsync per request.
       this.db.pragma('synchronous = NORMAL');
@@ -115,34 +117,37 @@ export class EmulatorStore {
         `INSERT INTO users (id, email, data, tags, unsubscribed, created_at, updated_at)
          VALUES (@id, @email, @data, @tags, @unsubscribed, @created_at, @updated_at)`,
       ),
+      // Positional parameters on the per-event statements: binding by name costs a lookup per parameter.
+      insertUserIfMissing: db.prepare<[string, string | null, string, string]>(
+        `INSERT INTO users (id, email, data, tags, unsubscribed, created_at, updated_at)
+         VALUES (?, ?, '{}', '[]', 0, ?, ?) ON CONFLICT (id) DO NOTHING`,
+      ),
+      setEmail: db.prepare<[string, string, string, string]>(
+        'UPDATE users SET email = ?, updated_at = ? WHERE id = ? AND email IS NOT ?',
+      ),
       updateUser: db.prepare(
         `UPDATE users SET id = @id, email = @email, data = @data, tags = @tags, unsubscribed = @unsubscribed,
          updated_at = @updated_at WHERE seq = @seq`,
       ),
       deleteUser: db.prepare<[number]>('DELETE FROM users WHERE seq = ?'),
-      insertEvent: db.prepare(
-        `INSERT INTO events (identity, event_name, data, extras, received_at)
-         VALUES (@identity, @event_name, @data, @extras, @received_at)`,
+      insertEvent: db.prepare<[string, string, string, string, string]>(
+        'INSERT INTO events (identity, event_name, data, extras, received_at) VALUES (?, ?, ?, ?, ?)',
       ),
-      insertRequest: db.prepare(
-        `INSERT INTO requests (method, path, endpoint, status, message, token, body, received_at)
-         VALUES (@method, @path, @endpoint, @status, @message, @token, @body, @received_at)`,
+      insertRequest: db.prepare<LoggedRequest>(
+        `INSERT INTO requests (seq, method, path, endpoint, status, message, token, body, received_at)
+         VALUES (@seq, @method, @path, @endpoint, @status, @message, @token, @body, @received_at)`,
       ),
+      pruneRequests: db.prepare<[number]>('DELETE FROM requests WHERE seq <= ?'),
       allUsers: db.prepare<[], UserRow>('SELECT * FROM users ORDER BY seq'),
       allEvents: db.prepare<[], EventRow>('SELECT * FROM events ORDER BY seq'),
-      allRequests: db.prepare<[], RequestRow>('SELECT * FROM requests ORDER BY seq'),
-      counts: db.prepare<[], ListCounts>(
-        `SELECT (SELECT COUNT(*) FROM users) AS users, (SELECT COUNT(*) FROM events) AS events,
-         (SELECT COUNT(*) FROM requests) AS requests`,
+      counts: db.prepare<[], Pick<ListCounts, 'users' | 'events'>>(
+        'SELECT (SELECT COUNT(*) FROM users) AS users, (SELECT COUNT(*) FROM events) AS events',
       ),
       usersPage: db.prepare<PageParams, UserRow>(
         'SELECT * FROM users ORDER BY seq DESC LIMIT @limit OFFSET @offset',
       ),
       eventsPage: db.prepare<PageParams, EventRow>(
         'SELECT * FROM events ORDER BY seq DESC LIMIT @limit OFFSET @offset',
-      ),
-      requestsPage: db.prepare<PageParams, RequestRow>(
-        'SELECT * FROM requests ORDER BY seq DESC LIMIT @limit OFFSET @offset',
       ),
       userEventsCount: db.prepare<UserParams, { total: number }>(
         `SELECT COUNT(*) AS total FROM events WHERE ${USER_EVENTS}`,
@@ -151,11 +156,15 @@ export class EmulatorStore {
         `SELECT * FROM events WHERE ${USER_EVENTS} ORDER BY seq DESC LIMIT @limit OFFSET @offset`,
       ),
     };
+    this.log = new RequestLog(maxRequests);
+    if (this.persistLog) this.readLog();
+    // One wrapper for every transaction: better-sqlite3 builds a new one on each db.transaction() call.
+    this.inTransaction = this.db.transaction((fn: () => unknown) => fn());
   }
 
   /** Runs fn in one transaction: one commit per request keeps file-backed state fast. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.inTransaction(fn) as T;
   }
 
   userById(id: string): UserRow | undefined {
@@ -164,6 +173,15 @@ export class EmulatorStore {
 
   insertUser(row: Omit<UserRow, 'seq'>): void {
     this.stmts.insertUser.run(row);
+  }
+
+  /**
+   * The profile `id`, created when missing; with an email, that email (updated_at moves only when it changes).
+   * What an event does to its profile, in one or two statements and no row read back (events are the hot path).
+   */
+  ensureUser(id: string, email: string | undefined, now: string): void {
+    this.stmts.insertUserIfMissing.run(id, email ?? null, now, now);
+    if (email !== undefined) this.stmts.setEmail.run(email, now, id, email);
   }
 
   updateUser(row: UserRow): void {
@@ -175,32 +193,57 @@ export class EmulatorStore {
   }
 
   insertEvent(event: NewEvent): void {
-    this.stmts.insertEvent.run({
-      identity: JSON.stringify(event.identity),
-      event_name: event.event_name,
-      data: JSON.stringify(event.data),
-      extras: JSON.stringify(event.extras),
-      received_at: event.received_at,
-    });
+    this.stmts.insertEvent.run(
+      JSON.stringify(event.identity),
+      event.event_name,
+      JSON.stringify(event.data),
+      JSON.stringify(event.extras),
+      event.received_at,
+    );
   }
 
+  /** Appends to the request log, which drops its oldest row once full (and so does the file's table). */
   insertRequest(request: NewRequest): void {
-    this.stmts.insertRequest.run({
+    const row: LoggedRequest = {
       ...request,
+      seq: this.log.nextSeq(),
       body: request.body === null || request.body === undefined ? null : JSON.stringify(request.body),
-    });
+    };
+    this.log.push(row);
+    if (!this.persistLog) return;
+    this.stmts.insertRequest.run(row);
+    this.pruneTable(row.seq);
+  }
+
+  /** The file's log as this run's: its newest maxRequests rows, and the count of those dropped before them. */
+  private readLog(): void {
+    const rows = this.db
+      .prepare<[number], LoggedRequest>(
+        'SELECT * FROM (SELECT * FROM requests ORDER BY seq DESC LIMIT ?) ORDER BY seq',
+      )
+      .all(this.maxRequests);
+    const last = rows.at(-1)?.seq ?? 0;
+    this.log.restore(rows, last - rows.length);
+    this.pruneTable(last);
+  }
+
+  /** Keeps the table to the newest maxRequests rows, as the log in memory: seq only grows, so they are seq > last - max. */
+  private pruneTable(last: number): void {
+    if (last > this.maxRequests) this.stmts.pruneRequests.run(last - this.maxRequests);
   }
 
   state(): EmulatorState {
     return {
       users: this.stmts.allUsers.all().map(userFromRow),
       events: this.stmts.allEvents.all().map(eventFromRow),
-      requests: this.stmts.allRequests.all().map(requestFromRow),
+      requests: this.log.all().map(requestFromRow),
+      requestsDropped: this.log.droppedCount,
     };
   }
 
   counts(): ListCounts {
-    return this.stmts.counts.get() as ListCounts;
+    const { users, events } = this.stmts.counts.get() as Pick<ListCounts, 'users' | 'events'>;
+    return { users, events, requests: this.log.size, requestsDropped: this.log.droppedCount };
   }
 
   /** Newest first, like every *Page method. */
@@ -213,7 +256,7 @@ export class EmulatorStore {
   }
 
   requestsPage(limit: number, offset: number): EmulatorRequest[] {
-    return this.stmts.requestsPage.all({ limit, offset }).map(requestFromRow);
+    return this.log.page(limit, offset).map(requestFromRow);
   }
 
   /** Events that reached the profile whose id is `user` (sent with that id, or with only an email equal to it). */
@@ -225,6 +268,7 @@ export class EmulatorStore {
 
   clear(): void {
     this.db.exec('DELETE FROM users; DELETE FROM events; DELETE FROM requests;');
+    this.log.clear();
   }
 
   close(): void {
@@ -243,7 +287,7 @@ function eventFromRow(r: EventRow): EmulatorEvent {
   };
 }
 
-function requestFromRow(r: RequestRow): EmulatorRequest {
+function requestFromRow(r: LoggedRequest): EmulatorRequest {
   return { ...r, body: r.body === null ? null : JSON.parse(r.body) };
 }
 

@@ -17,6 +17,11 @@ export interface EmulatorOptions {
   dedupWindowMs?: number;
   /** The clock for the dedup window and the times the emulator records; default the system clock. Tests move it by hand. */
   now?: () => Date;
+  /**
+   * How many requests the request log keeps, newest first; older ones are dropped and counted in
+   * `requestsDropped`. Users and events are the state and are never dropped. Default 10000.
+   */
+  maxRequests?: number;
   /** Receives one line per Vero request; never contains a credential. */
   log?: (line: string) => void;
 }
@@ -61,7 +66,10 @@ export interface EmulatorRequest {
 export interface EmulatorState {
   users: EmulatorUser[];
   events: EmulatorEvent[];
+  /** The request log: its newest `maxRequests` entries, oldest first. */
   requests: EmulatorRequest[];
+  /** Requests dropped from the log's oldest end to keep it at `maxRequests` (0 until it is full). */
+  requestsDropped: number;
 }
 
 /** A scripted failure, consumed by matching Vero requests (see POST /_emulator/faults). */

@@ -1,5 +1,8 @@
-import type { Integration } from '../runtime/definition.js';
+import type { Integration } from './definition.js';
 import { vero } from './vero/index.js';
 
-/** Every integration the runtime offers by default. A new one is a folder here plus a line in this list. */
-export const builtinIntegrations: Integration[] = [vero as Integration];
+/**
+ * Every integration offered by default: the library's `createRuntime` and the CLI pass this list to the runtime.
+ * A new one is a folder here plus a line in this list.
+ */
+export const builtinIntegrations: Integration[] = [vero];

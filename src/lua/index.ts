@@ -1,6 +1,6 @@
 export { LuaPoolClosedError, LuaRequestError, LuaWorkerStartError } from './errors.js';
 export { DEFAULT_LIMITS, resolveLimits } from './limits.js';
-export { LuaPool } from './pool.js';
+export { defaultMaxWorkers, LuaPool, workerResourceLimits } from './pool.js';
 export type {
   LuaCallRequest,
   LuaErrorCode,

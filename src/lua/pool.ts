@@ -1,24 +1,55 @@
 /**
- * LuaPool: a fixed set of sandbox workers, each running one script at a time on a fresh Lua state; further runs
- * queue. A run that outlives its time limit (e.g. a Lua pattern with catastrophic backtracking, which no hook can
- * interrupt) gets its worker terminated and replaced; other runs are unaffected.
+ * LuaPool: sandbox workers that grow with demand and shrink when idle. Each run gets a fresh Lua state in a worker.
+ * A script waiting on a host call (Vero, docs) parks: its state stays in the worker, which runs other scripts
+ * meanwhile, so N scripts waiting on the network need neither N workers nor N threads' memory (a worker costs about
+ * 15 MiB, a parked state under 1 MiB: src/lua/README.md). Workers are added, up to maxWorkers, when no worker is
+ * free to start a script (every worker is executing Lua); a worker is shared by parked scripts only once no more
+ * can be added, because a run that outlives its time limit while executing (a Lua pattern that backtracks for
+ * minutes ignores every hook) can only be stopped by terminating its worker, and the scripts parked on it go too.
+ * A worker whose Lua states held more than recycleAboveBytes at once (a big script: the wasm memory it touched is
+ * never given back) is replaced once its runs end; one idle for idleMs is stopped, down to one.
  */
 import { Buffer } from 'node:buffer';
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { availableParallelism, totalmem } from 'node:os';
+import { MessageChannel, type MessagePort, type ResourceLimits, Worker } from 'node:worker_threads';
 import { LuaPoolClosedError, LuaRequestError, LuaWorkerStartError } from './errors.js';
 import { limitMessage, resolveLimits } from './limits.js';
-import type { CallAnswer, RunRequest, WorkerEvent, WorkerInit } from './protocol.js';
+import type { CallAnswer, PoolMessage, RunRequest, WorkerEvent, WorkerInit } from './protocol.js';
 import type { LuaHost, LuaLimits, LuaNamespace, LuaPoolOptions, LuaRunError, LuaRunResult } from './types.js';
 
-/** Past timeoutMs, how long the worker gets to stop by itself before it is terminated. */
+/** Past timeoutMs, how long the worker gets to stop a run by itself before the pool steps in. */
 const KILL_GRACE_MS = 500;
-/** After a run's result, how long the worker may take to close that state and ready the next before it is replaced. */
+/** After a run's result, how long the worker may take to close its state before it is replaced. */
 const CLOSE_GRACE_MS = 1000;
 /**
  * Workers that die before ever becoming ready, in a row, before the pool stops starting new ones and fails the
  * queued runs; the next run() starts a fresh set.
  */
 const MAX_START_FAILURES = 3;
+const MiB = 1024 * 1024;
+const DEFAULT_RUNS_PER_WORKER = 32;
+const DEFAULT_IDLE_MS = 60_000;
+/** Typical scripts hold well under 1 MiB each; a worker whose scripts held more than this at once is replaced. */
+const DEFAULT_RECYCLE_ABOVE_BYTES = 16 * MiB;
+
+/**
+ * One worker per core executes Lua as fast as the machine can (waiting scripts park and need no worker), at least
+ * two so that one script hung in a pattern never holds every worker; and no more than one per 512 MiB of memory, a
+ * worker's share if its scripts approach their memory limits (64 MiB each by default).
+ */
+export function defaultMaxWorkers(): number {
+  return Math.max(2, Math.min(availableParallelism(), Math.floor(totalmem() / (512 * MiB))));
+}
+
+/**
+ * The V8 heap of a worker holds what crosses to and from Lua as JS strings: call arguments and results, output,
+ * regex subjects; the Lua state itself lives in the wasm heap, outside it. Sized from those limits so that a
+ * script's strings fit with room for copies, and capped so one worker cannot take the host's memory.
+ */
+export function workerResourceLimits(limits: LuaLimits): ResourceLimits {
+  const strings = limits.maxResultBytes + limits.maxArgBytes + limits.outputBytes;
+  return { maxOldGenerationSizeMb: 32 + Math.ceil((4 * strings) / MiB), maxYoungGenerationSizeMb: 8 };
+}
 
 /**
  * Built code runs worker.js. From TypeScript sources (tests, tsx) Node 20 does not carry tsx's loader into worker
@@ -47,6 +78,16 @@ interface Job {
   reject(error: Error): void;
 }
 
+/** A run as its worker holds it, from the start request until the worker has closed its state. */
+interface Held {
+  job: Job;
+  /** in a host call the host has not answered yet, not executing */
+  parked: boolean;
+  /** reported; the worker is closing its state */
+  closing: boolean;
+  closeTimer?: NodeJS.Timeout;
+}
+
 interface Slot {
   worker: Worker;
   flag: Int32Array;
@@ -54,10 +95,14 @@ interface Slot {
   ready: boolean;
   everReady: boolean;
   dead: boolean;
-  job: Job | null;
+  /** takes no new run; stopped once its runs are closed */
+  retiring: boolean;
+  runs: Map<number, Held>;
+  /** clock time its last run closed (or it became ready) */
+  idleSince: number;
   lastError?: Error;
-  /** set between a run's result and the worker's next 'ready' */
-  closeTimer?: NodeJS.Timeout;
+  /** why the pool terminated it, for the runs that go with it */
+  stopReason?: string;
 }
 
 function message(error: unknown): string {
@@ -101,26 +146,39 @@ function namespacesJson(namespaces: unknown): string {
 }
 
 export class LuaPool {
-  private readonly size: number;
+  private readonly maxWorkers: number;
+  private readonly runsPerWorker: number;
+  private readonly idleMs: number;
+  private readonly recycleAboveBytes: number;
+  private readonly now: () => number;
   private readonly limits: LuaLimits;
+  private readonly resourceLimits: ResourceLimits;
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
+  private readonly trimTimer: NodeJS.Timeout;
   private runSeq = 0;
+  private started = 0;
   private closed = false;
   private startFailures = 0;
   /** Set when workers kept failing to start: nothing is respawned until the next run() asks for workers. */
   private stalled = false;
-  private readonly resourceLimits: LuaPoolOptions['resourceLimits'];
 
   constructor(options: LuaPoolOptions = {}) {
-    this.size = Math.max(1, Math.floor(options.size ?? 2));
     this.limits = resolveLimits(options.limits);
-    this.resourceLimits = options.resourceLimits;
-    this.fill();
-  }
-
-  private fill(): void {
-    while (this.slots.length < this.size) this.slots.push(this.spawn());
+    this.maxWorkers = positive('maxWorkers', options.maxWorkers, defaultMaxWorkers());
+    this.runsPerWorker = positive('runsPerWorker', options.runsPerWorker, DEFAULT_RUNS_PER_WORKER);
+    this.idleMs = positive('idleMs', options.idleMs, DEFAULT_IDLE_MS);
+    this.recycleAboveBytes = positive(
+      'recycleAboveBytes',
+      options.recycleAboveBytes,
+      DEFAULT_RECYCLE_ABOVE_BYTES,
+    );
+    this.now = options.now ?? Date.now;
+    this.resourceLimits = options.resourceLimits ?? workerResourceLimits(this.limits);
+    this.trimTimer = setInterval(() => this.trimIdle(), this.idleMs);
+    this.trimTimer.unref();
+    // One worker up front, so the first script need not wait for it; more only when scripts need them.
+    this.slots.push(this.spawn());
   }
 
   /** Runs code on a fresh Lua state. Resolves with the outcome (a script error is ok=false, not a rejection). */
@@ -148,7 +206,6 @@ export class LuaPool {
           // Workers gave up starting earlier; this run is worth one more attempt.
           this.stalled = false;
           this.startFailures = 0;
-          this.fill();
         }
         this.dispatch();
       });
@@ -157,20 +214,64 @@ export class LuaPool {
     }
   }
 
+  /**
+   * What the pool holds now: workers (ready or starting), runs executing, runs parked in host calls, runs queued;
+   * and how many workers it has started since it was made.
+   */
+  status(): {
+    workers: number;
+    starting: number;
+    executing: number;
+    parked: number;
+    queued: number;
+    started: number;
+  } {
+    let starting = 0;
+    let executing = 0;
+    let parked = 0;
+    for (const slot of this.live()) {
+      if (!slot.ready) starting++;
+      for (const held of slot.runs.values()) {
+        if (held.parked) parked++;
+        else executing++;
+      }
+    }
+    return {
+      workers: this.live().length,
+      starting,
+      executing,
+      parked,
+      queued: this.queue.length,
+      started: this.started,
+    };
+  }
+
+  /** Stops workers that have held no run for idleMs (by the pool's clock), keeping one. Also runs on a timer. */
+  trimIdle(): void {
+    const now = this.now();
+    for (const slot of this.live()) {
+      if (this.live().length <= 1) break;
+      if (slot.ready && slot.runs.size === 0 && now - slot.idleSince >= this.idleMs) this.retire(slot);
+    }
+  }
+
   /** Terminates every worker; queued and running scripts reject with LuaPoolClosedError. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.trimTimer);
     for (const job of this.queue.splice(0)) job.reject(new LuaPoolClosedError());
     const exits: Promise<unknown>[] = [];
     for (const slot of this.slots) {
-      if (slot.job && !slot.job.finished) {
-        const job = slot.job;
+      for (const held of slot.runs.values()) {
+        clearTimeout(held.closeTimer);
+        const job = held.job;
+        if (job.finished) continue;
         job.finished = true;
         clearTimeout(job.killTimer);
         job.reject(new LuaPoolClosedError());
       }
-      slot.job = null;
+      slot.runs.clear();
       slot.dead = true;
       slot.answers.close();
       exits.push(slot.worker.terminate());
@@ -179,7 +280,12 @@ export class LuaPool {
     await Promise.all(exits);
   }
 
+  private live(): Slot[] {
+    return this.slots.filter((s) => !s.dead);
+  }
+
   private spawn(): Slot {
+    this.started++;
     const signal = new SharedArrayBuffer(4);
     const { port1, port2 } = new MessageChannel();
     const init: WorkerInit = { signal, answers: port2 };
@@ -200,7 +306,9 @@ export class LuaPool {
       ready: false,
       everReady: false,
       dead: false,
-      job: null,
+      retiring: false,
+      runs: new Map(),
+      idleSince: this.now(),
     };
     worker.on('message', (event: WorkerEvent) => this.onEvent(slot, event));
     worker.on('error', (error) => {
@@ -210,12 +318,44 @@ export class LuaPool {
     return slot;
   }
 
+  /** Ready for another run: not executing Lua (every run it holds is parked) and not full. */
+  private free(slot: Slot): boolean {
+    if (!slot.ready || slot.dead || slot.retiring || slot.runs.size >= this.runsPerWorker) return false;
+    for (const held of slot.runs.values()) if (!held.parked) return false;
+    return true;
+  }
+
+  /**
+   * An empty worker if there is one. A worker is shared by parked scripts only when no empty one can be had soon
+   * (none starting, none just closing its last states, no room to start one): a script hung past its time limit
+   * takes its worker's runs along.
+   */
+  private pick(): Slot | undefined {
+    const live = this.live();
+    const open = live.filter((s) => this.free(s));
+    const empty = open.find((s) => s.runs.size === 0);
+    if (empty) return empty;
+    if (live.length < this.maxWorkers || live.some((s) => !s.ready || this.closingOnly(s))) return undefined;
+    return open.sort((a, b) => a.runs.size - b.runs.size)[0];
+  }
+
+  private closingOnly(slot: Slot): boolean {
+    for (const held of slot.runs.values()) if (!held.closing) return false;
+    return slot.runs.size > 0;
+  }
+
   private dispatch(): void {
+    if (this.closed) return;
     while (this.queue.length > 0) {
-      const slot = this.slots.find((s) => s.ready && !s.dead && !s.job);
+      const slot = this.pick();
       if (!slot) break;
-      const job = this.queue.shift() as Job;
-      this.start(slot, job);
+      this.start(slot, this.queue.shift() as Job);
+    }
+    // Grow: a new worker for each waiting run that no starting worker will take, up to maxWorkers.
+    const starting = this.live().filter((s) => !s.ready).length;
+    for (let wanted = this.queue.length - starting; wanted > 0 && !this.stalled; wanted--) {
+      if (this.live().length >= this.maxWorkers) break;
+      this.slots.push(this.spawn());
     }
     this.updateRefs();
   }
@@ -224,13 +364,13 @@ export class LuaPool {
   private updateRefs(): void {
     const waiting = this.queue.length > 0;
     for (const slot of this.slots) {
-      if (slot.job || waiting) slot.worker.ref();
+      if (slot.runs.size > 0 || waiting) slot.worker.ref();
       else slot.worker.unref();
     }
   }
 
   private start(slot: Slot, job: Job): void {
-    slot.job = job;
+    slot.runs.set(job.runId, { job, parked: false, closing: false });
     const request: RunRequest = {
       type: 'run',
       runId: job.runId,
@@ -239,15 +379,13 @@ export class LuaPool {
       namespacesJson: job.namespacesJson,
     };
     slot.worker.postMessage(request);
-    job.killTimer = setTimeout(() => this.kill(slot, job), job.limits.timeoutMs + KILL_GRACE_MS);
+    job.killTimer = setTimeout(() => this.overtime(slot, job), job.limits.timeoutMs + KILL_GRACE_MS);
   }
 
-  private finish(slot: Slot, job: Job, result: Omit<LuaRunResult, 'output'>, lines: string[] = []): void {
+  private finish(job: Job, result: Omit<LuaRunResult, 'output'>, lines: string[] = []): void {
     if (job.finished) return;
     job.finished = true;
     clearTimeout(job.killTimer);
-    if (slot.job === job) slot.job = null;
-    this.updateRefs();
     const output = lines.length > 0 ? job.output.concat(lines) : job.output;
     job.resolve({ ...result, output });
   }
@@ -261,55 +399,90 @@ export class LuaPool {
     };
   }
 
-  /** The run outlived its time limit and did not stop itself: terminate the worker (it is replaced on exit). */
-  private kill(slot: Slot, job: Job): void {
-    if (job.finished || slot.job !== job) return;
+  /**
+   * The run outlived its time limit and its worker did not end it. Parked, the worker's thread is busy with another
+   * run: the result is given now and the worker drops the run when it can. Executing, it does not stop by itself:
+   * the worker is terminated, with the runs parked on it.
+   */
+  private overtime(slot: Slot, job: Job): void {
+    const held = slot.runs.get(job.runId);
+    if (job.finished || !held) return;
+    this.finish(job, this.failure({ code: 'lua_timeout', message: limitMessage('lua_timeout', job.limits) }));
+    if (held.parked) {
+      const cancel: PoolMessage = { type: 'cancel', runId: job.runId };
+      slot.worker.postMessage(cancel);
+      return;
+    }
+    slot.stopReason = 'another script in the same sandbox worker ran past its time limit and was stopped';
+    this.stop(slot);
+  }
+
+  private stop(slot: Slot): void {
     slot.dead = true;
-    const limitMsg = limitMessage('lua_timeout', job.limits);
-    this.finish(slot, job, this.failure({ code: 'lua_timeout', message: limitMsg }));
     void slot.worker.terminate();
+  }
+
+  /** No new runs; terminated once empty. The pool starts a fresh worker when it needs one. */
+  private retire(slot: Slot): void {
+    slot.retiring = true;
+    if (slot.runs.size === 0) this.stop(slot);
   }
 
   private onEvent(slot: Slot, event: WorkerEvent): void {
     switch (event.type) {
       case 'ready':
-        clearTimeout(slot.closeTimer);
         slot.ready = true;
         slot.everReady = true;
+        slot.idleSince = this.now();
         this.startFailures = 0;
         this.dispatch();
         return;
       case 'output': {
-        const job = slot.job;
-        if (job && job.runId === event.runId) job.output.push(...event.lines);
+        const job = slot.runs.get(event.runId)?.job;
+        if (job && !job.finished) job.output.push(...event.lines);
         return;
       }
       case 'call': {
-        const job = slot.job;
-        if (!job || job.runId !== event.runId) return;
-        if (event.lines.length > 0) job.output.push(...event.lines);
-        void this.answer(slot, job, event);
+        const held = slot.runs.get(event.runId);
+        if (!held || held.job.finished) return;
+        if (event.lines.length > 0) held.job.output.push(...event.lines);
+        if (event.parks) {
+          held.parked = true;
+          this.dispatch();
+        }
+        void this.answer(slot, held, event);
         return;
       }
       case 'done': {
-        const job = slot.job;
-        if (event.poisoned) slot.dead = true;
-        // Busy until the worker has closed this state and readied the next one.
-        slot.ready = false;
-        slot.closeTimer = setTimeout(() => {
-          slot.dead = true;
-          void slot.worker.terminate();
+        if (event.poisoned) slot.retiring = true;
+        const held = slot.runs.get(event.runId);
+        if (!held) return;
+        held.parked = false;
+        held.closing = true;
+        // Closing runs the script's __gc finalizers with hooks off: one that never returns costs the worker.
+        held.closeTimer = setTimeout(() => {
+          slot.stopReason = 'a script in the same sandbox worker did not let its state close';
+          this.stop(slot);
         }, CLOSE_GRACE_MS);
-        slot.closeTimer.unref();
-        if (job && job.runId === event.runId) {
-          const { outcome } = event;
-          const result: Omit<LuaRunResult, 'output'> = {
-            ok: outcome.ok,
-            result: outcome.resultJson === undefined ? null : JSON.parse(outcome.resultJson),
-            stats: outcome.stats,
-          };
-          if (outcome.error) result.error = outcome.error;
-          this.finish(slot, job, result, event.lines);
+        held.closeTimer.unref();
+        const { outcome } = event;
+        const result: Omit<LuaRunResult, 'output'> = {
+          ok: outcome.ok,
+          result: outcome.resultJson === undefined ? null : JSON.parse(outcome.resultJson),
+          stats: outcome.stats,
+        };
+        if (outcome.error) result.error = outcome.error;
+        this.finish(held.job, result, event.lines);
+        return;
+      }
+      case 'closed': {
+        const held = slot.runs.get(event.runId);
+        clearTimeout(held?.closeTimer);
+        slot.runs.delete(event.runId);
+        if (event.peakBytes > this.recycleAboveBytes) slot.retiring = true;
+        if (slot.runs.size === 0) {
+          slot.idleSince = this.now();
+          if (slot.retiring) this.stop(slot);
         }
         this.dispatch();
         return;
@@ -317,7 +490,8 @@ export class LuaPool {
     }
   }
 
-  private async answer(slot: Slot, job: Job, event: Extract<WorkerEvent, { type: 'call' }>): Promise<void> {
+  private async answer(slot: Slot, held: Held, event: Extract<WorkerEvent, { type: 'call' }>): Promise<void> {
+    const { job } = held;
     const callId = event.callId;
     let answer: CallAnswer;
     try {
@@ -347,7 +521,13 @@ export class LuaPool {
       answer = { callId, status: 'error', message: message(error) };
       if (typeof code === 'string') answer.code = code;
     }
-    if (job.finished || slot.job !== job || slot.dead) return;
+    if (job.finished || slot.runs.get(job.runId) !== held || slot.dead) return;
+    if (event.parks) {
+      held.parked = false;
+      const resume: PoolMessage = { type: 'answer', runId: job.runId, answer };
+      slot.worker.postMessage(resume);
+      return;
+    }
     slot.answers.postMessage(answer);
     Atomics.store(slot.flag, 0, 1);
     Atomics.notify(slot.flag, 0);
@@ -379,19 +559,23 @@ export class LuaPool {
   }
 
   private onExit(slot: Slot, code: number): void {
-    clearTimeout(slot.closeTimer);
     const index = this.slots.indexOf(slot);
     if (index === -1) return; // closed
     this.slots.splice(index, 1);
     const neverReady = !slot.everReady;
-    if (slot.job && !slot.job.finished) {
-      const detail = slot.lastError ? `: ${slot.lastError.message}` : ` (exit code ${code})`;
+    const detail = slot.stopReason
+      ? `: ${slot.stopReason}`
+      : slot.lastError
+        ? `: ${slot.lastError.message}`
+        : ` (exit code ${code})`;
+    for (const held of slot.runs.values()) {
+      clearTimeout(held.closeTimer);
       this.finish(
-        slot,
-        slot.job,
+        held.job,
         this.failure({ code: 'lua_internal_error', message: `sandbox worker stopped${detail}` }),
       );
     }
+    slot.runs.clear();
     if (this.closed) return;
     if (neverReady) this.startFailures++;
     if (this.startFailures >= MAX_START_FAILURES && !this.stalled) {
@@ -403,7 +587,18 @@ export class LuaPool {
       );
       for (const job of this.queue.splice(0)) job.reject(error);
     }
-    if (!this.stalled) this.slots.push(this.spawn());
+    // Keep one worker ready (a fresh one: a replaced or recycled worker's memory is returned with it).
+    if (!this.stalled && this.live().length === 0) this.slots.push(this.spawn());
     this.dispatch();
   }
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1) {
+    throw new LuaRequestError(
+      `Lua pool option ${name}: must be a finite number of at least 1, got ${String(value)}; leave it out for the default (${fallback})`,
+    );
+  }
+  return Math.floor(value);
 }

@@ -10,7 +10,12 @@ export interface WorkerInit {
   answers: MessagePort;
 }
 
-/** main -> worker (parentPort): run one script on a fresh Lua state. */
+/** main -> worker (parentPort): run one script on a fresh Lua state; answer a parked run's call; give up on a run. */
+export type PoolMessage =
+  | RunRequest
+  | { type: 'answer'; runId: number; answer: CallAnswer }
+  | { type: 'cancel'; runId: number };
+
 export interface RunRequest {
   type: 'run';
   runId: number;
@@ -35,9 +40,16 @@ export type WorkerEvent =
       /** JSON of the argument table */
       args?: string;
       lines: string[];
+      /** true: the run is parked and wants a PoolMessage 'answer'; false: it blocks on the flag and answers port */
+      parks: boolean;
     }
   | { type: 'output'; runId: number; lines: string[] }
-  | { type: 'done'; runId: number; lines: string[]; outcome: RunOutcome; poisoned: boolean };
+  | { type: 'done'; runId: number; lines: string[]; outcome: RunOutcome; poisoned: boolean }
+  /**
+   * The run's state is closed. peakBytes: the most the worker's Lua states ever held at once; the wasm pages they
+   * touched stay resident (wasm memory is never given back) until the worker exits.
+   */
+  | { type: 'closed'; runId: number; peakBytes: number };
 
 export interface RunOutcome {
   ok: boolean;
@@ -47,7 +59,7 @@ export interface RunOutcome {
   stats: LuaRunStats;
 }
 
-/** main -> worker (answers port), followed by a store + notify on the signal. */
+/** main -> worker: on the answers port followed by a store + notify on the signal, or in a PoolMessage. */
 export type CallAnswer =
   | { callId: number; status: 'ok'; json: string }
   | { callId: number; status: 'error'; message: string; code?: string }

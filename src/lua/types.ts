@@ -127,13 +127,29 @@ export interface LuaRunResult {
 }
 
 export interface LuaPoolOptions {
-  /** workers, each running one script at a time (default 2) */
-  size?: number;
+  /**
+   * Most workers (threads) at once (default: one per core, at least 2, at most one per 512 MiB of memory). Workers
+   * start as scripts need them; a script waiting on a host call parks and frees its worker for others.
+   */
+  maxWorkers?: number;
+  /** Most scripts one worker holds at once, the one executing and those parked in host calls (default 32). */
+  runsPerWorker?: number;
+  /** A worker with no script for this long is stopped, down to one worker (ms, default 60000). */
+  idleMs?: number;
+  /**
+   * A worker whose Lua states held more than this at once (a big script) is replaced once its scripts end, which
+   * returns that memory: wasm memory, where Lua states live, is never given back while the worker lives (bytes,
+   * default 16 MiB; an idle worker holds about 0.1 MiB of Lua state).
+   */
+  recycleAboveBytes?: number;
+  /** The clock idleMs is measured on, in ms (default Date.now); tests move it by hand. */
+  now?: () => number;
   /** defaults for every run of this pool */
   limits?: Partial<LuaLimits>;
   /**
-   * V8 heap limits of each worker thread (Node's `Worker` resourceLimits; default: Node's). Lua's own memory lives
-   * outside this heap and is capped by `limits.memoryBytes`.
+   * V8 heap limits of each worker thread (Node's `Worker` resourceLimits). Default: sized from `limits` (the
+   * strings a script passes and gets back; see workerResourceLimits). Lua's own memory lives outside this heap and
+   * is capped by `limits.memoryBytes`.
    */
   resourceLimits?: ResourceLimits;
 }

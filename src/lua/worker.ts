@@ -1,13 +1,23 @@
 /**
- * Sandbox worker: runs one script at a time, each on a fresh Lua state prepared ahead of time. Host calls block in
- * Atomics.wait until the main thread stores the answer's arrival on the shared flag; the answer itself is read
- * synchronously from a MessagePort. The main thread terminates this worker when a run outlives its time limit.
+ * Sandbox worker: holds several runs, each on its own fresh Lua state, and executes one at a time. A host call made
+ * where Lua can yield parks its run (the state waits, the thread serves other runs) until the pool posts the answer;
+ * one made where Lua cannot yield (inside a C call such as a sort comparator) blocks in Atomics.wait until the main
+ * thread stores the answer's arrival on the shared flag, the answer itself read synchronously from a MessagePort.
+ * The main thread terminates this worker when a run outlives its time limit while executing.
  */
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { LuaFactory } from 'wasmoon';
-import { EngineHost, HOOK_EVERY, type LuaState, type LuaString } from './engine.js';
+import { EngineHost, HOOK_EVERY, type LuaState, type LuaString, type Step } from './engine.js';
 import { LIMIT_MARK, limitMessage, markLimit } from './limits.js';
-import type { BridgeKind, CallAnswer, RunOutcome, RunRequest, WorkerEvent, WorkerInit } from './protocol.js';
+import type {
+  BridgeKind,
+  CallAnswer,
+  PoolMessage,
+  RunOutcome,
+  RunRequest,
+  WorkerEvent,
+  WorkerInit,
+} from './protocol.js';
 import { runRegex } from './regex.js';
 import type { LuaLimitCode, LuaLimits, LuaRunError } from './types.js';
 
@@ -30,6 +40,11 @@ interface Run {
   hostErrors: Map<string, string>;
   closing: boolean;
   headroomGiven: boolean;
+  state: LuaState;
+  /** the host call this run is parked in, while it is */
+  parkedCall: number | null;
+  /** ends a parked run at its deadline */
+  deadlineTimer?: NodeJS.Timeout;
 }
 
 const port = parentPort;
@@ -38,7 +53,10 @@ const init = workerData as WorkerInit;
 const flag = new Int32Array(init.signal);
 const answers: MessagePort = init.answers;
 
+/** the run executing now (the hook, the allocator and the bridge act for it) */
 let run: Run | null = null;
+/** every run this worker holds: executing, or parked in a host call */
+const runs = new Map<number, Run>();
 let callSeq = 0;
 let poisoned = false;
 
@@ -63,7 +81,14 @@ function flush(r: Run): void {
   r.lastFlush = Date.now();
 }
 
-function bridge(kind: string, a?: string, b?: string, c?: string, payload?: LuaString): [string, string] {
+function bridge(
+  kind: string,
+  a?: string,
+  b?: string,
+  c?: string,
+  payload?: LuaString,
+  park?: string,
+): [string, string] {
   const r = run;
   if (!r) return ['error', 'no run in progress'];
   if (r.limit) return ['limit', markLimit(r.limit.code, r.limit.message)];
@@ -74,7 +99,8 @@ function bridge(kind: string, a?: string, b?: string, c?: string, payload?: LuaS
     if ((payload?.bytes ?? 0) > r.limits.maxArgBytes) return ['limit', hit('lua_arg_too_large', display)];
   }
   const callId = ++callSeq;
-  Atomics.store(flag, 0, 0);
+  const parks = park === 'park';
+  if (!parks) Atomics.store(flag, 0, 0);
   const lines = r.pending;
   r.pending = [];
   r.lastFlush = Date.now();
@@ -85,7 +111,12 @@ function bridge(kind: string, a?: string, b?: string, c?: string, payload?: LuaS
     kind: kind as BridgeKind,
     ...(kind === 'call' ? { integration: a, fn: b, account: c, args: payload?.text ?? '{}' } : { text: a }),
     lines,
+    parks,
   });
+  if (parks) {
+    r.parkedCall = callId;
+    return ['pending', ''];
+  }
   for (;;) {
     const remaining = r.deadline - Date.now();
     if (remaining <= 0) return ['limit', hit('lua_timeout')];
@@ -99,12 +130,15 @@ function bridge(kind: string, a?: string, b?: string, c?: string, payload?: LuaS
       Atomics.store(flag, 0, 0);
       continue;
     }
-    const answer = received.message as CallAnswer;
-    if (answer.status === 'ok') return ['ok', answer.json];
-    if (answer.status === 'limit') return ['limit', hit(answer.limit, answer.detail)];
-    if (answer.code) r.hostErrors.set(answer.message, answer.code);
-    return ['error', answer.message];
+    return decodeAnswer(r, received.message as CallAnswer);
   }
+}
+
+function decodeAnswer(r: Run, answer: CallAnswer): [string, string] {
+  if (answer.status === 'ok') return ['ok', answer.json];
+  if (answer.status === 'limit') return ['limit', hit(answer.limit, answer.detail)];
+  if (answer.code) r.hostErrors.set(answer.message, answer.code);
+  return ['error', answer.message];
 }
 
 const factory = new LuaFactory();
@@ -152,13 +186,13 @@ const host = new EngineHost(lua, {
     if (now - r.lastFlush > FLUSH_EVERY_MS) flush(r);
     return null;
   },
-  memoryRefused() {
+  memoryRefused(memory) {
     const r = run;
-    if (!r || r.closing) return;
+    if (!r || r.closing || r.state.memory !== memory) return;
     hit('lua_memory_limit');
     if (!r.headroomGiven) {
       r.headroomGiven = true;
-      host.memory.max = Math.max(host.memory.max, host.memory.used) + MEMORY_HEADROOM;
+      memory.max = Math.max(memory.max, memory.used) + MEMORY_HEADROOM;
     }
   },
 });
@@ -198,8 +232,28 @@ function scriptError(r: Run, text: string): LuaRunError {
   return line === undefined ? { code, message } : { code, message, line };
 }
 
-function execute(request: RunRequest): { outcome: RunOutcome; lines: string[]; state: LuaState | null } {
+/** Starts a run on the prepared state; it executes until it ends or parks in a host call. */
+function start(request: RunRequest): void {
   const started = Date.now();
+  let state: LuaState;
+  try {
+    if (!prepared) prepare();
+    state = prepared as LuaState;
+    prepared = null;
+  } catch (error) {
+    post({
+      type: 'done',
+      runId: request.runId,
+      lines: [],
+      outcome: {
+        ok: false,
+        error: { code: 'lua_internal_error', message: `sandbox failed: ${(error as Error).message}` },
+        stats: { calls: 0, instructions: 0, peakMemoryBytes: 0, durationMs: 0 },
+      },
+      poisoned,
+    });
+    process.exit(1);
+  }
   const r: Run = {
     id: request.runId,
     limits: request.limits,
@@ -214,54 +268,32 @@ function execute(request: RunRequest): { outcome: RunOutcome; lines: string[]; s
     hostErrors: new Map(),
     closing: false,
     headroomGiven: false,
+    state,
+    parkedCall: null,
   };
-  let state: LuaState | null = null;
-  let outcome: Omit<RunOutcome, 'stats'>;
-  try {
-    if (!prepared) prepare();
-    state = prepared;
-    prepared = null;
-    if (!state) throw new Error('no Lua state');
-    run = r;
-    host.memory.max = r.limits.memoryBytes;
+  runs.set(r.id, r);
+  state.memory.max = r.limits.memoryBytes;
+  step(r, () => {
     const installError = state.install(request.namespacesJson);
     if (installError !== null) throw new Error(`could not install namespaces: ${installError}`);
-    const answer = state.run(request.code);
-    // Set behind TypeScript's back by the hook, the allocator and the bridge during state.run().
-    const limit = r.limit as Run['limit'];
-    if (limit) {
-      outcome = { ok: false, error: { code: limit.code, message: limit.message } };
-    } else if ('loadError' in answer) {
-      const { message, line } = clean(answer.loadError);
-      outcome = {
-        ok: false,
-        error:
-          line === undefined
-            ? { code: 'lua_syntax_error', message }
-            : { code: 'lua_syntax_error', message, line },
-      };
-    } else if (answer.status !== 0) {
-      outcome = {
-        ok: false,
-        error: { code: 'lua_internal_error', message: `sandbox runner failed: ${answer.text}` },
-      };
-    } else if (!answer.ok) {
-      if (answer.kind === 'result') {
-        outcome = { ok: false, error: { code: 'lua_result_invalid', message: answer.text } };
-      } else {
-        outcome = { ok: false, error: scriptError(r, stripLimitMark(answer.text)) };
-      }
-    } else if (Buffer.byteLength(answer.text) > r.limits.maxResultBytes) {
-      outcome = {
-        ok: false,
-        error: {
-          code: 'lua_result_too_large',
-          message: limitMessage('lua_result_too_large', r.limits, 'return value'),
-        },
-      };
-    } else {
-      outcome = { ok: true, resultJson: answer.text };
+    return state.start(request.code);
+  });
+}
+
+/** Executes one slice of a run (its start, or its resumption with an answer) and handles where it stopped. */
+function step(r: Run, slice: () => Step): void {
+  let outcome: Omit<RunOutcome, 'stats'>;
+  run = r;
+  try {
+    const answer = slice();
+    if (answer.kind === 'parked') {
+      run = null;
+      // Parked past its deadline, it is resumed with the time limit error (the pool also ends it, if this thread is
+      // held up by another run).
+      r.deadlineTimer = setTimeout(() => resolveParked(r, 'timeout'), r.deadline - Date.now());
+      return;
     }
+    outcome = conclude(r, answer);
   } catch (error) {
     // A JS exception out of wasm leaves the module in an unknown state: report, then let the pool replace us.
     poisoned = true;
@@ -272,16 +304,82 @@ function execute(request: RunRequest): { outcome: RunOutcome; lines: string[]; s
           ok: false,
           error: { code: 'lua_internal_error', message: `sandbox failed: ${(error as Error).message}` },
         };
-  } finally {
-    r.closing = true;
   }
+  finish(r, outcome);
+}
+
+/** Resumes a parked run with its host call's answer, or with the time limit error once its deadline has passed. */
+function resolveParked(r: Run, answer: CallAnswer | 'timeout'): void {
+  if (r.parkedCall === null || runs.get(r.id) !== r) return;
+  r.parkedCall = null;
+  clearTimeout(r.deadlineTimer);
+  step(r, () => {
+    // The hook does not run while parked: the wall time spent waiting is checked here.
+    const [status, text] =
+      answer === 'timeout' || Date.now() > r.deadline
+        ? ['limit', hit('lua_timeout')]
+        : decodeAnswer(r, answer);
+    return r.state.answer(status as string, text as string);
+  });
+}
+
+function conclude(r: Run, answer: Exclude<Step, { kind: 'parked' }>): Omit<RunOutcome, 'stats'> {
+  // Set behind TypeScript's back by the hook, the allocator and the bridge while the run executed.
+  const limit = r.limit as Run['limit'];
+  if (limit) return { ok: false, error: { code: limit.code, message: limit.message } };
+  if (answer.kind === 'loadError') {
+    const { message, line } = clean(answer.message);
+    return {
+      ok: false,
+      error:
+        line === undefined
+          ? { code: 'lua_syntax_error', message }
+          : { code: 'lua_syntax_error', message, line },
+    };
+  }
+  if (answer.status !== 0) {
+    return {
+      ok: false,
+      error: { code: 'lua_internal_error', message: `sandbox runner failed: ${answer.text}` },
+    };
+  }
+  if (!answer.ok) {
+    if (answer.resultKind === 'result')
+      return { ok: false, error: { code: 'lua_result_invalid', message: answer.text } };
+    return { ok: false, error: scriptError(r, stripLimitMark(answer.text)) };
+  }
+  if (Buffer.byteLength(answer.text) > r.limits.maxResultBytes) {
+    return {
+      ok: false,
+      error: {
+        code: 'lua_result_too_large',
+        message: limitMessage('lua_result_too_large', r.limits, 'return value'),
+      },
+    };
+  }
+  return { ok: true, resultJson: answer.text };
+}
+
+/** Reports the run's outcome, then closes its state (see closeState) and readies a spare one. */
+function finish(r: Run, outcome: Omit<RunOutcome, 'stats'>): void {
+  r.closing = true;
+  run = null;
   const stats = {
     calls: r.calls,
     instructions: r.instructions,
-    peakMemoryBytes: host.memory.peak,
-    durationMs: Date.now() - started,
+    peakMemoryBytes: r.state.memory.peak,
+    durationMs: Date.now() - r.started,
   };
-  return { outcome: { ...outcome, stats }, lines: r.pending, state };
+  post({ type: 'done', runId: r.id, lines: r.pending, outcome: { ...outcome, stats }, poisoned });
+  if (poisoned) process.exit(1);
+  closeState(r);
+  if (poisoned) process.exit(1);
+  try {
+    prepare();
+  } catch {
+    process.exit(1);
+  }
+  post({ type: 'closed', runId: r.id, peakBytes: host.peakTotalBytes });
 }
 
 /**
@@ -289,28 +387,35 @@ function execute(request: RunRequest): { outcome: RunOutcome; lines: string[]; s
  * cannot be stopped from here. So the result goes out first, and the pool terminates this worker if 'ready' does
  * not follow soon after.
  */
-function closeState(state: LuaState | null): void {
+function closeState(r: Run): void {
+  runs.delete(r.id);
+  clearTimeout(r.deadlineTimer);
+  run = r;
   try {
-    state?.close();
+    r.state.close();
   } catch {
     poisoned = true;
   }
   run = null;
 }
 
-port.on('message', (request: RunRequest) => {
-  if (request.type !== 'run') return;
-  const { outcome, lines, state } = execute(request);
-  post({ type: 'done', runId: request.runId, lines, outcome, poisoned });
-  if (poisoned) process.exit(1);
-  closeState(state);
-  if (poisoned) process.exit(1);
-  try {
-    prepare();
-  } catch {
-    process.exit(1);
+port.on('message', (message: PoolMessage) => {
+  switch (message.type) {
+    case 'run':
+      start(message);
+      return;
+    case 'answer': {
+      const r = runs.get(message.runId);
+      if (r && r.parkedCall === message.answer.callId) resolveParked(r, message.answer);
+      return;
+    }
+    case 'cancel': {
+      // The pool already reported this run (it outlived its time limit while this thread was busy).
+      const r = runs.get(message.runId);
+      if (r) resolveParked(r, 'timeout');
+      return;
+    }
   }
-  post({ type: 'ready' });
 });
 
 prepare();

@@ -4,15 +4,17 @@ import {
   CallToolRequestSchema,
   type CallToolResult,
 } from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import { toErrorInfo } from '../errors.js';
 import type { FunctionInfo, Runtime } from '../runtime/runtime.js';
-import { runSpec, type ToolSpec, toolSpecs, unknownToolError } from '../runtime/tool-definitions.js';
+import { quoteName } from '../suggest.js';
+import { runSpec, type ToolCallOptions, type ToolSpec, toolSpecs, unknownToolError } from '../tools/index.js';
 import { CLIENT_VERSION } from '../version.js';
 import { listedSchema } from './listed-schema.js';
-import { errorResult, jsonResult, textResult, toolError } from './tool-result.js';
+import { errorResult, jsonResult, textResult } from './tool-result.js';
 
-export interface McpServerOptions {
-  /** Account used when a call names none (the CLI's `--account`); default: the default account. */
-  account?: string;
+/** `account`: used when a call names none (the CLI's `--account`); `readOnly`: deny writes to this client. */
+export interface McpServerOptions extends ToolCallOptions {
   /** One line per tool call and per protocol problem; never a credential. Default: silent. */
   log?: (line: string) => void;
   /** Receives each tool call as it starts, so a host can let calls in flight finish before closing. */
@@ -32,11 +34,22 @@ function serverInstructions(functions: FunctionInfo[]): string {
   ].join(' ');
 }
 
+let validator: AjvJsonSchemaValidator | undefined;
+
+/**
+ * One JSON Schema validator for every server: the SDK builds an Ajv instance per server otherwise, which is most of
+ * the cost of the server `kosmo-vero serve` builds per request. It holds no per-client state.
+ */
+function sharedValidator(): AjvJsonSchemaValidator {
+  validator ??= new AjvJsonSchemaValidator();
+  return validator;
+}
+
 /** Builds the MCP server over a runtime: execute_lua, the docs tools, and one tool per integration function. */
 export function createMcpServer(runtime: Runtime, options: McpServerOptions = {}): McpServer {
   const server = new McpServer(
     { name: 'kosmo-vero', title: 'kosmo-vero', version: CLIENT_VERSION },
-    { instructions: serverInstructions(runtime.functions()) },
+    { instructions: serverInstructions(runtime.functions()), jsonSchemaValidator: sharedValidator() },
   );
   const log = options.log ?? (() => {});
   const specs = toolSpecs(runtime.functions());
@@ -54,7 +67,10 @@ export function createMcpServer(runtime: Runtime, options: McpServerOptions = {}
           const started = performance.now();
           let result: CallToolResult;
           try {
-            result = await runTool(runtime, spec, args, options.account);
+            result = await runTool(runtime, spec, args, {
+              account: options.account,
+              readOnly: options.readOnly,
+            });
           } catch (error) {
             result = errorResult(error);
           }
@@ -69,7 +85,7 @@ export function createMcpServer(runtime: Runtime, options: McpServerOptions = {}
     );
   }
   suggestUnknownTools(server, specs, log);
-  server.server.onerror = (error) => log(`protocol error: ${toolError(error).message}`);
+  server.server.onerror = (error) => log(`protocol error: ${toErrorInfo(error).message}`);
   return server;
 }
 
@@ -88,7 +104,8 @@ function suggestUnknownTools(server: McpServer, specs: ToolSpec[], log: (line: s
   const known = new Set(specs.map((spec) => spec.name));
   server.server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
     if (known.has(request.params.name)) return sdkHandler(request, extra) as Promise<CallToolResult>;
-    log(`tool ${request.params.name}: error unknown_tool`);
+    // The name is the client's, of any length: quoted and cut for the log.
+    log(`tool ${quoteName(request.params.name)}: error unknown_tool`);
     return errorResult(unknownToolError(request.params.name, specs));
   });
 }
@@ -103,9 +120,9 @@ async function runTool(
   runtime: Runtime,
   spec: ToolSpec,
   args: unknown,
-  account: string | undefined,
+  options: ToolCallOptions,
 ): Promise<CallToolResult> {
-  const output = await runSpec(runtime, spec, args, { account });
+  const output = await runSpec(runtime, spec, args, options);
   if (typeof output === 'string') return textResult(output);
   return jsonResult(output, spec.action.kind === 'execute_lua' && output.ok === false);
 }

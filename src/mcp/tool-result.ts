@@ -1,23 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { KosmoError } from '../errors.js';
-
-export interface ToolError {
-  code: string;
-  message: string;
-  /** Vero errors say whether the same call may succeed later. */
-  retryable?: boolean;
-}
-
-/** The stable code and message of anything a tool throws; unexpected errors become `internal`. */
-export function toolError(error: unknown): ToolError {
-  if (error instanceof KosmoError) {
-    const retryable = (error as { retryable?: unknown }).retryable;
-    return typeof retryable === 'boolean'
-      ? { code: error.code, message: error.message, retryable }
-      : { code: error.code, message: error.message };
-  }
-  return { code: 'internal', message: error instanceof Error ? error.message : String(error) };
-}
+import { toErrorInfo } from '../errors.js';
 
 const asText = (value: unknown): string => JSON.stringify(value, null, 2);
 
@@ -38,5 +20,5 @@ export function textResult(text: string): CallToolResult {
 
 /** A tool error: `{ ok: false, error: { code, message } }`, flagged `isError` so the model sees it failed. */
 export function errorResult(error: unknown): CallToolResult {
-  return jsonResult({ ok: false, error: toolError(error) }, true);
+  return jsonResult({ ok: false, error: toErrorInfo(error) }, true);
 }

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { maskCredential } from '../mask.js';
+import { maskCredential } from '../secrets.js';
 import { OutboxError } from './errors.js';
 import type { OutboxStorage, ServedDestination } from './storage.js';
 import type { Destination, DestinationInput } from './types.js';

@@ -1,3 +1,5 @@
+import { backoffDelay } from '../backoff.js';
+
 /** How a failed delivery is treated, read from the thrown value (src/clients/vero/errors.ts conventions). */
 export interface FailureVerdict {
   /** `retryable === false` means the write's own fault: dead at once. Anything else is worth retrying. */
@@ -43,18 +45,12 @@ function messageOf(error: unknown): string {
   return `deliver failed with a non-error value (${typeof error})`;
 }
 
-/**
- * Delay before the next attempt: "full jitter" (uniform in [0, cap], cap = base * 2^(attempts-1) bounded by
- * maxDelayMs), but never sooner than the server asked for with Retry-After.
- */
+/** Delay before the next attempt: the shared backoff, but never sooner than the server asked for with Retry-After. */
 export function backoffDelayMs(
   attempts: number,
   retryAfterMs: number | undefined,
   baseDelayMs: number,
   maxDelayMs: number,
-  random: () => number = Math.random,
 ): number {
-  const cap = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.max(0, attempts - 1));
-  const jittered = Math.floor(random() * cap);
-  return Math.max(jittered, retryAfterMs ?? 0);
+  return Math.max(backoffDelay(attempts, { baseDelayMs, maxDelayMs }), retryAfterMs ?? 0);
 }

@@ -34,6 +34,9 @@ interface Waiter {
   ids: number[];
   /** Ids not yet known to be final (or paused). */
   remaining: Set<number>;
+  /** Distinct ids. */
+  total: number;
+  onProgress: ((settled: number, total: number) => void) | undefined;
   resolve: (outcomes: JobOutcome[]) => void;
   reject: (error: Error) => void;
   timeout: NodeJS.Timeout | undefined;
@@ -231,9 +234,13 @@ export class Outbox {
    * sending or due, so they are held back by a dead job (`heldBy`, when it shares a key with them directly).
    * Or when `timeoutMs` passes (then some are still pending/sending). It does not deliver:
    * a drainer (`start()`/`drain()`, here or in another process) must be running. Without `timeoutMs` it waits as
-   * long as that takes.
+   * long as that takes. `onProgress` hears how many of them are settled each time that number grows (counted as
+   * outcomes arrive, not by reading every id again).
    */
-  async waitFor(ids: number[], options: { timeoutMs?: number } = {}): Promise<JobOutcome[]> {
+  async waitFor(
+    ids: number[],
+    options: { timeoutMs?: number; onProgress?: (settled: number, total: number) => void } = {},
+  ): Promise<JobOutcome[]> {
     this.assertOpen('waitFor');
     const current = await this.read('read queued writes', () => this.storage.outcomes(ids));
     const known = new Set(current.map((o) => o.id));
@@ -246,7 +253,16 @@ export class Outbox {
       return ordered(ids, current);
     const remaining = new Set(open.map((o) => o.id));
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { ids, remaining, resolve, reject, timeout: undefined };
+      const waiter: Waiter = {
+        ids,
+        remaining,
+        total: known.size,
+        onProgress: options.onProgress,
+        resolve,
+        reject,
+        timeout: undefined,
+      };
+      reportProgress(waiter);
       if (options.timeoutMs !== undefined) {
         waiter.timeout = setTimeout(() => void this.finishWaiter(waiter), Math.max(0, options.timeoutMs));
       }
@@ -674,7 +690,9 @@ export class Outbox {
     }
     if (outcome === 'delivered' || outcome === 'dead') {
       for (const waiter of this.waiters) {
-        if (waiter.remaining.delete(id) && waiter.remaining.size === 0) void this.finishWaiter(waiter);
+        if (!waiter.remaining.delete(id)) continue;
+        reportProgress(waiter);
+        if (waiter.remaining.size === 0) void this.finishWaiter(waiter);
       }
     }
     // A pause settles every waiting job of that destination; a dead job may leave the ones behind it stuck.
@@ -783,14 +801,25 @@ export class Outbox {
     for (const waiter of [...this.waiters]) {
       let done: boolean;
       try {
-        const outcomes = await this.storage.outcomes([...waiter.remaining]);
-        for (const o of outcomes) if (this.settled(o)) waiter.remaining.delete(o.id);
-        // Rows gone since (only delivered rows are purged) are final too.
-        const present = new Set(outcomes.map((o) => o.id));
-        for (const id of [...waiter.remaining]) if (!present.has(id)) waiter.remaining.delete(id);
-        done =
-          waiter.remaining.size === 0 ||
-          (await this.stuck(outcomes.filter((o) => waiter.remaining.has(o.id))));
+        // Only the jobs still open among the ids' range are read (a wait for 100k ids read every one of them each
+        // second, 3 s a time): any other waited id is delivered, dead, discarded or purged, so settled.
+        let min = Number.POSITIVE_INFINITY;
+        let max = 0;
+        for (const id of waiter.remaining) {
+          min = Math.min(min, id);
+          max = Math.max(max, id);
+        }
+        const now = this.now();
+        const open = (await this.storage.openJobs(min, max)).filter(
+          (o) =>
+            waiter.remaining.has(o.id) &&
+            !(o.state === 'pending' && o.pausedUntil !== null && o.pausedUntil > now),
+        );
+        const stillOpen = new Set(open.map((o) => o.id));
+        const before = waiter.remaining.size;
+        for (const id of [...waiter.remaining]) if (!stillOpen.has(id)) waiter.remaining.delete(id);
+        if (waiter.remaining.size < before) reportProgress(waiter);
+        done = waiter.remaining.size === 0 || (await this.stuck(open));
       } catch (error) {
         if (!this.storage.isTransient(error))
           this.failStorage(this.storage.failure('read queued writes', error));
@@ -829,6 +858,14 @@ export class Outbox {
 }
 
 const laneOf = (destinationId: number, fn: string): string => `${destinationId}\n${fn}`;
+
+function reportProgress(waiter: Waiter): void {
+  try {
+    waiter.onProgress?.(waiter.total - waiter.remaining.size, waiter.total);
+  } catch {
+    // A failing progress callback must not stop the wait.
+  }
+}
 
 function positiveInt(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;

@@ -73,6 +73,14 @@ export interface DestinationCounts {
 
 export type StoredOutcome = JobOutcome & { destinationId: number };
 
+/** A job not final yet, as a waiter polls it. */
+export interface OpenJob {
+  id: number;
+  state: 'pending' | 'sending';
+  destinationId: number;
+  pausedUntil: number | null;
+}
+
 /** `work`: jobs became claimable (queued, retried, released); `outcome`: jobs were delivered, failed or paused. */
 export type StorageChange = 'work' | 'outcome';
 
@@ -128,6 +136,8 @@ export interface OutboxStorage {
   destinationCounts(): Promise<DestinationCounts[]>;
   /** Outcomes of the given ids that exist (with their destination ids), in no particular order. */
   outcomes(ids: number[]): Promise<StoredOutcome[]>;
+  /** Pending and sending jobs with ids from `min` to `max`, with their destination's pause. */
+  openJobs(min: number, max: number): Promise<OpenJob[]>;
   stateOf(id: number): Promise<OutboxState | undefined>;
   deadIds(limit: number): Promise<number[]>;
   retryOne(id: number, now: number): Promise<number>;

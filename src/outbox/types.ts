@@ -19,7 +19,7 @@ export interface Destination {
   endpoint: string;
   /** Keyed one-way hash of the credential (HMAC-SHA256 with a random key kept in the outbox file), truncated. */
   fingerprint: string;
-  /** The credential's last 4 characters when it is long enough (see src/mask.ts), so operators can tell which. */
+  /** The credential's last 4 characters when it is long enough (see src/secrets.ts), so operators can tell which. */
   credentialHint: string;
   /** Epoch ms until which nothing is claimed for it (its credential was refused), or null. */
   pausedUntil: number | null;

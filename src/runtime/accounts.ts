@@ -1,5 +1,5 @@
+import type { Account, AccountEnvironment, Integration } from '../integrations/definition.js';
 import { didYouMean, MAX_NAME_LENGTH, quoteName } from '../suggest.js';
-import type { Account, AccountEnvironment, Integration } from './definition.js';
 import { MissingCredentialError, UnknownAccountError } from './errors.js';
 
 export const DEFAULT_ACCOUNT = 'default';
@@ -13,6 +13,14 @@ const accountSettings = (spec: AccountEnvironment): Record<string, string> => ({
   ...spec.settings,
   delivery: 'DELIVERY',
 });
+
+/** Which environment variables configure an integration's accounts, in one line for help texts. */
+export function accountVariables(spec: AccountEnvironment): string {
+  const credentials = spec.credentials.map((c) => `${spec.prefix}_${c.variable}`).join(' or ');
+  const settings = Object.values(accountSettings(spec)).map((variable) => `${spec.prefix}_${variable}`);
+  const primary = spec.credentials[0]?.variable ?? 'TOKEN';
+  return `${credentials}, ${settings.join(', ')}; a named account: ${spec.prefix}_<NAME>_${primary}, ...`;
+}
 
 interface PartialAccount {
   credential?: { kind: string; value: string };
@@ -74,6 +82,14 @@ function fromConfig(spec: AccountEnvironment, accounts: Record<string, Record<st
   return found;
 }
 
+/** What a runtime changes in every account of one integration (dev mode: point them at an emulator). */
+export interface AccountOverrides {
+  /** The API base every account sends to (the integration's `endpointSetting`). */
+  baseUrl?: string;
+  /** The credential of a default account when none is configured. */
+  fallbackCredential?: string;
+}
+
 /** The accounts of one integration, resolved once per runtime. */
 export class AccountRegistry {
   readonly integration: string;
@@ -81,18 +97,18 @@ export class AccountRegistry {
   private readonly credentialVariables: string;
   private readonly prefix: string;
   private readonly primaryVariable: string;
-  private readonly settings: Record<string, string>;
+  private readonly spec: AccountEnvironment;
 
   constructor(
     integration: Integration,
     env: NodeJS.ProcessEnv,
     configAccounts: Record<string, Record<string, string>> | undefined,
-    overrides: { baseUrl?: string; fallbackCredential?: string } = {},
+    overrides: AccountOverrides = {},
   ) {
     const spec = integration.accounts;
+    this.spec = spec;
     this.integration = integration.name;
     this.prefix = spec.prefix;
-    this.settings = accountSettings(spec);
     this.primaryVariable = spec.credentials[0]?.variable ?? 'TOKEN';
     this.credentialVariables = spec.credentials.map((c) => `${spec.prefix}_${c.variable}`).join(' or ');
     // The config file was asked for explicitly, so its accounts win over the environment's.
@@ -124,15 +140,15 @@ export class AccountRegistry {
         settings: { ...shared, ...this.accounts.get(DEFAULT_ACCOUNT)?.settings },
       });
     }
-    if (overrides.baseUrl) {
-      for (const account of this.accounts.values()) account.settings.baseUrl = overrides.baseUrl;
+    const endpoint = spec.endpointSetting;
+    if (overrides.baseUrl && endpoint) {
+      for (const account of this.accounts.values()) account.settings[endpoint] = overrides.baseUrl;
     }
   }
 
   /** Which environment variables configure this integration's accounts, in one line for help texts. */
   variables(): string {
-    const settings = Object.values(this.settings).map((variable) => `${this.prefix}_${variable}`);
-    return `${this.credentialVariables}, ${settings.join(', ')}; a named account: ${this.prefix}_<NAME>_${this.primaryVariable}, ...`;
+    return accountVariables(this.spec);
   }
 
   /** Configured account names, `default` first when there is one. */

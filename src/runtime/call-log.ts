@@ -1,3 +1,5 @@
+import { redactValue } from '../secrets.js';
+
 export type CallStatus = 'sent' | 'duplicate' | 'queued' | 'dry_run' | 'ok' | 'error';
 
 export interface CallRecord {
@@ -15,8 +17,6 @@ export interface CallRecord {
   request?: unknown;
 }
 
-const SECRET_KEY = /token|secret|password|api_?key|credential/i;
-
 /** A bounded, in-memory record of every call, with credentials removed from what is kept. */
 export class CallLog {
   private readonly records: CallRecord[] = [];
@@ -33,7 +33,7 @@ export class CallLog {
   }
 
   record(entry: Omit<CallRecord, 'seq'>): CallRecord {
-    const record = { ...entry, seq: ++this.seq, args: this.scrub(entry.args) };
+    const record = { ...entry, seq: ++this.seq, args: redactValue(entry.args, this.secrets) };
     this.records.push(record);
     if (this.records.length > this.capacity) this.records.shift();
     return record;
@@ -42,23 +42,5 @@ export class CallLog {
   /** Calls recorded after `afterSeq` (all when omitted). */
   entries(afterSeq = 0): CallRecord[] {
     return this.records.filter((record) => record.seq > afterSeq);
-  }
-
-  private scrub(value: unknown): unknown {
-    if (typeof value === 'string') {
-      // A short secret would match ordinary text by chance; it is only scrubbed where it is the whole value.
-      const leaks = (secret: string) => (secret.length >= 8 ? value.includes(secret) : value === secret);
-      return this.secrets.some(leaks) ? '[redacted]' : value;
-    }
-    if (Array.isArray(value)) return value.map((item) => this.scrub(item));
-    if (value && typeof value === 'object') {
-      return Object.fromEntries(
-        Object.entries(value).map(([key, item]) => [
-          key,
-          SECRET_KEY.test(key) ? '[redacted]' : this.scrub(item),
-        ]),
-      );
-    }
-    return value;
   }
 }

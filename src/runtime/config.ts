@@ -31,6 +31,20 @@ export const runtimeConfigSchema = z.strictObject({
     .optional(),
   /** Per-request timeout in milliseconds (the CLI's --request-timeout wins). */
   requestTimeoutMs: z.int().positive().optional(),
+  /** `kosmo-vero serve`: the bearer tokens its clients present, each with a label for logs and a policy. */
+  serve: z
+    .strictObject({
+      tokens: z
+        .array(
+          z.strictObject({
+            token: z.string(),
+            label: z.string(),
+            policy: z.enum(['full', 'read-only']).optional(),
+          }),
+        )
+        .optional(),
+    })
+    .optional(),
 });
 
 export type RuntimeConfig = z.infer<typeof runtimeConfigSchema>;

@@ -1,6 +1,6 @@
+import type { Integration, IntegrationFunction } from '../integrations/definition.js';
+import { fullNameOf, slugOf } from '../integrations/definition.js';
 import { didYouMean, MAX_NAME_LENGTH } from '../suggest.js';
-import type { Integration, IntegrationFunction } from './definition.js';
-import { fullNameOf, slugOf } from './definition.js';
 import { InvalidArgumentsError, UnknownDocPageError } from './errors.js';
 import { jsonSchemaOf } from './validate-arguments.js';
 

@@ -1,5 +1,5 @@
 import { KosmoError } from '../errors.js';
-import type { QueuedFailure } from './definition.js';
+import type { QueuedFailure } from '../integrations/definition.js';
 
 export interface ArgumentProblem {
   /** Dotted path of the field, '' for the arguments as a whole. */

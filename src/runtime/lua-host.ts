@@ -1,14 +1,25 @@
 import type { LuaHost, LuaNamespace } from '../lua/index.js';
 import type { CallRecord } from './call-log.js';
+import type { DocPage, DocSearchHit } from './docs.js';
 import { UnknownDocPageError } from './errors.js';
-import type { Runtime } from './runtime.js';
 import type { CallOptions, FunctionInfo } from './runtime-types.js';
+
+/** What a Lua run needs of the runtime: its functions, account names, calls and docs; nothing else. */
+export interface LuaHostRuntime {
+  functions(): FunctionInfo[];
+  accountNames(integration: string): string[];
+  howToAddAccount(integration: string, name: string): string | undefined;
+  call(name: string, args: unknown, options: CallOptions): Promise<Record<string, unknown>>;
+  readDoc(page: string): string;
+  listDocs(): DocPage[];
+  searchDocs(query: string): DocSearchHit[];
+}
 
 export interface LuaRunHost {
   host: LuaHost;
   /** Every call the script made, as the call log recorded it. */
   calls: CallRecord[];
-  /** Resolves once no call is in flight: a run ended by a limit may have left one reaching Vero. */
+  /** Resolves once no call is in flight: a run ended by a limit may have left one reaching its service. */
   settled(): Promise<void>;
 }
 
@@ -16,7 +27,7 @@ export interface LuaRunHost {
  * The host side of one Lua run: the script's view of the runtime. The sandbox sees function and account names,
  * never a credential; every call goes through `runtime.call`, so validation, permissions and dry-run apply.
  */
-export function luaHostFor(runtime: Runtime, defaults: CallOptions): LuaRunHost {
+export function luaHostFor(runtime: LuaHostRuntime, defaults: CallOptions): LuaRunHost {
   const byIntegration = new Map<string, FunctionInfo[]>();
   for (const fn of runtime.functions()) {
     byIntegration.set(fn.integration, [...(byIntegration.get(fn.integration) ?? []), fn]);

@@ -1,7 +1,6 @@
+import type { Operation } from '../integrations/definition.js';
 import type { PermissionMode } from './config.js';
-import type { Operation } from './definition.js';
 import { PermissionDeniedError } from './errors.js';
-import type { SettingNames } from './runtime-types.js';
 
 /** integration name (or `*` for all) -> operation -> mode. Anything unset is `allow`. */
 export type PermissionPolicy = Record<string, { read?: PermissionMode; write?: PermissionMode }>;
@@ -23,14 +22,19 @@ export function modeFor(policy: PermissionPolicy, integration: string, operation
 
 export async function checkPermission(
   policy: PermissionPolicy,
-  readOnly: boolean,
+  /** true, or why the caller may not write (said in the refusal instead of how to turn read-only off). */
+  readOnly: boolean | string,
   ask: AskCallback | undefined,
   request: PermissionRequest,
-  names: Pick<SettingNames, 'readOnly' | 'dryRun'>,
+  /** How the caller turns read-only off and dry-run on, as the refusal names them (the CLI: its flags). */
+  names: { readOnly: string; dryRun: string },
 ): Promise<void> {
   const { fullName, integration, operation } = request;
   // Each refusal opens with KosmoKrator's sentence (what an agent may already know), then says how to allow it here.
   const denied = `Integration '${integration}' ${operation} access denied`;
+  if (typeof readOnly === 'string' && operation === 'write') {
+    throw new PermissionDeniedError(`${denied}: ${fullName} changes data in ${integration} and ${readOnly}.`);
+  }
   if (readOnly && operation === 'write') {
     throw new PermissionDeniedError(
       `${denied}: this run is read-only (${names.readOnly}) and ${fullName} changes data in ${integration}. Run without ${names.readOnly} to allow writes, or with ${names.dryRun} to preview them.`,

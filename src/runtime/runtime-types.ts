@@ -1,8 +1,9 @@
+import type { Integration, RetryNotice } from '../integrations/definition.js';
 import type { LuaLimits, LuaPoolOptions, LuaRunError, LuaRunStats } from '../lua/index.js';
 import type { OutboxOptions } from '../outbox/index.js';
+import type { AccountOverrides } from './accounts.js';
 import type { CallRecord } from './call-log.js';
 import type { RuntimeConfig } from './config.js';
-import type { Integration, RetryNotice } from './definition.js';
 import type { AskCallback, PermissionPolicy } from './permissions.js';
 
 export interface RuntimeOptions {
@@ -10,11 +11,17 @@ export interface RuntimeOptions {
   env?: NodeJS.ProcessEnv;
   /** A config object or the path of a JSON config file (see RuntimeConfig). */
   config?: RuntimeConfig | string;
+  /**
+   * The integrations this runtime offers. `createRuntime` from the package entry defaults to the built-in ones
+   * (Vero); the `Runtime` class itself has none unless given.
+   */
   integrations?: Integration[];
-  /** Point every account at this API base (the emulator, in dev mode). */
+  /** Point every account of every integration that declares an API base setting at this API base (an emulator). */
   baseUrl?: string;
   /** Credential for the default account of integrations that have none configured (the emulator's demo token). */
   fallbackCredential?: string;
+  /** Per integration name, the same two overrides for that integration only; they win over the two above. */
+  overrides?: Record<string, AccountOverrides>;
   permissions?: PermissionPolicy;
   /** Deny every write. */
   readOnly?: boolean;
@@ -22,7 +29,7 @@ export interface RuntimeOptions {
   dryRun?: boolean;
   /** Decides calls whose permission is `ask`. */
   ask?: AskCallback;
-  /** Lua sandbox: worker count and default limits for every run. */
+  /** Lua sandbox: how many workers (maxWorkers; they grow and shrink with demand), default limits of every run. */
   lua?: LuaPoolOptions;
   /** `direct` sends each write before the call returns; `queued` commits it to the outbox and delivers in the background. */
   delivery?: DeliveryMode;
@@ -70,13 +77,20 @@ export type QueueOptions = Pick<
 >;
 
 export interface ImportOptions {
-  /** Integration whose import to use; default `vero`. */
+  /** Integration whose import to use; needed only when more than one offers this kind. */
   integration?: string;
   /** Import kind the integration declares, e.g. `users` or `events`. */
   kind: string;
   account?: string;
   delivery?: DeliveryMode;
-  onProgress?: (done: number, total: number) => void;
+  /** After each row: how many were read so far, and of those accepted and failed (the file is read as it goes). */
+  onProgress?: (progress: ImportProgress) => void;
+}
+
+export interface ImportProgress {
+  rows: number;
+  accepted: number;
+  failed: number;
 }
 
 export interface ImportSummary {
@@ -90,7 +104,11 @@ export interface ImportSummary {
 export interface CallOptions {
   account?: string;
   dryRun?: boolean;
-  readOnly?: boolean;
+  /**
+   * Deny writes: true, or why this caller may not write, which the refusal says instead of how to turn the runtime's
+   * read-only setting off (e.g. `the client token "ci" is read-only; ...` for `kosmo-vero serve`).
+   */
+  readOnly?: boolean | string;
   delivery?: DeliveryMode;
   /** Largest arguments as JSON, in bytes; default the Lua sandbox's `maxArgBytes` (a Lua run passes its own). */
   maxArgBytes?: number;
@@ -131,7 +149,8 @@ export interface AccountInfo {
   credential_kind: string | null;
   credential_hint: string | null;
   base_url: string | null;
-  email: string | null;
+  /** The settings the integration lists for its accounts (Vero: `email`), as configured. */
+  settings: Record<string, string>;
   error?: string;
 }
 

@@ -1,14 +1,19 @@
-import type { KosmoError } from '../errors.js';
-import { builtinIntegrations } from '../integrations/index.js';
+import { toErrorInfo } from '../errors.js';
+import type {
+  Account,
+  ImportSpec,
+  Integration,
+  IntegrationFunction,
+  WritePlan,
+} from '../integrations/definition.js';
+import { fullNameOf, slugOf } from '../integrations/definition.js';
 import { type LuaLimits, LuaPool, resolveLimits } from '../lua/index.js';
-import { maskCredential } from '../mask.js';
 import { type DestinationInput, type JobOutcome, Outbox, type OutboxJob } from '../outbox/index.js';
+import { maskCredential } from '../secrets.js';
 import { didYouMean, MAX_NAME_LENGTH, quoteName } from '../suggest.js';
 import { AccountRegistry } from './accounts.js';
 import { CallLog, type CallRecord, type CallStatus } from './call-log.js';
 import { checkIntegrationKeys, parseRuntimeConfig, type RuntimeConfig, readRuntimeConfig } from './config.js';
-import type { Account, Integration, IntegrationFunction, WritePlan } from './definition.js';
-import { fullNameOf, slugOf } from './definition.js';
 import { DocLibrary, type DocPage, type DocSearchHit } from './docs.js';
 import { ConfigError, QueuedDeliveryError, UnknownFunctionError } from './errors.js';
 import { readImportFile } from './import-file.js';
@@ -27,7 +32,6 @@ import type {
   RuntimeOptions,
   SettingNames,
 } from './runtime-types.js';
-import { type ToolDefinition, toolDefinitions } from './tool-definitions.js';
 import { checkArgumentSize, jsonSchemaOf, validateArguments } from './validate-arguments.js';
 
 export type * from './runtime-types.js';
@@ -41,9 +45,6 @@ interface ResolvedFunction {
 
 export type CallResult = Record<string, unknown>;
 
-const PROGRESS_INTERVAL_MS = 250;
-const FINISHED: ReadonlySet<string> = new Set(['delivered', 'dead', 'discarded']);
-
 // The default account's credential in a dry run with none configured: previews redact it, nothing is sent.
 const DRY_RUN_CREDENTIAL = 'dry-run-sends-nothing';
 
@@ -52,6 +53,16 @@ const LIBRARY_SETTING_NAMES: SettingNames = {
   dryRun: 'dryRun: true',
   requestTimeout: 'requestTimeoutMs',
 };
+
+/** The settings an integration shows in account listings (e.g. Vero's `email`); never a credential. */
+function listedSettings(integration: Integration, account: Account): Record<string, string> {
+  return Object.fromEntries(
+    (integration.accounts.listed ?? []).flatMap((setting) => {
+      const value = account.settings[setting];
+      return value === undefined ? [] : [[setting, value]];
+    }),
+  );
+}
 
 /** The one entry point Lua, MCP, the CLI and library users call integration functions through. */
 export class Runtime {
@@ -77,7 +88,8 @@ export class Runtime {
         ? readRuntimeConfig(options.config)
         : parseRuntimeConfig(options.config ?? {}, origin);
     this.config = config;
-    this.integrations = options.integrations ?? builtinIntegrations;
+    // Which integrations exist is chosen at the edges (the library entry, the CLI): the runtime names none itself.
+    this.integrations = options.integrations ?? [];
     const names = this.integrations.map((integration) => integration.name);
     checkIntegrationKeys(config, names, origin);
     const { permissions } = parseRuntimeConfig(
@@ -93,6 +105,7 @@ export class Runtime {
         new AccountRegistry(integration, options.env ?? process.env, config.accounts?.[integration.name], {
           baseUrl: options.baseUrl,
           fallbackCredential: options.fallbackCredential ?? (options.dryRun ? DRY_RUN_CREDENTIAL : undefined),
+          ...options.overrides?.[integration.name],
         }),
       );
       for (const fn of integration.functions) {
@@ -136,11 +149,6 @@ export class Runtime {
     return this.functionList;
   }
 
-  /** The same tools as the MCP server, as plain `{ name, description, parameters }` for function-calling APIs. */
-  toolDefinitions(): ToolDefinition[] {
-    return toolDefinitions(this.functions());
-  }
-
   /** Per integration, the environment variables that configure its accounts (for help texts). */
   accountVariables(): Array<{ integration: string; variables: string }> {
     return [...this.accountsByIntegration.values()].map((registry) => ({
@@ -167,7 +175,7 @@ export class Runtime {
             credential_kind: account.credential.kind,
             credential_hint: maskCredential(account.credential.value),
             base_url: integration.endpoint(this.clientFor(integration, account)),
-            email: account.settings.email ?? null,
+            settings: listedSettings(integration, account),
           };
         } catch (error) {
           return {
@@ -176,7 +184,7 @@ export class Runtime {
             credential_kind: null,
             credential_hint: null,
             base_url: null,
-            email: null,
+            settings: {},
             error: (error as Error).message,
           };
         }
@@ -268,9 +276,7 @@ export class Runtime {
         // Arguments not known to be within bounds are not kept: the log would hold (and scrub, recursively) them.
         args: argsFit ? args : '[not recorded]',
         status,
-        error: error
-          ? { code: (error as KosmoError).code ?? 'internal', message: (error as Error).message }
-          : undefined,
+        error: error ? toErrorInfo(error) : undefined,
         duration_ms: Math.round((performance.now() - started) * 100) / 100,
         started_at: startedAt,
       });
@@ -346,50 +352,42 @@ export class Runtime {
    * `delivery` says otherwise. A bad row is reported with its line and skipped; it never stops the import.
    */
   async importFile(path: string, options: ImportOptions): Promise<ImportSummary> {
-    const integration = this.integrations.find(
-      (candidate) => candidate.name === (options.integration ?? 'vero'),
-    );
-    const spec = integration?.imports?.[options.kind];
-    if (!integration || !spec) {
-      const kinds = this.integrations.flatMap((i) =>
-        Object.keys(i.imports ?? {}).map((kind) => `${i.name} ${kind}`),
-      );
-      throw new UnknownFunctionError(`no import of "${options.kind}" (available: ${kinds.join(', ')})`);
-    }
+    const { integration, spec } = this.importOf(options);
     const fullName = `${integration.name}.${spec.function}`;
     const { jsonSchema } = this.resolveFunction(fullName);
     const required = Array.isArray(jsonSchema.required) ? (jsonSchema.required as string[]) : [];
-    const rows = readImportFile(path, Object.keys(jsonSchema.properties ?? {}), spec, required);
+    const rows = await readImportFile(path, Object.keys(jsonSchema.properties ?? {}), spec, required);
     const summary: ImportSummary = {
       function_name: fullName,
-      rows: rows.length,
+      rows: 0,
       accepted: 0,
       failed: [],
       outbox_ids: [],
     };
-    for (const [index, row] of rows.entries()) {
-      options.onProgress?.(index, rows.length);
+    // Rows are read as they are queued: memory stays flat in the file's size.
+    for await (const row of rows) {
+      summary.rows++;
       if (!row.args) {
         summary.failed.push({
           line: row.line,
           code: 'invalid_row',
           message: row.problem ?? 'unreadable row',
         });
-        continue;
+      } else {
+        try {
+          const result = await this.call(fullName, row.args, {
+            account: options.account,
+            delivery: options.delivery ?? 'queued',
+          });
+          summary.accepted++;
+          if (typeof result.outbox_id === 'number') summary.outbox_ids.push(result.outbox_id);
+        } catch (error) {
+          const { code, message } = toErrorInfo(error);
+          summary.failed.push({ line: row.line, code, message });
+        }
       }
-      try {
-        const result = await this.call(fullName, row.args, {
-          account: options.account,
-          delivery: options.delivery ?? 'queued',
-        });
-        summary.accepted++;
-        if (typeof result.outbox_id === 'number') summary.outbox_ids.push(result.outbox_id);
-      } catch (error) {
-        const { code = 'internal', message } = error as KosmoError;
-        summary.failed.push({ line: row.line, code, message });
-      }
+      options.onProgress?.({ rows: summary.rows, accepted: summary.accepted, failed: summary.failed.length });
     }
-    options.onProgress?.(rows.length, rows.length);
     return summary;
   }
 
@@ -436,7 +434,7 @@ export class Runtime {
 
   /**
    * Waits until the queued writes are delivered or dead (or the timeout passes); delivers them meanwhile.
-   * `onProgress` hears how many are finished about every quarter second.
+   * `onProgress` hears how many are settled each time that number grows.
    */
   async waitForDelivery(
     ids: number[],
@@ -446,22 +444,9 @@ export class Runtime {
     if (ids.length === 0) return [];
     const outbox = this.outbox();
     outbox.start();
-    // The outbox decides when the wait is over (delivered, dead, discarded, or held by a paused destination).
-    const waiting = outbox.waitFor(ids, { timeoutMs });
-    if (!onProgress) return waiting;
-    const report = (outcomes: JobOutcome[]) =>
-      onProgress(outcomes.filter((o) => FINISHED.has(o.state)).length, ids.length);
-    // A look with no wait answers at once with the current states; a failed look is the wait's failure too.
-    const timer = setInterval(() => {
-      outbox.waitFor(ids, { timeoutMs: 0 }).then(report, () => {});
-    }, PROGRESS_INTERVAL_MS);
-    try {
-      const outcomes = await waiting;
-      report(outcomes);
-      return outcomes;
-    } finally {
-      clearInterval(timer);
-    }
+    // The outbox decides when the wait is over (delivered, dead, discarded, or held by a paused destination), and
+    // counts what is settled as outcomes arrive: nothing reads every id again to report progress.
+    return outbox.waitFor(ids, { timeoutMs, onProgress });
   }
 
   /** Runs a Lua script in the sandbox; its `app.integrations.*` calls go through `call` with these options. */
@@ -472,7 +457,7 @@ export class Runtime {
     const { maxArgBytes } = resolveLimits(this.defaultLimits, limits);
     const { host, calls, settled } = luaHostFor(this, { account, dryRun, readOnly, delivery, maxArgBytes });
     const run = await this.luaPool.run(code, host, limits);
-    // A run ended by a limit can leave a call on its way to Vero: report it rather than lose track of it.
+    // A run ended by a limit can leave a call on its way to its service: report it rather than lose track of it.
     await settled();
     return {
       ok: run.ok,
@@ -532,6 +517,7 @@ export class Runtime {
       throw new QueuedDeliveryError(error, { pauseDestination: true });
     }
     try {
+      // The payload is a plan this integration made when the write was accepted, stored as JSON.
       return await integration.send(this.clientFor(integration, account, 'queued'), job.payload as WritePlan);
     } catch (error) {
       throw new QueuedDeliveryError(error, integration.queuedFailure?.(error) ?? {});
@@ -561,6 +547,25 @@ export class Runtime {
         }
       });
     });
+  }
+
+  /** The integration whose import of this kind is meant: the one named, else the only one that has it. */
+  private importOf(options: ImportOptions): { integration: Integration; spec: ImportSpec } {
+    const offering = this.integrations.flatMap((integration) => {
+      const spec = integration.imports?.[options.kind];
+      const named = options.integration === undefined || options.integration === integration.name;
+      return spec && named ? [{ integration, spec }] : [];
+    });
+    const only = offering.length === 1 ? offering[0] : undefined;
+    if (only) return only;
+    const kinds = this.integrations.flatMap((i) =>
+      Object.keys(i.imports ?? {}).map((kind) => `${i.name} ${kind}`),
+    );
+    const why =
+      offering.length === 0
+        ? `no import of "${options.kind}"${options.integration ? ` in ${quoteName(options.integration)}` : ''}`
+        : `several integrations import "${options.kind}" (${offering.map((o) => o.integration.name).join(', ')}); name one`;
+    throw new UnknownFunctionError(`${why} (available: ${kinds.join(', ') || 'none'})`);
   }
 
   private resolveFunction(name: string): ResolvedFunction {
@@ -603,8 +608,4 @@ export class Runtime {
     }
     return client;
   }
-}
-
-export function createRuntime(options: RuntimeOptions = {}): Runtime {
-  return new Runtime(options);
 }

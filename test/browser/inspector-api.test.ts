@@ -18,7 +18,7 @@ interface Page<T> {
 interface View {
   revision: number;
   unchanged?: true;
-  totals: { users: number; events: number; requests: number };
+  totals: { users: number; events: number; requests: number; requestsDropped: number };
   users: Page<{ id: string }>;
   events: Page<{ event_name: string; identity: { id?: string; email?: string }; data: { n?: number } }> & {
     user: string | null;
@@ -81,7 +81,7 @@ describe('inspector page files and GET /_emulator/view', () => {
     const { status, body } = await view(emu, '?events_limit=3');
     assert.equal(status, 200);
     // Three users: the email-only event created the profile whose id is one@example.com (Vero's id-only rule).
-    assert.deepEqual(body.totals, { users: 3, events: 9, requests: 11 });
+    assert.deepEqual(body.totals, { users: 3, events: 9, requests: 11, requestsDropped: 0 });
     assert.deepEqual(
       body.events.rows.map((e) => e.event_name),
       ['Other', 'By email', 'Tick'],
@@ -140,13 +140,15 @@ describe('inspector page files and GET /_emulator/view', () => {
       headers: { 'content-type': 'application/json' },
     });
     assert.equal(res.status, 200);
-    assert.deepEqual((await view(emu)).body.totals, { users: 0, events: 0, requests: 0 });
+    assert.deepEqual((await view(emu)).body.totals, { users: 0, events: 0, requests: 0, requestsDropped: 0 });
   });
 });
 
 describe('GET /_emulator/view over 20 000 events', () => {
   const BULK = 20_000;
   const PEOPLE = 20;
+  // The request log holds all of them here (its default cap is 10 000): this pages a big log, not a capped one.
+  const MAX_REQUESTS = 2 * BULK;
   // Every third event names its person by email only: by Vero's id-only rule it belongs to the profile whose id is
   // that email, not to usr_<p>, and the per-user filter must keep the two apart.
   const identityOf = (n: number) =>
@@ -157,7 +159,7 @@ describe('GET /_emulator/view over 20 000 events', () => {
 
   before(async () => {
     // Seeded through the real store in one transaction (20k HTTP requests would take seconds), then served.
-    const store = new EmulatorStore(dbPath);
+    const store = new EmulatorStore(dbPath, MAX_REQUESTS);
     const at = new Date().toISOString();
     store.transaction(() => {
       for (let p = 0; p < PEOPLE; p++) {
@@ -187,7 +189,11 @@ describe('GET /_emulator/view over 20 000 events', () => {
       }
     });
     store.close();
-    emu = await startEmulator({ dbPath, tokens: [{ token: CANARY, label: 'default' }] });
+    emu = await startEmulator({
+      dbPath,
+      maxRequests: MAX_REQUESTS,
+      tokens: [{ token: CANARY, label: 'default' }],
+    });
   });
 
   after(async () => {
@@ -205,7 +211,7 @@ describe('GET /_emulator/view over 20 000 events', () => {
   it('answers the newest page with totals of all rows', async () => {
     const { status, body } = await view(emu);
     assert.equal(status, 200);
-    assert.deepEqual(body.totals, { users: PEOPLE, events: BULK, requests: BULK });
+    assert.deepEqual(body.totals, { users: PEOPLE, events: BULK, requests: BULK, requestsDropped: 0 });
     assert.deepEqual(
       { total: body.events.total, offset: body.events.offset, limit: body.events.limit },
       { total: BULK, offset: 0, limit: 50 },
@@ -277,7 +283,12 @@ describe('GET /_emulator/view over 20 000 events', () => {
     const next = await view(emu, `?since=${seen.body.revision}`);
     assert.notEqual(next.body.revision, seen.body.revision);
     assert.equal(next.body.events.rows[0]?.event_name, 'Just now');
-    assert.deepEqual(next.body.totals, { users: PEOPLE, events: BULK + 1, requests: BULK + 1 });
+    assert.deepEqual(next.body.totals, {
+      users: PEOPLE,
+      events: BULK + 1,
+      requests: BULK + 1,
+      requestsDropped: 0,
+    });
     assert.equal((await view(emu, '?user=usr_3')).body.events.total, eventsOf(3).length + 1);
   });
 });

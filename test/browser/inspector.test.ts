@@ -289,6 +289,15 @@ describe('emulator inspector page in Chromium', { skip: SKIP }, () => {
     );
     assert.equal(await seen(range), `1–50 of ${all.toLocaleString('en-US')}`);
     assert.equal(await page.locator('#events li').count(), 50, 'only one page of events is in the DOM');
+    // The request log keeps the newest 10 000 (the default cap) and the totals say how many older ones it dropped;
+    // every event is still there.
+    const { requestsDropped } = harness.emulator.state();
+    assert.ok(requestsDropped > 0);
+    await page
+      .locator('#totals', {
+        hasText: `10,000 requests (${requestsDropped.toLocaleString('en-US')} older dropped)`,
+      })
+      .waitFor({ timeout: 10_000 });
 
     // Idle polls answer "unchanged" instead of shipping the lists again.
     const idle = await page.waitForResponse(

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { CANARY, CANARY_MARKETING } from '../support/canary.js';
-import { lines, runCli } from './support.js';
+import { cli, lines } from './support.js';
 
 describe('kosmo-vero accounts', { concurrency: true }, () => {
   let emulator: RunningEmulator;
@@ -26,8 +26,8 @@ describe('kosmo-vero accounts', { concurrency: true }, () => {
 
   test('list: every account with a masked credential, text and --json', async () => {
     const [text, json] = await Promise.all([
-      runCli(['accounts', 'list'], { env }),
-      runCli(['accounts', 'list', '--json'], { env }),
+      cli(['accounts', 'list'], { env }),
+      cli(['accounts', 'list', '--json'], { env }),
     ]);
     assert.equal(text.code, 0, text.stderr);
     assert.deepEqual(lines(text.stdout), [
@@ -46,7 +46,7 @@ describe('kosmo-vero accounts', { concurrency: true }, () => {
   });
 
   test('list with no account says how to configure one', async () => {
-    const run = await runCli(['accounts', 'list']);
+    const run = await cli(['accounts', 'list']);
     assert.equal(run.code, 0);
     assert.match(
       run.stdout,
@@ -57,8 +57,8 @@ describe('kosmo-vero accounts', { concurrency: true }, () => {
   test('test: probes each account (or one) without writing; exit 0 when all are reachable', async () => {
     const before = emulator.state();
     const [all, one] = await Promise.all([
-      runCli(['accounts', 'test'], { env }),
-      runCli(['accounts', 'test', 'marketing', '--json'], { env }),
+      cli(['accounts', 'test'], { env }),
+      cli(['accounts', 'test', 'marketing', '--json'], { env }),
     ]);
     assert.equal(all.code, 0, all.stderr);
     assert.match(all.stdout, /^vero\.default\treachable \(\d+ ms\)/m);
@@ -79,10 +79,10 @@ describe('kosmo-vero accounts', { concurrency: true }, () => {
 
   test('test: an unreachable API is exit 1 with the reason; an unknown account is a usage error (exit 2) naming the others', async () => {
     const [down, unknown] = await Promise.all([
-      runCli(['accounts', 'test'], {
+      cli(['accounts', 'test'], {
         env: { VERO_AUTH_TOKEN: CANARY, VERO_BASE_URL: 'http://127.0.0.1:9/api/v2' },
       }),
-      runCli(['accounts', 'test', 'sales'], { env }),
+      cli(['accounts', 'test', 'sales'], { env }),
     ]);
     assert.equal(down.code, 1);
     assert.match(down.stdout, /^vero\.default\tUNREACHABLE: /m);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { CANARY } from '../support/canary.js';
-import { lines, runCli } from './support.js';
+import { cli, lines } from './support.js';
 
 describe('kosmo-vero call, against an emulator', { concurrency: true }, () => {
   let emulator: RunningEmulator;
@@ -18,7 +18,7 @@ describe('kosmo-vero call, against an emulator', { concurrency: true }, () => {
     emulator.state().requests.filter((r) => JSON.stringify(r.body ?? null).includes(`"${id}"`));
 
   test('text: prints the result as JSON, exit 0, and the write reaches the emulator', async () => {
-    const run = await runCli(['call', 'vero.identify_user', '{"id":"cli_text","email":"text@example.com"}'], {
+    const run = await cli(['call', 'vero.identify_user', '{"id":"cli_text","email":"text@example.com"}'], {
       env,
     });
     assert.equal(run.code, 0, run.stderr);
@@ -35,7 +35,7 @@ describe('kosmo-vero call, against an emulator', { concurrency: true }, () => {
   });
 
   test('--json: one object { ok, result, calls, error }', async () => {
-    const run = await runCli(['call', 'vero_add_tags', '{"id":"cli_json","tags":["vip"]}', '--json'], {
+    const run = await cli(['call', 'vero_add_tags', '{"id":"cli_json","tags":["vip"]}', '--json'], {
       env,
     });
     assert.equal(run.code, 0, run.stderr);
@@ -50,7 +50,7 @@ describe('kosmo-vero call, against an emulator', { concurrency: true }, () => {
   });
 
   test('arguments from stdin with "-"', async () => {
-    const run = await runCli(['call', 'vero.track_event', '-'], {
+    const run = await cli(['call', 'vero.track_event', '-'], {
       env,
       input: '{"identity":"cli_stdin","event_name":"Piped","data":{"n":1}}\n',
     });
@@ -62,7 +62,7 @@ describe('kosmo-vero call, against an emulator', { concurrency: true }, () => {
 
   test('an invalid argument: exit 1, one line on stderr, nothing sent; --json puts the error on stdout', async () => {
     const args = ['call', 'vero.identify_user', '{"id":"cli_bad","email":"bob@"}'];
-    const [text, json] = await Promise.all([runCli(args, { env }), runCli([...args, '--json'], { env })]);
+    const [text, json] = await Promise.all([cli(args, { env }), cli([...args, '--json'], { env })]);
     assert.equal(text.code, 1);
     assert.equal(text.stdout, '');
     assert.deepEqual(lines(text.stderr), [
@@ -81,7 +81,7 @@ describe('kosmo-vero call, against an emulator', { concurrency: true }, () => {
   });
 
   test('an unknown function: exit 1 naming the functions', async () => {
-    const run = await runCli(['call', 'vero.identfy_user', '{}'], { env });
+    const run = await cli(['call', 'vero.identfy_user', '{}'], { env });
     assert.equal(run.code, 1);
     assert.equal(lines(run.stderr).length, 1);
     assert.match(run.stderr, /unknown function "vero\.identfy_user"/);
@@ -90,8 +90,8 @@ describe('kosmo-vero call, against an emulator', { concurrency: true }, () => {
 
   test('arguments that are not JSON: usage error, exit 2, one line', async () => {
     const [inline, piped] = await Promise.all([
-      runCli(['call', 'vero.unsubscribe', '{id:1}'], { env }),
-      runCli(['call', 'vero.unsubscribe', '-'], { env, input: 'not json' }),
+      cli(['call', 'vero.unsubscribe', '{id:1}'], { env }),
+      cli(['call', 'vero.unsubscribe', '-'], { env, input: 'not json' }),
     ]);
     for (const run of [inline, piped]) {
       assert.equal(run.code, 2);
@@ -104,8 +104,8 @@ describe('kosmo-vero call, against an emulator', { concurrency: true }, () => {
   test('--dry-run shows the request and sends nothing; --read-only denies the write', async () => {
     const args = ['call', 'vero.unsubscribe', '{"id":"cli_dry"}'];
     const [dry, readOnly] = await Promise.all([
-      runCli([...args, '--dry-run'], { env }),
-      runCli([...args, '--read-only', '--json'], { env }),
+      cli([...args, '--dry-run'], { env }),
+      cli([...args, '--read-only', '--json'], { env }),
     ]);
     assert.equal(dry.code, 0, dry.stderr);
     const planned = JSON.parse(dry.stdout);
@@ -118,7 +118,7 @@ describe('kosmo-vero call, against an emulator', { concurrency: true }, () => {
   });
 
   test('a credential Vero rejects: exit 1, vero_auth, the credential nowhere', async () => {
-    const run = await runCli(['call', 'vero.resubscribe', '{"id":"cli_auth"}', '--json'], {
+    const run = await cli(['call', 'vero.resubscribe', '{"id":"cli_auth"}', '--json'], {
       env: { ...env, VERO_AUTH_TOKEN: `${CANARY}-wrong` },
     });
     assert.equal(run.code, 1);
@@ -127,7 +127,7 @@ describe('kosmo-vero call, against an emulator', { concurrency: true }, () => {
   });
 
   test('--emulator: an embedded emulator, no account needed', async () => {
-    const run = await runCli(['call', 'vero.get_current_user', '--emulator'], {});
+    const run = await cli(['call', 'vero.get_current_user', '--emulator'], {});
     assert.equal(run.code, 0, run.stderr);
     const profile = JSON.parse(run.stdout);
     assert.equal(profile.connectivity.ok, true);

@@ -1,22 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createRuntime } from '../../src/runtime/runtime.js';
-import { lines, runCli } from './support.js';
+import { createRuntime } from '../../src/index.js';
+import { cli, lines } from './support.js';
 
 // What `lua_read_doc` and friends return, to compare the command's output with.
 const reference = createRuntime({ env: {} });
 
 describe('kosmo-vero docs', { concurrency: true }, () => {
   test('no page: the Vero reference, exactly what lua_read_doc returns', async () => {
-    const run = await runCli(['docs']);
+    const run = await cli(['docs']);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, reference.readDoc('integrations.vero'));
   });
 
   test('one page, and --json', async () => {
     const [text, json] = await Promise.all([
-      runCli(['docs', 'integrations.vero.track_event']),
-      runCli(['docs', 'integrations.vero.track_event', '--json']),
+      cli(['docs', 'integrations.vero.track_event']),
+      cli(['docs', 'integrations.vero.track_event', '--json']),
     ]);
     assert.equal(text.code, 0);
     assert.equal(text.stdout, reference.readDoc('integrations.vero.track_event'));
@@ -28,10 +28,7 @@ describe('kosmo-vero docs', { concurrency: true }, () => {
   });
 
   test('--list: every page with its title', async () => {
-    const [text, json] = await Promise.all([
-      runCli(['docs', '--list']),
-      runCli(['docs', '--list', '--json']),
-    ]);
+    const [text, json] = await Promise.all([cli(['docs', '--list']), cli(['docs', '--list', '--json'])]);
     assert.equal(text.code, 0);
     assert.deepEqual(
       lines(text.stdout),
@@ -42,9 +39,9 @@ describe('kosmo-vero docs', { concurrency: true }, () => {
 
   test('--search: pages with the matching lines; no match says so', async () => {
     const [hits, json, none] = await Promise.all([
-      runCli(['docs', '--search', 'unsubscribe']),
-      runCli(['docs', '--search', 'unsubscribe', '--json']),
-      runCli(['docs', '--search', 'zebra-quokka']),
+      cli(['docs', '--search', 'unsubscribe']),
+      cli(['docs', '--search', 'unsubscribe', '--json']),
+      cli(['docs', '--search', 'zebra-quokka']),
     ]);
     assert.equal(hits.code, 0);
     assert.match(hits.stdout, /^integrations\.vero\.unsubscribe\t/m);
@@ -58,7 +55,7 @@ describe('kosmo-vero docs', { concurrency: true }, () => {
   });
 
   test('an unknown page: exit 1, one line suggesting the right one', async () => {
-    const run = await runCli(['docs', 'integrations.vero.track_evnt']);
+    const run = await cli(['docs', 'integrations.vero.track_evnt']);
     assert.equal(run.code, 1);
     assert.equal(run.stdout, '');
     assert.equal(lines(run.stderr).length, 1);

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { CANARY } from '../support/canary.js';
 import { addFaults } from '../support/faults.js';
-import { runCli } from './support.js';
+import { cli } from './support.js';
 
 const ESC = '\u001b';
 const BEL = '\u0007';
@@ -34,13 +34,13 @@ describe('kosmo-vero CLI against hostile input', { concurrency: true }, () => {
       event_name: 'e',
       data: { blob: 'x'.repeat(8 * 1024 * 1024) },
     });
-    const text = await runCli(['call', 'vero.track_event', '-'], { env, input: args });
+    const text = await cli(['call', 'vero.track_event', '-'], { env, input: args });
     assert.equal(text.code, 1);
     assert.equal(
       text.stderr,
       'kosmo-vero: vero.track_event: arguments are too large as JSON (8388667 bytes), above the limit of 1048576 bytes (maxArgBytes); send less per call\n',
     );
-    const json = await runCli(['call', 'vero.track_event', '-', '--json', '--delivery', 'queued'], {
+    const json = await cli(['call', 'vero.track_event', '-', '--json', '--delivery', 'queued'], {
       env,
       input: args,
     });
@@ -53,7 +53,7 @@ describe('kosmo-vero CLI against hostile input', { concurrency: true }, () => {
 
   test('call: JSON nested 20 000 deep is refused naming the depth, no stack overflow', async () => {
     const deep = `{"identity":"deep_args","event_name":"e","data":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`;
-    const run = await runCli(['call', 'vero.track_event', '-'], { env, input: deep });
+    const run = await cli(['call', 'vero.track_event', '-'], { env, input: deep });
     assert.equal(run.code, 1);
     assert.equal(
       run.stderr,
@@ -68,7 +68,7 @@ describe('kosmo-vero CLI against hostile input', { concurrency: true }, () => {
       `app.integrations.vero.identify_user({ id = "esc\\27[31m", email = "esc@example.com" })`,
       `error("bad \\27]0;owned\\7 \\13 done")`,
     ].join('\n');
-    const text = await runCli(['run', '-', '--emulator'], { input: script });
+    const text = await cli(['run', '-', '--emulator'], { input: script });
     assert.equal(text.code, 1);
     for (const stream of [text.stdout, text.stderr]) {
       assert.ok(
@@ -83,7 +83,7 @@ describe('kosmo-vero CLI against hostile input', { concurrency: true }, () => {
     // The emulator summary goes to stderr (stdout is the script's own output).
     assert.match(text.stderr, /esc\\x1b\[31m/, 'the emulator summary shows the id escaped');
     assert.match(text.stderr, /script error \(line 3\): .*bad \\x1b\]0;owned\\x07 \\x0d done/);
-    const json = await runCli(['run', '-', '--json'], { input: script.split('\n')[0], env });
+    const json = await cli(['run', '-', '--json'], { input: script.split('\n')[0], env });
     assert.equal(json.code, 0, json.stderr);
     assert.ok(!json.stdout.includes(ESC));
     assert.match(JSON.parse(json.stdout).output[0], new RegExp(`title ${ESC}\\]0;pwned${BEL}`));
@@ -95,7 +95,7 @@ describe('kosmo-vero CLI against hostile input', { concurrency: true }, () => {
       await addFaults(hostile, [
         { endpoint: '/heartbeat', status: 503, body: { message: `down ${ESC}]0;pwned${BEL} ${ESC}[2J` } },
       ]);
-      const run = await runCli(['accounts', 'test'], { env: { ...env, VERO_BASE_URL: hostile.url } });
+      const run = await cli(['accounts', 'test'], { env: { ...env, VERO_BASE_URL: hostile.url } });
       assert.equal(run.code, 1);
       assert.ok(!run.stdout.includes(ESC) && !run.stdout.includes(BEL), JSON.stringify(run.stdout));
       assert.match(run.stdout, /UNREACHABLE: HTTP 503: "down \\x1b\]0;pwned\\x07 \\x1b\[2J"/);
@@ -110,7 +110,7 @@ describe('kosmo-vero CLI against hostile input', { concurrency: true }, () => {
       csv,
       'id,email\nq1,q1@example.com\nq2,"bad"q2@example.com\n\nq3,q3@example.com\nq4,"unclosed\nq5,q5@example.com\n',
     );
-    const text = await runCli(['import', csv, '--no-wait'], { env });
+    const text = await cli(['import', csv, '--no-wait'], { env });
     assert.equal(text.code, 1);
     assert.equal(
       text.stderr,
@@ -118,7 +118,7 @@ describe('kosmo-vero CLI against hostile input', { concurrency: true }, () => {
         'line 6: a quoted field is never closed: add the closing quote\n',
     );
     assert.equal(text.stdout, '5 rows: 3 accepted, 2 skipped; run `kosmo-vero outbox drain` to deliver\n');
-    const json = JSON.parse((await runCli(['import', csv, '--json'], { env })).stdout);
+    const json = JSON.parse((await cli(['import', csv, '--json'], { env })).stdout);
     assert.equal(json.ok, false);
     assert.deepEqual(
       json.failed.map((f: { line: number }) => f.line),
@@ -128,14 +128,14 @@ describe('kosmo-vero CLI against hostile input', { concurrency: true }, () => {
 
     const bom = join(dir, 'bom.jsonl');
     writeFileSync(bom, '\uFEFF{"id":"b1","email":"b1@example.com"}\n{"id":"b2","email":"b2@example.com"}\n');
-    const withBom = JSON.parse((await runCli(['import', bom, '--json'], { env })).stdout);
+    const withBom = JSON.parse((await cli(['import', bom, '--json'], { env })).stdout);
     assert.deepEqual([withBom.ok, withBom.accepted, withBom.failed, withBom.delivered], [true, 2, [], 2]);
 
     for (const args of [
       ['import', '--json'],
       ['import', join(dir, 'missing.csv'), '--json'],
     ]) {
-      const failed = await runCli(args, { env });
+      const failed = await cli(args, { env });
       assert.notEqual(failed.code, 0);
       const report = JSON.parse(failed.stdout);
       assert.equal(report.ok, false, args.join(' '));
@@ -146,7 +146,7 @@ describe('kosmo-vero CLI against hostile input', { concurrency: true }, () => {
   test('a permissions typo in --config stops the call before anything is sent', async () => {
     const config = join(dir, 'typo.json');
     writeFileSync(config, JSON.stringify({ permissions: { VERO: { write: 'deny' } } }));
-    const run = await runCli(['call', 'vero.unsubscribe', '{"id":"typo_user"}', '--config', config], { env });
+    const run = await cli(['call', 'vero.unsubscribe', '{"id":"typo_user"}', '--config', config], { env });
     assert.equal(run.code, 2, 'an invalid --config file is a usage error');
     assert.match(run.stderr, /permissions: unknown integration "VERO"\. Did you mean "vero"\?/);
     assert.deepEqual(requestsFor('typo_user'), []);
@@ -154,7 +154,7 @@ describe('kosmo-vero CLI against hostile input', { concurrency: true }, () => {
 
   test('--dry-run get_current_user sends nothing and says what it would send', async () => {
     const before = emulator.state().requests.filter((r) => r.endpoint === '/heartbeat').length;
-    const run = await runCli(['call', 'vero.get_current_user', '--dry-run'], { env });
+    const run = await cli(['call', 'vero.get_current_user', '--dry-run'], { env });
     assert.equal(run.code, 0, run.stderr);
     const result = JSON.parse(run.stdout);
     assert.equal(result.status, 'dry_run');

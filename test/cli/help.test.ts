@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { lines, runCli } from './support.js';
+import { cli, lines } from './support.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -35,7 +35,7 @@ async function leafCommands(
   path: string[] = [],
   groupHelp = '',
 ): Promise<Array<{ path: string[]; help: string; groupHelp: string }>> {
-  const { stdout } = await runCli([...path, '--help']);
+  const { stdout } = await cli([...path, '--help']);
   // Commands nest two deep at most (`accounts list`): never recurse further, whatever a help text says.
   const children = path.length < 2 ? commandsIn(stdout) : [];
   if (path.length > 0 && children.length === 0) return [{ path, help: stdout, groupHelp }];
@@ -46,14 +46,15 @@ async function leafCommands(
 }
 
 describe('kosmo-vero --version and --help', { concurrency: true }, () => {
-  test('--version prints the package version, exit 0', async () => {
-    const run = await runCli(['--version']);
-    assert.equal(run.code, 0);
-    assert.equal(run.stdout, `${pkg.version}\n`);
+  test('--version and -V print the package version, exit 0, as commander does after other options', async () => {
+    for (const args of [['--version'], ['-V'], ['--version', '--json']]) {
+      const run = await cli(args);
+      assert.deepEqual([run.code, run.stdout, run.stderr], [0, `${pkg.version}\n`, ''], args.join(' '));
+    }
   });
 
   test('--help lists every command and the exit codes', async () => {
-    const run = await runCli(['--help']);
+    const run = await cli(['--help']);
     assert.equal(run.code, 0);
     const commands = commandsIn(run.stdout);
     for (const name of ['run', 'call', 'docs', 'emulator', 'accounts', 'mcp'])
@@ -91,7 +92,7 @@ describe('bad usage', { concurrency: true }, () => {
   ];
   for (const [what, args, message] of cases) {
     test(`${what}: exit 2, nothing on stdout, the reason on stderr`, async () => {
-      const run = await runCli(args);
+      const run = await cli(args);
       assert.equal(run.code, 2, run.stderr);
       assert.equal(run.stdout, '');
       assert.match(lines(run.stderr)[0] ?? '', message);
@@ -99,7 +100,7 @@ describe('bad usage', { concurrency: true }, () => {
   }
 
   test('a usage error is one line on stderr', async () => {
-    const runs = await Promise.all(cases.map(([, args]) => runCli(args)));
+    const runs = await Promise.all(cases.map(([, args]) => cli(args)));
     for (const run of runs) assert.equal(lines(run.stderr).length, 1, run.stderr);
   });
 });

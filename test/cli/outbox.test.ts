@@ -6,10 +6,10 @@ import { after, before, describe, test } from 'node:test';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { CANARY, CANARY_MARKETING } from '../support/canary.js';
 import { addFaults } from '../support/faults.js';
-import { runCli } from './support.js';
+import { cli } from './support.js';
 
 // Two emulators stand in for two real Vero accounts (project A and project B of one OS user, sharing an outbox).
-describe('kosmo-vero outbox: destinations (the built binary)', () => {
+describe('kosmo-vero outbox: destinations', () => {
   let accountA: RunningEmulator;
   let accountB: RunningEmulator;
   let envA: Record<string, string>;
@@ -31,14 +31,14 @@ describe('kosmo-vero outbox: destinations (the built binary)', () => {
   });
 
   test('real writes queued with --no-wait survive an --emulator run and a drain by another project', async () => {
-    const queued = await runCli(['run', '-', '--delivery', 'queued', '--no-wait'], {
+    const queued = await cli(['run', '-', '--delivery', 'queued', '--no-wait'], {
       env: envA,
       input: queueTwo,
     });
     assert.equal(queued.code, 0, queued.stderr);
 
     // A trial run on the embedded emulator queues in memory: it neither sees nor delivers the real writes.
-    const trial = await runCli(['run', '-', '--emulator', '--delivery', 'queued', '--json'], {
+    const trial = await cli(['run', '-', '--emulator', '--delivery', 'queued', '--json'], {
       env: envA,
       input: 'app.integrations.vero.track_event({ identity = "usr_1", event_name = "Trial" })',
     });
@@ -49,7 +49,7 @@ describe('kosmo-vero outbox: destinations (the built binary)', () => {
     );
 
     // Project B drains the shared file: nothing it holds can deliver A's writes, so it attempts none and says so.
-    const drainB = await runCli(['outbox', 'drain'], { env: envB });
+    const drainB = await cli(['outbox', 'drain'], { env: envB });
     assert.equal(drainB.code, 1);
     assert.match(
       drainB.stderr,
@@ -61,13 +61,13 @@ describe('kosmo-vero outbox: destinations (the built binary)', () => {
     assert.equal(accountA.state().requests.length, 0);
     assert.equal(accountB.state().requests.length, 0);
 
-    const status = await runCli(['outbox', 'status', '--json'], { env: envB });
+    const status = await cli(['outbox', 'status', '--json'], { env: envB });
     const [waiting] = JSON.parse(status.stdout).destinations;
     assert.equal(waiting.pending, 2);
     assert.equal(waiting.deliverable_as, null);
     assert.match(waiting.hint, /^set VERO_AUTH_TOKEN or VERO_TRACKING_API_KEY to that credential/);
 
-    const drainA = await runCli(['outbox', 'drain', '--json'], { env: envA });
+    const drainA = await cli(['outbox', 'drain', '--json'], { env: envA });
     assert.equal(drainA.code, 0, drainA.stderr);
     assert.deepEqual(JSON.parse(drainA.stdout), {
       ok: true,
@@ -89,7 +89,7 @@ describe('kosmo-vero outbox: destinations (the built binary)', () => {
   });
 
   test('a drain without a credential attempts nothing, exits 1 and says which variable to set', async () => {
-    const queued = await runCli(
+    const queued = await cli(
       ['call', 'vero.unsubscribe', '{"id":"usr_3"}', '--delivery', 'queued', '--no-wait'],
       {
         env: envA,
@@ -97,31 +97,31 @@ describe('kosmo-vero outbox: destinations (the built binary)', () => {
     );
     assert.equal(queued.code, 0, queued.stderr);
     const { VERO_AUTH_TOKEN: _token, ...noCredential } = envA;
-    const drained = await runCli(['outbox', 'drain'], { env: noCredential });
+    const drained = await cli(['outbox', 'drain'], { env: noCredential });
     assert.equal(drained.code, 1);
     assert.match(drained.stderr, /set VERO_AUTH_TOKEN or VERO_TRACKING_API_KEY to that credential/);
-    const status = JSON.parse((await runCli(['outbox', 'status', '--json'], { env: noCredential })).stdout);
+    const status = JSON.parse((await cli(['outbox', 'status', '--json'], { env: noCredential })).stdout);
     assert.equal(status.counts.dead, 0, 'a forgotten export kills nothing');
     assert.equal(status.counts.pending, 1);
-    assert.equal((await runCli(['outbox', 'drain'], { env: envA })).code, 0);
+    assert.equal((await cli(['outbox', 'drain'], { env: envA })).code, 0);
   });
 
   test('--emulator refuses --no-wait and --outbox: its writes never reach a file a real drain reads', async () => {
-    const noWait = await runCli(['run', '-', '--emulator', '--delivery', 'queued', '--no-wait'], {
+    const noWait = await cli(['run', '-', '--emulator', '--delivery', 'queued', '--no-wait'], {
       env: envA,
       input: 'print(1)',
     });
     assert.equal(noWait.code, 2);
     assert.match(noWait.stderr, /--no-wait cannot go with --emulator/);
     const refusedFile = join(mkdtempSync(join(tmpdir(), 'kosmo-cli-refused-')), 'o.db');
-    const outbox = await runCli(['import', 'x.csv', '--emulator', '--outbox', refusedFile], { env: envA });
+    const outbox = await cli(['import', 'x.csv', '--emulator', '--outbox', refusedFile], { env: envA });
     assert.equal(outbox.code, 2);
     assert.match(outbox.stderr, /--outbox cannot go with --emulator/);
     assert.equal(existsSync(refusedFile), false, 'the refused outbox file was not created');
   });
 
   test('retry of an id that does not exist is an error naming the dead ones; move hands writes to another account', async () => {
-    const missing = await runCli(['outbox', 'retry', '999'], { env: envA });
+    const missing = await cli(['outbox', 'retry', '999'], { env: envA });
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /retry: no write with id 999 in this outbox \(no write is dead\)/);
 
@@ -131,18 +131,18 @@ describe('kosmo-vero outbox: destinations (the built binary)', () => {
       const outbox = join(mkdtempSync(join(tmpdir(), 'kosmo-cli-rotate-')), 'outbox.db');
       const oldEnv = { VERO_AUTH_TOKEN: CANARY, VERO_BASE_URL: rotated.url, KOSMO_VERO_OUTBOX: outbox };
       const newEnv = { ...oldEnv, VERO_AUTH_TOKEN: CANARY_MARKETING };
-      await runCli(['call', 'vero.unsubscribe', '{"id":"usr_9"}', '--delivery', 'queued', '--no-wait'], {
+      await cli(['call', 'vero.unsubscribe', '{"id":"usr_9"}', '--delivery', 'queued', '--no-wait'], {
         env: oldEnv,
       });
-      const before = await runCli(['outbox', 'status'], { env: newEnv });
+      const before = await cli(['outbox', 'status'], { env: newEnv });
       assert.match(
         before.stdout,
         /#1 1 write \(1 pending\) for vero\/default at .* outbox move --from 1 --to <account>/,
       );
-      const moved = await runCli(['outbox', 'move', '--from', '1', '--to', 'default'], { env: newEnv });
+      const moved = await cli(['outbox', 'move', '--from', '1', '--to', 'default'], { env: newEnv });
       assert.equal(moved.code, 0, moved.stderr);
       assert.match(moved.stdout, /1 write moved to account "default"/);
-      const drained = await runCli(['outbox', 'drain'], { env: newEnv });
+      const drained = await cli(['outbox', 'drain'], { env: newEnv });
       assert.equal(drained.code, 0, drained.stderr);
       assert.ok(rotated.state().users.some((u) => u.id === 'usr_9' && u.unsubscribed));
     } finally {
@@ -156,7 +156,7 @@ describe('kosmo-vero outbox: destinations (the built binary)', () => {
       'app.integrations.vero.unsubscribe({ id = "usr_held" })\n' +
       'app.integrations.vero.resubscribe({ id = "usr_held" })\n' +
       'app.integrations.vero.track_event({ identity = "usr_free", event_name = "Free" })';
-    const run = await runCli(['run', '-', '--delivery', 'queued'], { env: envA, input: script });
+    const run = await cli(['run', '-', '--delivery', 'queued'], { env: envA, input: script });
     assert.equal(run.code, 1);
     assert.match(run.stderr, /unsubscribe dead: .*HTTP 400/);
     assert.match(run.stderr, /resubscribe pending \(held behind dead write #\d+ of the same user\)/);
@@ -165,16 +165,16 @@ describe('kosmo-vero outbox: destinations (the built binary)', () => {
       'other users are not held',
     );
 
-    const status = await runCli(['outbox', 'status'], { env: envA });
+    const status = await cli(['outbox', 'status'], { env: envA });
     const held =
       /held: #(\d+) unsubscribe \(default\) is dead: .*HTTP 400.*; 1 later write of usr_held waits behind it/.exec(
         status.stdout,
       );
     assert.ok(held, status.stdout);
-    const discarded = await runCli(['outbox', 'discard', held[1] as string], { env: envA });
+    const discarded = await cli(['outbox', 'discard', held[1] as string], { env: envA });
     assert.equal(discarded.code, 0, discarded.stderr);
     assert.match(discarded.stdout, /1 dead write discarded/);
-    const drained = await runCli(['outbox', 'drain', '--json'], { env: envA });
+    const drained = await cli(['outbox', 'drain', '--json'], { env: envA });
     assert.equal(drained.code, 0, drained.stderr);
     assert.equal(JSON.parse(drained.stdout).delivered, 1);
     const user = accountA.state().users.find((u) => u.id === 'usr_held');
@@ -187,7 +187,7 @@ describe('kosmo-vero outbox: destinations (the built binary)', () => {
     const script =
       'for i = 1, 200 do app.integrations.vero.track_event({ identity = "u" .. i, event_name = "E" }) end';
     assert.equal(
-      (await runCli(['run', '-', '--delivery', 'queued', '--no-wait'], { env, input: script })).code,
+      (await cli(['run', '-', '--delivery', 'queued', '--no-wait'], { env, input: script })).code,
       0,
     );
     const fd = openSync(file, 'r+');
@@ -195,7 +195,7 @@ describe('kosmo-vero outbox: destinations (the built binary)', () => {
     writeSync(fd, Buffer.alloc(8192, 0x5a), 0, 8192, middle);
     closeSync(fd);
 
-    const queued = await runCli(['run', '-', '--delivery', 'queued', '--no-wait', '--json'], {
+    const queued = await cli(['run', '-', '--delivery', 'queued', '--no-wait', '--json'], {
       env,
       input: 'return app.integrations.vero.unsubscribe({ id = "usr_d" })',
     });
@@ -205,7 +205,7 @@ describe('kosmo-vero outbox: destinations (the built binary)', () => {
     assert.match(report.error.message, /is damaged .*Move the file aside/);
     assert.equal(report.calls[0]?.status, 'error', 'the write was not acknowledged as queued');
 
-    const drained = await runCli(['outbox', 'drain'], { env });
+    const drained = await cli(['outbox', 'drain'], { env });
     assert.equal(drained.code, 1);
     assert.match(drained.stderr, /is damaged/);
   });

@@ -6,9 +6,9 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { CANARY } from '../support/canary.js';
 import { addFaults } from '../support/faults.js';
-import { runCli } from './support.js';
+import { cli } from './support.js';
 
-describe('kosmo-vero run (the built binary, a real subprocess)', () => {
+describe('kosmo-vero run', () => {
   let emulator: RunningEmulator;
   let env: Record<string, string>;
   const dir = mkdtempSync(join(tmpdir(), 'kosmo-run-'));
@@ -20,7 +20,7 @@ describe('kosmo-vero run (the built binary, a real subprocess)', () => {
   beforeEach(() => emulator.reset());
 
   test('a script file: prints its output, exit 0, the writes reach Vero', async () => {
-    const { code, stdout, stderr } = await runCli(['run', 'examples/onboard.lua'], { env });
+    const { code, stdout, stderr } = await cli(['run', 'examples/onboard.lua'], { env });
     assert.equal(code, 0, stderr);
     assert.equal(stdout, 'onboarded usr_456\n');
     assert.equal(emulator.state().users[0]?.id, 'usr_456');
@@ -29,7 +29,7 @@ describe('kosmo-vero run (the built binary, a real subprocess)', () => {
 
   test('--json from stdin: one object with ok, output, result, calls, error', async () => {
     const script = 'print("hi")\nreturn app.integrations.vero.unsubscribe({ id = "u1" })';
-    const { code, stdout } = await runCli(['run', '-', '--json'], { env, input: script });
+    const { code, stdout } = await cli(['run', '-', '--json'], { env, input: script });
     assert.equal(code, 0);
     const report = JSON.parse(stdout);
     assert.deepEqual(Object.keys(report).slice(0, 5), ['ok', 'output', 'result', 'calls', 'error']);
@@ -43,7 +43,7 @@ describe('kosmo-vero run (the built binary, a real subprocess)', () => {
 
   test('a script error: exit 1, one line on stderr with the Lua line, output kept', async () => {
     const script = 'print("before")\napp.integrations.vero.identify_user({ id = "u", email = "bob@" })';
-    const { code, stdout, stderr } = await runCli(['run', '-'], { env, input: script });
+    const { code, stdout, stderr } = await cli(['run', '-'], { env, input: script });
     assert.equal(code, 1);
     assert.equal(stdout, 'before\n');
     assert.equal(
@@ -54,7 +54,7 @@ describe('kosmo-vero run (the built binary, a real subprocess)', () => {
   });
 
   test('a KosmoKrator-style script runs unchanged: positional calls, tables printed in full', async () => {
-    const { code, stdout, stderr } = await runCli(['run', 'test/fixtures/kosmokrator/positional.lua'], {
+    const { code, stdout, stderr } = await cli(['run', 'test/fixtures/kosmokrator/positional.lua'], {
       env,
     });
     assert.equal(code, 0, stderr);
@@ -64,7 +64,7 @@ describe('kosmo-vero run (the built binary, a real subprocess)', () => {
     );
     const user = emulator.state().users.find((u) => u.id === 'usr_pos');
     assert.deepEqual([user?.email, user?.unsubscribed], ['pos@example.com', true]);
-    const shown = await runCli(['run', '-'], {
+    const shown = await cli(['run', '-'], {
       env,
       input: 'print(app.integrations.vero.get_current_user().credential)',
     });
@@ -75,16 +75,16 @@ describe('kosmo-vero run (the built binary, a real subprocess)', () => {
 
   test('--dry-run and --read-only', async () => {
     const script = 'return app.integrations.vero.delete_user({ id = "u" }).status';
-    const dry = await runCli(['run', '-', '--dry-run', '--json'], { env, input: script });
+    const dry = await cli(['run', '-', '--dry-run', '--json'], { env, input: script });
     assert.equal(JSON.parse(dry.stdout).result, 'dry_run');
-    const readOnly = await runCli(['run', '-', '--read-only'], { env, input: script });
+    const readOnly = await cli(['run', '-', '--read-only'], { env, input: script });
     assert.equal(readOnly.code, 1);
     assert.match(readOnly.stderr, /read-only/);
     assert.deepEqual(emulator.state().requests, []);
   });
 
   test('--timeout ends a runaway script with the limit named', async () => {
-    const { code, stderr } = await runCli(['run', '-', '--timeout', '300'], {
+    const { code, stderr } = await cli(['run', '-', '--timeout', '300'], {
       env,
       input: 'while true do end',
     });
@@ -93,7 +93,7 @@ describe('kosmo-vero run (the built binary, a real subprocess)', () => {
   });
 
   test('--emulator needs no account and prints what the emulator received', async () => {
-    const { code, stdout, stderr } = await runCli(['run', '--emulator', 'examples/lifecycle.lua'], {
+    const { code, stdout, stderr } = await cli(['run', '--emulator', 'examples/lifecycle.lua'], {
       env: {},
     });
     assert.equal(code, 0);
@@ -106,35 +106,35 @@ describe('kosmo-vero run (the built binary, a real subprocess)', () => {
   test('--delivery queued waits for its writes; --no-wait leaves them to outbox drain', async () => {
     const script =
       'for i = 1, 5 do app.integrations.vero.track_event({ identity = "u" .. i, event_name = "Q" }) end';
-    const waited = await runCli(['run', '-', '--delivery', 'queued'], { env, input: script });
+    const waited = await cli(['run', '-', '--delivery', 'queued'], { env, input: script });
     assert.equal(waited.code, 0, waited.stderr);
     assert.match(waited.stderr, /delivered 5 queued write\(s\), not delivered 0/);
     assert.equal(emulator.state().events.length, 5);
 
     emulator.reset();
-    const later = await runCli(['run', '-', '--delivery', 'queued', '--no-wait', '--json'], {
+    const later = await cli(['run', '-', '--delivery', 'queued', '--no-wait', '--json'], {
       env,
       input: script.replaceAll('"Q"', '"Later"'),
     });
     assert.equal(JSON.parse(later.stdout).calls.length, 5);
-    const drained = await runCli(['outbox', 'drain', '--json'], { env });
+    const drained = await cli(['outbox', 'drain', '--json'], { env });
     assert.equal(drained.code, 0, drained.stderr);
     assert.equal(emulator.state().events.filter((e) => e.event_name === 'Later').length, 5);
-    const status = JSON.parse((await runCli(['outbox', 'status', '--json'], { env })).stdout);
+    const status = JSON.parse((await cli(['outbox', 'status', '--json'], { env })).stdout);
     assert.equal(status.counts.pending, 0);
     assert.equal(status.counts.dead, 0);
   });
 
   test('bad usage exits 2', async () => {
     // With --emulator too: the embedded emulator must not keep the process alive after the error.
-    assert.equal((await runCli(['run', '-', '--emulator', '--delivery', 'later'], { env })).code, 2);
-    const badConfig = await runCli(['run', '-', '--emulator', '--config', 'no-such.json', '--json'], { env });
+    assert.equal((await cli(['run', '-', '--emulator', '--delivery', 'later'], { env })).code, 2);
+    const badConfig = await cli(['run', '-', '--emulator', '--config', 'no-such.json', '--json'], { env });
     assert.equal(badConfig.code, 2, 'a config file that cannot be read is a usage error, like a script file');
     assert.equal(JSON.parse(badConfig.stdout).error.code, 'invalid_config');
-    assert.equal((await runCli(['run', 'no-such-file.lua'], { env })).code, 2);
-    assert.equal((await runCli(['run', '-', '--timeout', 'soon'], { env })).code, 2);
-    assert.equal((await runCli(['run', '-', '--delivery', 'later'], { env })).code, 2);
-    assert.equal((await runCli(['run'], { env })).code, 2);
+    assert.equal((await cli(['run', 'no-such-file.lua'], { env })).code, 2);
+    assert.equal((await cli(['run', '-', '--timeout', 'soon'], { env })).code, 2);
+    assert.equal((await cli(['run', '-', '--delivery', 'later'], { env })).code, 2);
+    assert.equal((await cli(['run'], { env })).code, 2);
   });
 });
 
@@ -154,7 +154,7 @@ describe('kosmo-vero outbox and import', () => {
       file,
       'id,email,name,plan\nu1,u1@example.com,One,free\nu2,not-an-email,Two,pro\nu3,u3@example.com,,team\n',
     );
-    const { code, stdout, stderr } = await runCli(['import', file], { env });
+    const { code, stdout, stderr } = await cli(['import', file], { env });
     assert.equal(code, 1, 'a skipped row makes the exit code 1');
     assert.equal(stderr, 'line 3: vero.identify_user: email: invalid email address "not-an-email"\n');
     assert.equal(stdout, '3 rows: 2 accepted, 1 skipped; delivered 2, dead 0\n');
@@ -174,7 +174,7 @@ describe('kosmo-vero outbox and import', () => {
       file,
       '{"identity":"u1","event_name":"Imported","data":{"n":1}}\nnot json\n{"identity":"u1@example.com","event_name":"Imported","source":"crm"}\n',
     );
-    const { stdout } = await runCli(['import', file, '--events', '--json'], { env });
+    const { stdout } = await cli(['import', file, '--events', '--json'], { env });
     const report = JSON.parse(stdout);
     assert.equal(report.accepted, 2);
     assert.equal(report.failed[0].line, 2);
@@ -186,24 +186,23 @@ describe('kosmo-vero outbox and import', () => {
 
   test('dead letters: status shows the error, retry --dead sends again', async () => {
     await addFaults(emulator, [{ endpoint: '/users/unsubscribe', status: 400 }]);
-    const failed = await runCli(
-      ['call', 'vero.unsubscribe', '{"id":"u1"}', '--delivery', 'queued', '--json'],
-      { env },
-    );
+    const failed = await cli(['call', 'vero.unsubscribe', '{"id":"u1"}', '--delivery', 'queued', '--json'], {
+      env,
+    });
     assert.equal(failed.code, 1, 'a write that ends dead is a failure');
     assert.equal(JSON.parse(failed.stdout).ok, false);
     assert.equal(JSON.parse(failed.stdout).result.delivery.state, 'dead');
-    const status = JSON.parse((await runCli(['outbox', 'status', '--json'], { env })).stdout);
+    const status = JSON.parse((await cli(['outbox', 'status', '--json'], { env })).stdout);
     assert.equal(status.counts.dead, 1);
     assert.match(status.last_errors[0].error, /400/);
-    const retried = await runCli(['outbox', 'retry', '--dead'], { env });
+    const retried = await cli(['outbox', 'retry', '--dead'], { env });
     assert.match(retried.stdout, /^1 write back to pending/);
-    const drained = JSON.parse((await runCli(['outbox', 'drain', '--json'], { env })).stdout);
+    const drained = JSON.parse((await cli(['outbox', 'drain', '--json'], { env })).stdout);
     assert.equal(drained.delivered, 1);
     assert.equal(emulator.state().users.find((u) => u.id === 'u1')?.unsubscribed, true);
-    const purged = JSON.parse((await runCli(['outbox', 'purge', '--delivered', '--json'], { env })).stdout);
+    const purged = JSON.parse((await cli(['outbox', 'purge', '--delivered', '--json'], { env })).stdout);
     assert.ok(purged.purged >= 1);
-    assert.equal((await runCli(['outbox', 'purge', '--older-than', 'soon'], { env })).code, 2);
-    assert.equal((await runCli(['outbox', 'retry'], { env })).code, 2);
+    assert.equal((await cli(['outbox', 'purge', '--older-than', 'soon'], { env })).code, 2);
+    assert.equal((await cli(['outbox', 'retry'], { env })).code, 2);
   });
 });

@@ -1,4 +1,5 @@
-import { BIN, type CliOptions, type CliResult, runProcess } from './support.js';
+import { runToEnd } from '../support/process.js';
+import { BIN, type CliOptions, type CliResult, isolatedEnv } from './support.js';
 
 const quote = (arg: string): string => `'${arg.replaceAll("'", "'\\''")}'`;
 
@@ -8,8 +9,8 @@ const quote = (arg: string): string => `'${arg.replaceAll("'", "'\\''")}'`;
  */
 export function runOnTerminal(args: string[], options: CliOptions = {}): Promise<CliResult> {
   const command = [process.execPath, BIN, ...args].map(quote).join(' ');
-  return runProcess('script', ['-qec', command, '/dev/null'], {
-    ...options,
-    env: { TERM: 'dumb', ...options.env },
+  return runToEnd('script', ['-qec', command, '/dev/null'], {
+    env: isolatedEnv({ TERM: 'dumb', ...options.env }),
+    input: options.input,
   });
 }

@@ -47,7 +47,7 @@ describe('emulator persistence and reset', () => {
     await first.close();
     const second = await startEmulator();
     try {
-      assert.deepEqual(second.state(), { users: [], events: [], requests: [] });
+      assert.deepEqual(second.state(), { users: [], events: [], requests: [], requestsDropped: 0 });
     } finally {
       await second.close();
     }
@@ -68,7 +68,7 @@ describe('emulator persistence and reset', () => {
         headers: { 'content-type': 'application/json' },
       });
       assert.equal(res.status, 200);
-      assert.deepEqual(emu.state(), { users: [], events: [], requests: [] });
+      assert.deepEqual(emu.state(), { users: [], events: [], requests: [], requestsDropped: 0 });
       await call(
         emu.url,
         'POST',
@@ -82,7 +82,7 @@ describe('emulator persistence and reset', () => {
       );
       assert.equal(emu.state().events[0]?.seq, 1);
       emu.reset();
-      assert.deepEqual(emu.state(), { users: [], events: [], requests: [] });
+      assert.deepEqual(emu.state(), { users: [], events: [], requests: [], requestsDropped: 0 });
     } finally {
       await emu.close();
     }

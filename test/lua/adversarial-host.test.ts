@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createRuntime } from '../../src/runtime/runtime.js';
+import { createRuntime } from '../../src/index.js';
 import { CANARY, exposed } from '../support/canary.js';
 import { startEchoServer } from '../support/echo-server.js';
 import { type Harness, startHarness } from '../support/runtime.js';

@@ -281,7 +281,7 @@ describe('adversarial scripts are contained', () => {
   before(() => {
     // A credential in this process's environment must stay out of reach of scripts.
     process.env.KOSMO_TEST_SECRET = CANARY;
-    pool = new LuaPool({ size: 2, limits: LIMITS });
+    pool = new LuaPool({ maxWorkers: 2, limits: LIMITS });
   });
   after(async () => {
     if (previous === undefined) delete process.env.KOSMO_TEST_SECRET;

@@ -18,7 +18,7 @@ describe('LuaPool when workers cannot start', () => {
       exits.push(new Promise((resolve) => worker.once('exit', resolve)));
     };
     process.on('worker', onWorker);
-    const pool = new LuaPool({ size: 2, resourceLimits: STARVED });
+    const pool = new LuaPool({ maxWorkers: 2, resourceLimits: STARVED });
     try {
       const runs = [pool.run('return 1', testHost()), pool.run('return 2', testHost())];
       for (const run of runs) {

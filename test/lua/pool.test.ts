@@ -8,7 +8,7 @@ const PATTERN_BOMB = "string.find(string.rep('a', 5000), '.-.-.-.-.-b')";
 describe('LuaPool', () => {
   let pool: LuaPool;
   before(() => {
-    pool = new LuaPool({ size: 2, limits: { timeoutMs: 5000 } });
+    pool = new LuaPool({ maxWorkers: 2, limits: { timeoutMs: 5000 } });
   });
   after(() => pool.close());
 
@@ -119,7 +119,7 @@ describe('LuaPool', () => {
   });
 
   it('close() rejects queued and later runs', async () => {
-    const small = new LuaPool({ size: 1 });
+    const small = new LuaPool({ maxWorkers: 1 });
     // The running script tells the host it has started, then spins: close() meets a run inside a worker.
     let started: () => void = () => {};
     const inside = new Promise<void>((resolve) => {

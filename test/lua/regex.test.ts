@@ -6,7 +6,7 @@ import { testHost } from './host.js';
 describe('regex.match / match_all / gsub (PCRE-style patterns, as in KosmoKrator)', () => {
   let pool: LuaPool;
   before(() => {
-    pool = new LuaPool({ size: 2, limits: { timeoutMs: 20_000 } });
+    pool = new LuaPool({ maxWorkers: 2, limits: { timeoutMs: 20_000 } });
   });
   after(() => pool.close());
 

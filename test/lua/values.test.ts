@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { LuaPool } from '../../src/lua/index.js';
 import { testHost } from './host.js';
 
-/** The rules under test are written in src/lua/prelude/json.ts and docs/lua/values.md. */
+/** The rules under test are written in src/lua/prelude/json.lua and docs/lua/values.md. */
 describe('Lua <-> JSON value conversion', () => {
   let pool: LuaPool;
   before(() => {

@@ -3,12 +3,13 @@
  * server keeps serving, and huge inputs are refused without holding up the server (a `ping` still answers).
  */
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
+import { BIN, runCli } from '../cli/support.js';
 import { CANARY } from '../support/canary.js';
-import { BIN } from './support.js';
+import { launch } from '../support/process.js';
 
 interface Answer {
   id: string | number | null;
@@ -24,8 +25,8 @@ class RawClient {
   exitCode: number | null = null;
 
   constructor(env: Record<string, string>) {
-    this.child = spawn(process.execPath, [BIN, 'mcp', '--quiet'], { env, stdio: 'pipe' });
-    this.child.stdin.on('error', () => {}); // EPIPE once the server is gone; the missing answer fails the test
+    // stdin errors (EPIPE once the server is gone) are ignored by launch: the missing answer fails the test.
+    this.child = launch(process.execPath, [BIN, 'mcp', '--quiet'], { env, keepStdin: true }).proc;
     this.child.on('exit', (code) => {
       this.exitCode = code;
       for (const wake of this.waiters) wake();
@@ -208,5 +209,39 @@ describe('kosmo-vero mcp against a hostile client', () => {
       assert.ok(error.length < 500, 'the input is not echoed');
     }
     assert.equal(client.exitCode, null);
+  });
+});
+
+describe('kosmo-vero mcp, protocol misuse (the built binary)', () => {
+  it('a malformed line or a bad request gets an error or is logged; the server keeps answering, and answers everything before stdin closed', async () => {
+    const lines = [
+      'this is not json',
+      '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}',
+      '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+      '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"vero_identify_user","arguments":"not an object"}}',
+      '{"jsonrpc":"2.0","id":3,"method":"no/such/method"}',
+      '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"lua_read_doc","arguments":{"page":"integrations"}}}',
+      // Still running when stdin closes: it must be answered before the server stops.
+      '{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"execute_lua","arguments":{"code":"return 1 + 1"}}}',
+    ];
+    const { code, stdout, stderr } = await runCli(['mcp'], {
+      env: { VERO_AUTH_TOKEN: CANARY, VERO_BASE_URL: 'http://127.0.0.1:9/api/v2' },
+      input: `${lines.join('\n')}\n`,
+    });
+    assert.equal(code, 0, `exit code; stderr: ${stderr}`);
+    const responses = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { id: number; result?: unknown; error?: { code: number } });
+    const byId = new Map(responses.map((r) => [r.id, r]));
+    assert.ok(byId.get(1)?.result, 'initialize answered');
+    assert.ok(byId.get(2)?.error, 'non-object arguments rejected by the protocol layer');
+    assert.equal(byId.get(3)?.error?.code, -32601, 'unknown method');
+    const doc = byId.get(4)?.result as { content: Array<{ text: string }> };
+    assert.match(doc.content[0]?.text ?? '', /^# Integrations/);
+    const script = byId.get(5)?.result as { structuredContent: { ok: boolean; result: unknown } };
+    assert.deepEqual([script.structuredContent.ok, script.structuredContent.result], [true, 2]);
+    assert.match(stderr, /protocol error: .*not valid JSON/);
+    assert.ok(!stdout.includes(CANARY) && !stderr.includes(CANARY));
   });
 });

@@ -1,10 +1,8 @@
-import { fileURLToPath } from 'node:url';
+import { PassThrough } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-
-/** The built CLI: tests exercise the binary people install (`npm test` builds first). */
-export const BIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+import { main } from '../../src/cli/main.js';
+import { LineTransport } from '../../src/mcp/line-transport.js';
 
 export interface McpSession {
   client: Client;
@@ -14,18 +12,20 @@ export interface McpSession {
   close(): Promise<void>;
 }
 
-/** Spawns `node dist/cli/main.js mcp <flags>` with `env` and connects the SDK's own client to it. */
+/**
+ * `kosmo-vero mcp <flags>` with `env`, in-process through main(), and the SDK's own client connected to it over a
+ * pair of streams, one JSON-RPC message per line as on stdio. Closing the session ends the server's stdin, which
+ * stops it as it stops the binary.
+ */
 export async function startMcp(env: Record<string, string>, flags: string[] = []): Promise<McpSession> {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [BIN, 'mcp', ...flags],
-    env,
-    stderr: 'pipe',
-  });
+  const toServer = new PassThrough();
+  const fromServer = new PassThrough();
+  const stderr = new PassThrough({ encoding: 'utf8' });
   const transcript: string[] = [];
-  transport.stderr?.on('data', (chunk: Buffer) => transcript.push(chunk.toString('utf8')));
+  stderr.on('data', (chunk: string) => transcript.push(chunk));
+  const exit = main(['mcp', ...flags], { stdin: toServer, stdout: fromServer, stderr, env });
   const client = new Client({ name: 'kosmo-vero-test', version: '1.0.0' });
-  await client.connect(transport);
+  await client.connect(new LineTransport(fromServer, toServer));
   return {
     client,
     seen: () => transcript.join('\n'),
@@ -34,7 +34,12 @@ export async function startMcp(env: Record<string, string>, flags: string[] = []
       transcript.push(JSON.stringify(result));
       return result;
     },
-    close: () => client.close(),
+    async close() {
+      await client.close();
+      toServer.end();
+      const code = await exit;
+      if (code !== 0) throw new Error(`kosmo-vero mcp exited ${code}: ${transcript.join('\n')}`);
+    },
   };
 }
 

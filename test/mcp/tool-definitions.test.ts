@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { callTool, UnknownToolError } from '../../src/runtime/tool-definitions.js';
+import { callTool, toolDefinitions, UnknownToolError } from '../../src/index.js';
 import { CANARY, exposed } from '../support/canary.js';
 import { type Harness, startHarness } from '../support/runtime.js';
 
-describe('runtime.toolDefinitions() and callTool, for hosts without MCP', () => {
+describe('toolDefinitions(runtime) and callTool, for hosts without MCP', () => {
   let h: Harness;
   before(async () => {
     h = await startHarness();
@@ -12,7 +12,7 @@ describe('runtime.toolDefinitions() and callTool, for hosts without MCP', () => 
   after(() => h?.close());
 
   test('plain { name, description, parameters } definitions: built-ins, then one per function', () => {
-    const definitions = h.runtime.toolDefinitions();
+    const definitions = toolDefinitions(h.runtime);
     const functions = h.runtime.functions();
     assert.deepEqual(
       definitions.map((d) => d.name),

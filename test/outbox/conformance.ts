@@ -131,6 +131,34 @@ export function outboxConformance(engine: Engine): void {
       await outbox.close();
     });
 
+    test('waitFor sees writes another drainer delivers, reporting how many are settled as it goes', async () => {
+      const location = await engine.location();
+      // This one only waits: it holds no destination, so it never delivers anything itself.
+      const waiting = new Outbox({
+        path: location,
+        pollIntervalMs: 5,
+        deliver: async () => assert.fail('not here'),
+      });
+      const ids: number[] = [];
+      for (const [i, key] of ['usr_1', 'usr_2', 'usr_1', 'usr_3'].entries())
+        ids.push((await waiting.enqueue(job(key, { i }))).id);
+      const settled: number[] = [];
+      const outcomes = waiting.waitFor(ids, { onProgress: (count, total) => settled.push(count, total) });
+      const other = new Outbox({
+        destinations: [TEST_DESTINATION],
+        path: location,
+        deliver: async () => ({ ok: true }),
+      });
+      assert.deepEqual(await other.drain(), { delivered: 4, dead: 0, pending: 0 });
+      assert.deepEqual(
+        (await outcomes).map((o) => o.state),
+        ['delivered', 'delivered', 'delivered', 'delivered'],
+      );
+      assert.deepEqual(settled.slice(0, 2), [0, 4], 'the first report: none settled yet');
+      assert.deepEqual(settled.slice(-2), [4, 4]);
+      await Promise.all([waiting.close(), other.close()]);
+    });
+
     test('a non-retryable failure is dead at once with its message; it holds back its key until discarded', async () => {
       const calls: number[] = [];
       const outbox = new Outbox({

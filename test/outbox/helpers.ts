@@ -1,8 +1,8 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { DestinationInput, OutboxJobInput } from '../../src/outbox/index.js';
+import { type Launched, launch } from '../support/process.js';
 
 export { CANARY } from '../support/canary.js';
 
@@ -50,57 +50,6 @@ export function failure(message: string, fields: { retryable?: boolean; retryAft
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures');
 
-export interface Child {
-  proc: ChildProcessWithoutNullStreams;
-  lines: string[];
-  /** Resolves with the first stdout line matching. */
-  waitForLine(test: (line: string) => boolean): Promise<string>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stderr(): string;
-}
-
-export function spawnFixture(name: string, args: string[]): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(FIXTURES, name), ...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  const listeners = new Set<(line: string) => void>();
-  let buffered = '';
-  let stderr = '';
-  proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    buffered += chunk;
-    const parts = buffered.split('\n');
-    buffered = parts.pop() ?? '';
-    for (const line of parts) {
-      lines.push(line);
-      for (const listener of listeners) listener(line);
-    }
-  });
-  proc.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.once('close', (code, signal) => resolve({ code, signal })),
-  );
-  return {
-    proc,
-    lines,
-    exited,
-    stderr: () => stderr,
-    waitForLine(test) {
-      const seen = lines.find(test);
-      if (seen !== undefined) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const listener = (line: string) => {
-          if (!test(line)) return;
-          listeners.delete(listener);
-          resolve(line);
-        };
-        listeners.add(listener);
-        void exited.then(() => {
-          if (listeners.delete(listener)) reject(new Error(`${name} exited first; stderr: ${stderr}`));
-        });
-      });
-    },
-  };
-}
+/** A fixture under test/outbox/fixtures, run from its TypeScript source; stdin stays open (the fixtures never read it). */
+export const spawnFixture = (name: string, args: string[]): Launched =>
+  launch(process.execPath, ['--import', 'tsx', path.join(FIXTURES, name), ...args], { keepStdin: true });

@@ -3,6 +3,7 @@ import { createHmac } from 'node:crypto';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { Outbox } from '../../src/outbox/index.js';
+import { until } from '../support/clock.js';
 import { job, TEST_DESTINATION, tempDb } from './helpers.js';
 
 /** The v1 schema as it shipped: one ordering_key per job, no key table. */
@@ -118,8 +119,7 @@ CREATE TABLE outbox_job_keys (key TEXT NOT NULL, job_id INTEGER NOT NULL, PRIMAR
 PRAGMA user_version = 2;
 `;
 
-test('a v2 file is migrated: its pending jobs keep their key rows and wait for an operator to assign them', async () => {
-  const file = tempDb();
+function writeV2(file: string, rows: Array<[keys: string[], name: string, state: 'pending' | 'dead']>): void {
   const v2 = new Database(file);
   v2.exec(V2_SCHEMA);
   const insert = v2.prepare(
@@ -127,12 +127,7 @@ test('a v2 file is migrated: its pending jobs keep their key rows and wait for a
        created_at, updated_at)
      VALUES (lower(hex(randomblob(16))), 'test', 'test.write', 'default', ?, ?, ?, 0, 0, 0)`,
   );
-  for (const [keys, name, state] of [
-    [['usr_1', 'a@x.com'], 'first', 'pending'],
-    [['a@x.com'], 'second', 'pending'],
-    [['usr_9'], 'old dead', 'dead'],
-    [['usr_9'], 'after dead', 'pending'],
-  ] as const) {
+  for (const [keys, name, state] of rows) {
     const id = insert.run(JSON.stringify(keys), JSON.stringify({ name }), state).lastInsertRowid;
     // v2 kept key rows for pending and sending jobs only: its dead jobs held nothing back.
     if (state === 'pending')
@@ -140,6 +135,16 @@ test('a v2 file is migrated: its pending jobs keep their key rows and wait for a
         v2.prepare('INSERT INTO outbox_job_keys (key, job_id) VALUES (?, ?)').run(key, id);
   }
   v2.close();
+}
+
+test('a v2 file is migrated: its pending jobs keep their key rows and wait for an operator to assign them', async () => {
+  const file = tempDb();
+  writeV2(file, [
+    [['usr_1', 'a@x.com'], 'first', 'pending'],
+    [['a@x.com'], 'second', 'pending'],
+    [['usr_9'], 'old dead', 'dead'],
+    [['usr_9'], 'after dead', 'pending'],
+  ]);
 
   const { outbox, order } = namesInOrder(file);
   await outbox.drain();
@@ -149,6 +154,42 @@ test('a v2 file is migrated: its pending jobs keep their key rows and wait for a
   assert.equal(await outbox.retry('dead'), 1);
   await outbox.drain();
   assert.deepEqual(order, ['first', 'second', 'old dead', 'after dead']);
+  await outbox.close();
+});
+
+test('a v2 dead job retried while a later write of its user is being delivered waits for that one', async () => {
+  const file = tempDb();
+  writeV2(file, [[['usr_9'], 'old dead', 'dead']]);
+  const order: string[] = [];
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const outbox = new Outbox({
+    destinations: [TEST_DESTINATION],
+    path: file,
+    deliver: async (j) => {
+      const { name } = j.payload as { name: string };
+      if (name === 'newer') await held;
+      order.push(name);
+    },
+  });
+  assert.equal(await outbox.move(0, TEST_DESTINATION), 1);
+  // Queued after the dead one, and nothing holds it back (v2 dead jobs hold no keys): it is being delivered.
+  await outbox.enqueue(job('usr_9', { name: 'newer' }));
+  const drained = outbox.drain();
+  await until(async () => (await outbox.status()).counts.sending === 1, 'the newer write is being delivered');
+  // The dead one comes back ahead of it in the key's order, but one write of a user at a time: it waits. A write
+  // of another user queued after it shows that a claim looked at both and took only that one.
+  assert.equal(await outbox.retry('dead'), 1);
+  const other = await outbox.enqueue(job('usr_2', { name: 'other user' }));
+  await until(() => order.includes('other user'), 'the other user is delivered');
+  assert.deepEqual(order, ['other user']);
+  assert.equal((await outbox.status()).counts.sending, 1);
+  release();
+  await drained;
+  assert.deepEqual(order, ['other user', 'newer', 'old dead']);
+  assert.equal((await outbox.waitFor([other.id]))[0]?.state, 'delivered');
   await outbox.close();
 });
 

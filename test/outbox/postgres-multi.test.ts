@@ -5,7 +5,8 @@ import { Outbox } from '../../src/outbox/index.js';
 import { until } from '../support/clock.js';
 import { addFaults } from '../support/faults.js';
 import { postgresUnavailable, tempSchema } from '../support/postgres.js';
-import { CANARY, type Child, spawnFixture } from './helpers.js';
+import type { Launched } from '../support/process.js';
+import { CANARY, spawnFixture } from './helpers.js';
 
 /*
  * Several hosts on one PostgreSQL outbox: three producer processes accept 600 writes for 20 users while three
@@ -43,7 +44,7 @@ test('3 producers and 3 drainers on one database, drainers SIGKILLed 5 times: al
 }, async (t) => {
   const drainer = () =>
     spawnFixture('pg-drainer.ts', [schema.url, emulator.url, String(LEASE_MS), String(CONCURRENCY)]);
-  const drainers: Child[] = [];
+  const drainers: Launched[] = [];
   for (let i = 0; i < DRAINERS; i++) drainers.push(drainer());
   // The first one migrates the new schema; the others wait on its advisory lock and find it done.
   await Promise.all(drainers.map((d) => d.waitForLine((line) => line === 'ready')));
@@ -63,7 +64,7 @@ test('3 producers and 3 drainers on one database, drainers SIGKILLed 5 times: al
   for (const threshold of KILL_AFTER) {
     await until(() => stored() >= threshold, `${threshold} writes delivered`);
     const victim = kills % DRAINERS;
-    const child = drainers[victim] as Child;
+    const child = drainers[victim] as Launched;
     child.proc.kill('SIGKILL');
     const { signal } = await child.exited;
     assert.equal(signal, 'SIGKILL', child.stderr());

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
-import { createRuntime } from '../../src/runtime/runtime.js';
+import { createRuntime } from '../../src/index.js';
 import { CANARY, CANARY_MARKETING, exposed } from '../support/canary.js';
 import { type Harness, startHarness } from '../support/runtime.js';
 
@@ -36,10 +36,10 @@ describe('accounts', () => {
   test('accounts are listed with masked credentials only', () => {
     const accounts = h.runtime.accounts();
     assert.deepEqual(
-      accounts.map((a) => [a.name, a.credential_kind, a.email]),
+      accounts.map((a) => [a.name, a.credential_kind, a.settings]),
       [
-        ['default', 'auth_token', 'ops@example.com'],
-        ['marketing', 'auth_token', null],
+        ['default', 'auth_token', { email: 'ops@example.com' }],
+        ['marketing', 'auth_token', {}],
       ],
     );
     assert.ok(!exposed(accounts).includes(CANARY) && !exposed(accounts).includes(CANARY_MARKETING));

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
-import { createRuntime, type Runtime } from '../../src/runtime/runtime.js';
+import { createRuntime } from '../../src/index.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import { CANARY, CANARY_MARKETING } from '../support/canary.js';
 
 // Two emulators stand in for two Vero accounts (say, two projects of one OS user): each accepts only its token.

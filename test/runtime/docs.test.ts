@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { createRuntime } from '../../src/index.js';
 import { vero } from '../../src/integrations/vero/index.js';
 import { renderNamespacePage } from '../../src/runtime/docs.js';
-import { createRuntime } from '../../src/runtime/runtime.js';
 
 // The published page's "Raw agent markdown", with its obfuscated addresses replaced by example.com ones.
 const published = readFileSync(new URL('../fixtures/published-vero-reference.md', import.meta.url), 'utf8');

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import { VeroClient } from '../../src/clients/vero/index.js';
-import { createRuntime } from '../../src/runtime/runtime.js';
-import { runCli } from '../cli/support.js';
+import { createRuntime } from '../../src/index.js';
+import { cli } from '../cli/support.js';
 import { CANARY, exposed } from '../support/canary.js';
 import { type EchoEscape, type EchoServer, startEchoServer } from '../support/echo-server.js';
 import { rejection } from '../vero/support.js';
@@ -80,17 +80,17 @@ for (const spelling of ['unicode', 'slash'] as EchoEscape[]) {
       const refused = await start(400);
       const outbox = join(mkdtempSync(join(tmpdir(), 'kosmo-vero-echo-')), 'outbox.db');
       const env = { VERO_AUTH_TOKEN: TOKEN, VERO_BASE_URL: refused.url, KOSMO_VERO_OUTBOX: outbox };
-      const direct = await runCli(['call', 'vero.unsubscribe', '{"id":"u1"}', '--json'], { env });
+      const direct = await cli(['call', 'vero.unsubscribe', '{"id":"u1"}', '--json'], { env });
       assert.equal(direct.code, 1);
       assert.match(JSON.parse(direct.stdout).error.message, /\[redacted\]/);
       assertAbsent(direct, 'call --json');
-      const queued = await runCli(['call', 'vero.unsubscribe', '{"id":"u2"}', '--delivery', 'queued'], {
+      const queued = await cli(['call', 'vero.unsubscribe', '{"id":"u2"}', '--delivery', 'queued'], {
         env,
       });
       assert.equal(queued.code, 1, queued.stderr);
       assertAbsent(queued, 'queued call');
       for (const json of [[], ['--json']]) {
-        const status = await runCli(['outbox', 'status', ...json], { env });
+        const status = await cli(['outbox', 'status', ...json], { env });
         assert.equal(status.code, 0, status.stderr);
         assert.match(status.stdout, /dead 1|"dead": 1/);
         assert.match(status.stdout, /\[redacted\]/);

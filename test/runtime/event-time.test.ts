@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { createRuntime } from '../../src/runtime/runtime.js';
+import { createRuntime } from '../../src/index.js';
 import { CANARY } from '../support/canary.js';
 import { manualClock } from '../support/clock.js';
 import { addFaults } from '../support/faults.js';

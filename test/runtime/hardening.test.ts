@@ -8,9 +8,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { readImportFile } from '../../src/runtime/import-file.js';
-import { createRuntime } from '../../src/runtime/runtime.js';
-import { callTool } from '../../src/runtime/tool-definitions.js';
+import { createRuntime } from '../../src/index.js';
+import { type ImportRow, readImportFile } from '../../src/runtime/import-file.js';
+import { callTool } from '../../src/tools/index.js';
 import { CANARY, exposed } from '../support/canary.js';
 import { type Harness, startHarness } from '../support/runtime.js';
 
@@ -179,11 +179,16 @@ describe('CSV import: unreadable rows', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kosmo-csv-'));
   const parameters = ['id', 'email'];
   const spec = { function: 'identify_user', dataField: 'data' };
+  const allRows = async (path: string) => {
+    const rows: ImportRow[] = [];
+    for await (const row of await readImportFile(path, parameters, spec)) rows.push(row);
+    return rows;
+  };
 
-  test('each bad quote costs its own row, reported on the line it starts; the rows around it are read', () => {
+  test('each bad quote costs its own row, reported on the line it starts; the rows around it are read', async () => {
     const path = join(dir, 'quotes.csv');
     writeFileSync(path, 'id,email\n"a"x,1\nb,2\nc,"open\nd,4\n');
-    const rows = readImportFile(path, parameters, spec);
+    const rows = await allRows(path);
     assert.deepEqual(
       rows.map((row) => [row.line, row.args?.id ?? row.problem?.slice(0, 24)]),
       [
@@ -195,10 +200,68 @@ describe('CSV import: unreadable rows', () => {
     );
   });
 
-  test('more than 100 unreadable rows: the file is refused, naming the first lines', () => {
+  test('read as a stream: rows far into the file, across read chunks, keep their lines around bad quotes', async () => {
+    const path = join(dir, 'long.csv');
+    const lines = ['\uFEFFid,email,note'];
+    for (let i = 1; i <= 6000; i++) {
+      if (i === 1500) lines.push('bad,"x"y,1');
+      else if (i === 4000) lines.push('open,"never closed');
+      else if (i % 1000 === 0) lines.push(`u${i},u${i}@example.com,"two\nlines"`, '');
+      else lines.push(`u${i},u${i}@example.com,${'n'.repeat(40)}`);
+    }
+    writeFileSync(path, `${lines.join('\r\n')}\r\n`);
+    const rows = await allRows(path);
+    const problems = rows.filter((row) => row.problem).map((row) => row.line);
+    // Each multi-line row takes two lines and a blank line follows it: two more lines per thousand rows.
+    assert.deepEqual(problems, [1503, 4007]);
+    const byId = new Map(rows.flatMap((row) => (row.args ? [[row.args.id, row] as const] : [])));
+    assert.equal(byId.size, 5998);
+    assert.equal(byId.get('u1')?.line, 2);
+    assert.equal(byId.get('u999')?.line, 1000);
+    assert.equal(byId.get('u1000')?.line, 1002);
+    assert.equal(byId.get('u1001')?.line, 1004);
+    // The unclosed quote swallowed the lines after it up to the next quote: they are read again after it.
+    assert.equal(byId.get('u4001')?.line, 4008);
+    assert.equal(byId.get('u6000')?.line, 6010);
+    assert.deepEqual(byId.get('u2000')?.args, {
+      id: 'u2000',
+      email: 'u2000@example.com',
+      data: { note: 'two\nlines' },
+    });
+  });
+
+  test('a quote that never closes stops swallowing the file after 2 MiB: that row is reported, the rest read', async () => {
+    const path = join(dir, 'swallowed.csv');
+    const rest = Array.from({ length: 40_000 }, (_, i) => `u${i},u${i}@example.com${' '.repeat(40)}`);
+    writeFileSync(path, `id,email\nopen,"never closed\n${rest.join('\n')}\n`);
+    const rows = await allRows(path);
+    assert.deepEqual(
+      rows.filter((row) => row.problem).map((row) => [row.line, row.problem]),
+      [[2, 'the row is longer than 2 MiB (a quote that never closes?): close the quote']],
+    );
+    assert.equal(rows.filter((row) => row.args).length, 40_000);
+    assert.equal(rows.at(-1)?.line, 40_002);
+  });
+
+  test('JSONL is read line by line: byte-order mark, CRLF, blank and bad lines', async () => {
+    const path = join(dir, 'events.jsonl');
+    writeFileSync(path, '\uFEFF{"id":"u1"}\r\n\r\n[1]\r\n{"id":"u2","plan":"pro"}\r\nnot json\r\n');
+    const rows = await allRows(path);
+    assert.deepEqual(
+      rows.map((row) => [row.line, row.args ?? row.problem?.slice(0, 20)]),
+      [
+        [1, { id: 'u1' }],
+        [3, 'expected one JSON ob'],
+        [4, { id: 'u2', data: { plan: 'pro' } }],
+        [5, 'not valid JSON: Unex'],
+      ],
+    );
+  });
+
+  test('more than 100 unreadable rows: the file is refused, naming the first lines', async () => {
     const path = join(dir, 'broken.csv');
     writeFileSync(path, `id,email\n${'x,"open\n'.repeat(150)}`);
-    assert.throws(() => readImportFile(path, parameters, spec), {
+    await assert.rejects(readImportFile(path, parameters, spec), {
       code: 'import_file',
       message:
         /^more than 100 rows cannot be read as CSV \(lines 2, 3, 4, 5, 6, \.\.\.\): check the file's quoting/,

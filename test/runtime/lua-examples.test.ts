@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
-import { createRuntime, type Runtime } from '../../src/runtime/runtime.js';
+import { createRuntime } from '../../src/index.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import { CANARY, CANARY_MARKETING, exposed } from '../support/canary.js';
 
 // Every ```lua block of the published page, unchanged (addresses de-obfuscated), in page order.

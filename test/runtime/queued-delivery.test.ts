@@ -13,7 +13,12 @@ describe('queued delivery through the runtime', () => {
   let outboxPath: string;
   before(async () => {
     outboxPath = join(mkdtempSync(join(tmpdir(), 'kosmo-queued-')), 'outbox.db');
-    h = await startHarness({ delivery: 'queued', outbox: outboxPath });
+    // Retries back off from 1 ms, not the default 500 ms: the 503 test below waits for six of them.
+    h = await startHarness({
+      delivery: 'queued',
+      outbox: outboxPath,
+      queue: { baseDelayMs: 1, maxDelayMs: 20 },
+    });
   });
   after(() => h.close());
   beforeEach(() => h.emulator.reset());

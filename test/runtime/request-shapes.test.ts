@@ -14,7 +14,8 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { createRuntime, type Runtime } from '../../src/runtime/runtime.js';
+import { createRuntime } from '../../src/index.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import { CANARY } from '../support/canary.js';
 
 interface Captured {

@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
-import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime/runtime.js';
+import { createRuntime } from '../../src/index.js';
+import type { Runtime, RuntimeOptions } from '../../src/runtime/runtime.js';
 import { CANARY, CANARY_MARKETING } from './canary.js';
 
 export interface Harness {

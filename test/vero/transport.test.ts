@@ -1,11 +1,11 @@
 /** The default node:http(s) transport: the process exits on its own after client use; an https: base speaks TLS. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { describeFetchFailure } from '../../src/clients/vero/failures.js';
 import { VeroClient, VeroNetworkError } from '../../src/clients/vero/index.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
+import { launch } from '../support/process.js';
 import { addFaults, CANARY, rejection, startCanaryEmulator } from './support.js';
 
 let emu: RunningEmulator;
@@ -32,23 +32,13 @@ describe('default transport', () => {
       console.log(JSON.stringify({ status: ok.status, beat: beat.ok }));
     `;
     const started = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    const child = launch(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
       env: { ...process.env, TOKEN: CANARY, BASE: emu.url },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
     });
     // The give-up: the emulator holds idle connections for 30 s, so a child still running at 20 s is held by one.
-    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-      child.on('exit', (exitCode, exitSignal) => resolve([exitCode, exitSignal])),
-    );
+    const killer = setTimeout(() => child.proc.kill('SIGKILL'), 20_000);
+    const { code, signal } = await child.exited;
+    const [stdout, stderr] = [child.stdout(), child.stderr()];
     clearTimeout(killer);
     const elapsed = performance.now() - started;
     assert.equal(signal, null, `child was killed after ${Math.round(elapsed)} ms; stderr: ${stderr}`);

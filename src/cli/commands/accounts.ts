@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Runtime } from '../../runtime/runtime.js';
-import { printJson, terminalSafe, UsageError } from '../output.js';
+import type { Cli } from '../io.js';
+import { terminalSafe, UsageError } from '../output.js';
 import { addConnectionFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
 
 /** `no account is configured: set ...` with every integration's variables. */
@@ -10,7 +11,7 @@ const noAccount = (runtime: Runtime): string =>
     .map(({ integration, variables }) => `${integration}: ${variables}`)
     .join('; ')})`;
 
-export function registerAccounts(program: Command): void {
+export function registerAccounts(program: Command, cli: Cli): void {
   const accounts = program
     .command('accounts')
     .description('configured accounts (credentials are masked)')
@@ -36,16 +37,16 @@ Examples:
     .option('--config <file>', 'JSON config file with accounts and permissions')
     .option('--json', 'print one JSON object on stdout')
     .action(async (flags: RuntimeFlags) => {
-      const { runtime, close } = await openRuntime(flags);
+      const { runtime, close } = await openRuntime(cli, flags);
       try {
         const list = runtime.accounts();
-        if (flags.json) printJson({ ok: true, accounts: list });
-        else if (list.length === 0) process.stdout.write(`${noAccount(runtime)}\n`);
+        if (flags.json) cli.json({ ok: true, accounts: list });
+        else if (list.length === 0) cli.out(`${noAccount(runtime)}\n`);
         else
           for (const a of list) {
             const detail =
-              a.error ?? `${a.credential_kind} ${a.credential_hint}${a.email ? ` ${a.email}` : ''}`;
-            process.stdout.write(
+              a.error ?? [a.credential_kind, a.credential_hint, ...Object.values(a.settings)].join(' ');
+            cli.out(
               `${terminalSafe(`${a.integration}.${a.name}\t${detail}${a.base_url ? `\t${a.base_url}` : ''}`)}\n`,
             );
           }
@@ -67,21 +68,21 @@ Examples:
   kosmo-vero accounts test --emulator          # against an embedded emulator`,
       ),
   ).action(async (name: string | undefined, flags: RuntimeFlags) => {
-    const { runtime, close } = await openRuntime(flags);
+    const { runtime, close } = await openRuntime(cli, flags);
     try {
       if (runtime.accounts().length === 0) throw new UsageError(noAccount(runtime));
       const tests = await runtime.testAccounts(name);
       const ok = tests.every((t) => t.ok);
-      if (flags.json) printJson({ ok, accounts: tests });
+      if (flags.json) cli.json({ ok, accounts: tests });
       else {
         for (const t of tests) {
           const state = t.ok ? `reachable (${t.latency_ms} ms)` : `UNREACHABLE: ${t.error}`;
           // The error may quote the remote service: shown escaped, like any text from outside.
-          process.stdout.write(`${terminalSafe(`${t.integration}.${t.account}\t${state}\t${t.base_url}`)}\n`);
+          cli.out(`${terminalSafe(`${t.integration}.${t.account}\t${state}\t${t.base_url}`)}\n`);
         }
-        for (const note of new Set(tests.map((t) => t.note))) process.stdout.write(`Note: ${note}\n`);
+        for (const note of new Set(tests.map((t) => t.note))) cli.out(`Note: ${note}\n`);
       }
-      process.exitCode = ok ? 0 : 1;
+      cli.exitCode = ok ? 0 : 1;
     } finally {
       await close();
     }

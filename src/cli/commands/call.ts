@@ -1,18 +1,12 @@
 import type { Command } from 'commander';
+import { toErrorInfo } from '../../errors.js';
 import { askOnTerminal } from '../ask.js';
 import { notDeliveredError } from '../delivery-report.js';
+import type { Cli } from '../io.js';
 import { snakeCaseKeys } from '../json-keys.js';
-import {
-  EXIT_FAILURE,
-  EXIT_OK,
-  errorInfo,
-  exitCodeFor,
-  printError,
-  printJson,
-  UsageError,
-} from '../output.js';
+import { EXIT_FAILURE, EXIT_OK, exitCodeFor, UsageError } from '../output.js';
 import { addDeliveryFlags, addRuntimeFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
-import { readStdin } from '../stdin.js';
+import { readAll } from '../stdin.js';
 
 function parseArgs(text: string | undefined): unknown {
   if (text === undefined || text === '-') return text === '-' ? undefined : {};
@@ -25,7 +19,7 @@ function parseArgs(text: string | undefined): unknown {
   }
 }
 
-export function registerCall(program: Command): void {
+export function registerCall(program: Command, cli: Cli): void {
   addDeliveryFlags(
     addRuntimeFlags(
       program
@@ -44,8 +38,9 @@ Examples:
   echo '{"id":"usr_1"}' | kosmo-vero call vero.unsubscribe - --dry-run`,
     )
     .action(async (name: string, argsText: string | undefined, flags: RuntimeFlags & { wait: boolean }) => {
-      const args = argsText === '-' ? parseArgs((await readStdin()).trim() || '{}') : parseArgs(argsText);
-      const { runtime, close } = await openRuntime(flags, { ask: askOnTerminal });
+      const args =
+        argsText === '-' ? parseArgs((await readAll(cli.io.stdin)).trim() || '{}') : parseArgs(argsText);
+      const { runtime, close } = await openRuntime(cli, flags, { ask: askOnTerminal(cli.io) });
       try {
         let result = await runtime.call(name, args, { account: flags.account });
         let error: ReturnType<typeof notDeliveredError> = null;
@@ -55,14 +50,14 @@ Examples:
           result = { ...result, delivery: snakeCaseKeys(outcomes[0]) };
           error = notDeliveredError(outcomes, runtime.calls());
         }
-        if (flags.json) printJson({ ok: error === null, result, calls: runtime.calls(), error });
-        else printJson(result);
-        if (error && !flags.json) printError(error);
-        process.exitCode = error === null ? EXIT_OK : EXIT_FAILURE;
+        if (flags.json) cli.json({ ok: error === null, result, calls: runtime.calls(), error });
+        else cli.json(result);
+        if (error && !flags.json) cli.error(error);
+        cli.exitCode = error === null ? EXIT_OK : EXIT_FAILURE;
       } catch (error) {
         if (!flags.json) throw error;
-        printJson({ ok: false, result: null, calls: runtime.calls(), error: errorInfo(error) });
-        process.exitCode = exitCodeFor(error);
+        cli.json({ ok: false, result: null, calls: runtime.calls(), error: toErrorInfo(error) });
+        cli.exitCode = exitCodeFor(error);
       } finally {
         await close();
       }

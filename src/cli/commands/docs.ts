@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { createRuntime, type Runtime } from '../../runtime/runtime.js';
-import { printJson } from '../output.js';
+import type { Runtime } from '../../runtime/runtime.js';
+import type { Cli } from '../io.js';
 
 /** With one integration, its Lua reference is what a reader wants; with several, the index that lists them. */
 function defaultPage(runtime: Runtime): string {
@@ -8,7 +8,7 @@ function defaultPage(runtime: Runtime): string {
   return references.length === 1 && references[0] ? references[0].page : 'integrations';
 }
 
-export function registerDocs(program: Command): void {
+export function registerDocs(program: Command, cli: Cli): void {
   program
     .command('docs')
     .description('print what lua_read_doc(page) returns inside a script')
@@ -28,27 +28,29 @@ Examples:
   kosmo-vero docs --list
   kosmo-vero docs --search unsubscribe`,
     )
-    .action((requested: string | undefined, flags: { list?: boolean; search?: string; json?: boolean }) => {
-      const runtime = createRuntime({ env: {} });
-      if (flags.list) {
-        const pages = runtime.listDocs();
-        if (flags.json) printJson({ ok: true, pages });
-        else for (const { page: name, title } of pages) process.stdout.write(`${name}\t${title}\n`);
-        return;
-      }
-      if (flags.search !== undefined) {
-        const hits = runtime.searchDocs(flags.search);
-        if (flags.json) printJson({ ok: true, query: flags.search, hits });
-        else {
-          for (const hit of hits)
-            process.stdout.write(`${hit.page}\t${hit.title}\n  ${hit.matches.join('\n  ')}\n`);
-          if (hits.length === 0) process.stdout.write(`no page mentions "${flags.search}"\n`);
+    .action(
+      async (requested: string | undefined, flags: { list?: boolean; search?: string; json?: boolean }) => {
+        const { createRuntime } = await import('../../index.js');
+        const runtime = createRuntime({ env: {} });
+        if (flags.list) {
+          const pages = runtime.listDocs();
+          if (flags.json) cli.json({ ok: true, pages });
+          else for (const { page: name, title } of pages) cli.out(`${name}\t${title}\n`);
+          return;
         }
-        return;
-      }
-      const page = requested ?? defaultPage(runtime);
-      const text = runtime.readDoc(page, '`kosmo-vero docs --list`');
-      if (flags.json) printJson({ ok: true, page, text });
-      else process.stdout.write(text);
-    });
+        if (flags.search !== undefined) {
+          const hits = runtime.searchDocs(flags.search);
+          if (flags.json) cli.json({ ok: true, query: flags.search, hits });
+          else {
+            for (const hit of hits) cli.out(`${hit.page}\t${hit.title}\n  ${hit.matches.join('\n  ')}\n`);
+            if (hits.length === 0) cli.out(`no page mentions "${flags.search}"\n`);
+          }
+          return;
+        }
+        const page = requested ?? defaultPage(runtime);
+        const text = runtime.readDoc(page, '`kosmo-vero docs --list`');
+        if (flags.json) cli.json({ ok: true, page, text });
+        else cli.out(text);
+      },
+    );
 }

@@ -1,5 +1,9 @@
 import type { Command } from 'commander';
-import { DEFAULT_DEDUP_WINDOW_MS, startEmulator } from '../../emulator/index.js';
+// The constant alone: the emulator itself is loaded when the command runs, not for --help.
+import { DEFAULT_DEDUP_WINDOW_MS } from '../../emulator/dedup.js';
+import { DEFAULT_MAX_REQUESTS } from '../../emulator/request-log.js';
+import type { Cli } from '../io.js';
+import { listenFailure, portOption } from '../listen-options.js';
 import { UsageError } from '../output.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -9,14 +13,8 @@ function startFailure(
   error: NodeJS.ErrnoException,
   flags: { host: string; port?: string; db?: string },
 ): Error {
-  if (error.code === 'EADDRINUSE') {
-    return new UsageError(
-      `port ${flags.port} on ${flags.host} is already in use: pick another with --port, or leave --port out for a free one`,
-    );
-  }
-  if (error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL') {
-    return new UsageError(`cannot listen on ${flags.host}:${flags.port ?? 0}: ${error.message}`);
-  }
+  const listen = listenFailure(error, flags);
+  if (listen) return listen;
   if (flags.db !== undefined && error.syscall !== 'listen') {
     return new UsageError(
       `--db ${flags.db}: cannot open it as an SQLite file (${error.message}); check the directory exists and is writable`,
@@ -25,7 +23,7 @@ function startFailure(
   return error;
 }
 
-export function registerEmulator(program: Command): void {
+export function registerEmulator(program: Command, cli: Cli): void {
   program
     .command('emulator')
     .description('serve a local Vero-compatible Track API until stopped (Ctrl-C)')
@@ -36,6 +34,10 @@ export function registerEmulator(program: Command): void {
     .option(
       '--dedup-window <ms>',
       `how long a repeated request answers "Request already received." (default: ${DEFAULT_DEDUP_WINDOW_MS}; 0: never)`,
+    )
+    .option(
+      '--max-requests <n>',
+      `how many requests the request log keeps, oldest dropped first (default: ${DEFAULT_MAX_REQUESTS}; users and events are kept whole)`,
     )
     .option('--quiet', 'do not log requests on stderr')
     .addHelpText(
@@ -55,15 +57,19 @@ Examples:
         token?: string[];
         db?: string;
         dedupWindow?: string;
+        maxRequests?: string;
         quiet?: boolean;
       }) => {
         const host = flags.host ?? '127.0.0.1';
-        const port = Number(flags.port ?? 0);
+        const port = portOption(flags.port);
         const dedupWindowMs = Number(flags.dedupWindow ?? DEFAULT_DEDUP_WINDOW_MS);
-        if (!Number.isInteger(port) || port < 0 || port > 65535)
-          throw new UsageError(`--port: not a port: ${flags.port}`);
         if (!Number.isFinite(dedupWindowMs) || dedupWindowMs < 0) {
           throw new UsageError(`--dedup-window: expected milliseconds >= 0, got ${flags.dedupWindow}`);
+        }
+        const { startEmulator } = await import('../../emulator/index.js');
+        const maxRequests = Number(flags.maxRequests ?? DEFAULT_MAX_REQUESTS);
+        if (!Number.isSafeInteger(maxRequests) || maxRequests < 1) {
+          throw new UsageError(`--max-requests: expected a whole number >= 1, got ${flags.maxRequests}`);
         }
         const emulator = await startEmulator({
           host,
@@ -71,14 +77,15 @@ Examples:
           tokens: flags.token ?? [],
           dbPath: flags.db,
           dedupWindowMs,
-          log: flags.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
+          maxRequests,
+          log: flags.quiet ? undefined : (line) => cli.err(`${line}\n`),
         }).catch((error: NodeJS.ErrnoException) => {
           throw startFailure(error, { ...flags, host });
         });
-        process.stdout.write(`${emulator.url}\n${emulator.inspectorUrl}\n`);
-        await new Promise<void>((resolve) => {
-          for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
-        });
+        // Listening before the URL is out: whoever reads it may send SIGTERM at once.
+        const stopped = cli.stopped();
+        cli.out(`${emulator.url}\n${emulator.inspectorUrl}\n`);
+        await stopped;
         await emulator.close();
       },
     );

@@ -2,7 +2,8 @@ import { accessSync, constants } from 'node:fs';
 import type { Command } from 'commander';
 import { askOnTerminal } from '../ask.js';
 import { notDeliveredError } from '../delivery-report.js';
-import { plural, printJson, terminalSafe, UsageError } from '../output.js';
+import type { Cli } from '../io.js';
+import { plural, terminalSafe, UsageError } from '../output.js';
 import { bar, progressLine } from '../progress.js';
 import { addDeliveryFlags, addRuntimeFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
 
@@ -11,7 +12,7 @@ interface ImportFlags extends RuntimeFlags {
   wait: boolean;
 }
 
-export function registerImport(program: Command): void {
+export function registerImport(program: Command, cli: Cli): void {
   addDeliveryFlags(
     addRuntimeFlags(
       program
@@ -36,7 +37,7 @@ Examples:
   kosmo-vero import users.csv --no-wait && kosmo-vero outbox drain`,
     )
     .action(async (file: string, flags: ImportFlags) => {
-      const { runtime, close } = await openRuntime(flags, { ask: askOnTerminal });
+      const { runtime, close } = await openRuntime(cli, flags, { ask: askOnTerminal(cli.io) });
       try {
         if (flags.account !== undefined) runtime.checkAccount(flags.account);
         // As with `run`: a file that cannot be used at all is a usage error (exit 2); bad rows in it are failures (1).
@@ -46,12 +47,14 @@ Examples:
         } catch (error) {
           throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
         }
-        const progress = progressLine();
+        const progress = progressLine(cli.io.stderr);
         const summary = await runtime.importFile(file, {
           kind: flags.events ? 'events' : 'users',
           account: flags.account,
           delivery: flags.delivery === 'direct' ? 'direct' : 'queued',
-          onProgress: (done, total) => progress.update(`queueing ${bar(done, total)}`),
+          // The file is read as it is queued: its length in rows is known only at the end.
+          onProgress: ({ rows, accepted }) =>
+            progress.update(`queueing: ${rows} rows read, ${accepted} queued`),
         });
         const outcomes = flags.wait
           ? await runtime.waitForDelivery(summary.outbox_ids, undefined, (done, total) =>
@@ -64,20 +67,19 @@ Examples:
         const ok = summary.failed.length === 0 && dead === 0;
         const error = notDeliveredError(outcomes, runtime.calls());
         const report = { ok, ...summary, delivered, dead, waited: flags.wait, error };
-        if (flags.json) printJson(report);
+        if (flags.json) cli.json(report);
         else {
-          for (const f of summary.failed)
-            process.stderr.write(`line ${f.line}: ${terminalSafe(f.message)}\n`);
+          for (const f of summary.failed) cli.err(`line ${f.line}: ${terminalSafe(f.message)}\n`);
           // The last errors may quote the remote service: shown escaped, like any text from outside.
-          if (error) process.stderr.write(`kosmo-vero: ${terminalSafe(error.message)}\n`);
-          process.stdout.write(
+          if (error) cli.err(`kosmo-vero: ${terminalSafe(error.message)}\n`);
+          cli.out(
             `${plural(summary.rows, 'row')}: ${summary.accepted} accepted, ${summary.failed.length} skipped` +
               (flags.wait
                 ? `; delivered ${delivered}, dead ${dead}\n`
                 : '; run `kosmo-vero outbox drain` to deliver\n'),
           );
         }
-        process.exitCode = ok ? 0 : 1;
+        cli.exitCode = ok ? 0 : 1;
       } finally {
         await close();
       }

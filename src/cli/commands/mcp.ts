@@ -1,15 +1,18 @@
 import type { Command } from 'commander';
-import { createRuntime } from '../../runtime/runtime.js';
+import type { Cli } from '../io.js';
 import { terminalSafe } from '../output.js';
 import { openRuntime, type RuntimeFlags } from '../runtime-options.js';
 
-/** `Tools: execute_lua, ..., and one per function (vero_identify_user, ...).`, from the runtime's own list. */
-function toolsLine(): string {
+/**
+ * `Tools: execute_lua, ..., and one per function (vero_identify_user, ...).`, from the runtime's own list. Async: the
+ * runtime is loaded for it only when `mcp --help` is asked for.
+ */
+export async function toolsLine(): Promise<string> {
+  const { createRuntime, toolDefinitions } = await import('../../index.js');
   const runtime = createRuntime({ env: {} });
   const functions = runtime.functions();
   const slugs = new Set(functions.map((fn) => fn.slug));
-  const builtins = runtime
-    .toolDefinitions()
+  const builtins = toolDefinitions(runtime)
     .map((tool) => tool.name)
     .filter((name) => !slugs.has(name));
   // One example per integration: its first write, else its first function.
@@ -20,7 +23,8 @@ function toolsLine(): string {
   return `Tools: ${builtins.join(', ')}, and one per function (${examples.join(', ')}, ...).`;
 }
 
-export function registerMcp(program: Command): void {
+/** `tools`: the line of toolsLine() for the help text, computed by the caller only when help will be shown. */
+export function registerMcp(program: Command, cli: Cli, tools = ''): void {
   program
     .command('mcp')
     .description(
@@ -30,14 +34,14 @@ export function registerMcp(program: Command): void {
     .option('--account <name>', 'account used when a call names none (default: the default account)')
     .option('--dry-run', 'validate and show the requests that would be sent; send nothing')
     .option('--read-only', 'deny every function that changes data')
-    .option('--emulator', 'start an embedded Vero emulator and point every account at it')
+    .option('--emulator', 'start an embedded Vero emulator and point the Vero accounts at it')
     .option(
       '--request-timeout <ms>',
       'give up on one HTTP request after this long (config requestTimeoutMs; default 30000)',
     )
     .option('--quiet', 'log nothing on stderr')
-    // Computed when help is shown, from the integrations a runtime offers, so a new one needs no edit here.
-    .addHelpText('after', () => `\n${toolsLine()}`)
+    // From the integrations a runtime offers, so a new one needs no edit here.
+    .addHelpText('after', `\n${tools}`)
     .addHelpText(
       'after',
       `
@@ -50,18 +54,27 @@ MCP client config: { "command": "npx", "args": ["kosmo-vero", "mcp"], "env": { "
     .action(async (flags: RuntimeFlags & { quiet?: boolean }) => {
       const log = flags.quiet
         ? undefined
-        : (line: string) => process.stderr.write(`kosmo-vero mcp: ${terminalSafe(line)}\n`);
+        : (line: string) => cli.err(`kosmo-vero mcp: ${terminalSafe(line)}\n`);
       // The MCP SDK is heavy to load: only this command pays for it.
-      const { serveStdio } = await import('../../mcp/index.js');
-      const { runtime, emulator, close } = await openRuntime(flags);
+      const [{ serveStdio }, { toolDefinitions }] = await Promise.all([
+        import('../../mcp/index.js'),
+        import('../../index.js'),
+      ]);
+      const { runtime, emulator, close } = await openRuntime(cli, flags);
       try {
         // Every call would fail on an account nobody configured: refuse to start instead.
         if (flags.account !== undefined) runtime.checkAccount(flags.account);
         const accounts = runtime.accounts().map((a) => `${a.integration}.${a.name}`);
         log?.(
-          `serving ${runtime.toolDefinitions().length} tools on stdio; accounts: ${accounts.join(', ') || 'none (see kosmo-vero accounts list)'}${emulator ? `; emulator at ${emulator.url}` : ''}${flags.readOnly ? '; read-only' : ''}${flags.dryRun ? '; dry-run' : ''}`,
+          `serving ${toolDefinitions(runtime).length} tools on stdio; accounts: ${accounts.join(', ') || 'none (see kosmo-vero accounts list)'}${emulator ? `; emulator at ${emulator.url}` : ''}${flags.readOnly ? '; read-only' : ''}${flags.dryRun ? '; dry-run' : ''}`,
         );
-        await serveStdio(runtime, { account: flags.account, log });
+        await serveStdio(runtime, {
+          account: flags.account,
+          log,
+          input: cli.io.stdin,
+          output: cli.io.stdout,
+          signal: cli.io.signal,
+        });
       } finally {
         await close();
       }

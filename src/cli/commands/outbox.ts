@@ -1,8 +1,9 @@
 import { type Command, Option } from 'commander';
 import type { DestinationStatus, HeldJob } from '../../outbox/index.js';
 import type { Runtime } from '../../runtime/runtime.js';
+import type { Cli } from '../io.js';
 import { snakeCaseKeys } from '../json-keys.js';
-import { plural, printJson, terminalSafe, UsageError } from '../output.js';
+import { plural, terminalSafe, UsageError } from '../output.js';
 import { bar, progressLine } from '../progress.js';
 import { openRuntime, type RuntimeFlags } from '../runtime-options.js';
 
@@ -28,8 +29,8 @@ const withOutboxFlags = (command: Command): Command =>
  * Outbox reports in the CLI's one JSON key style (the outbox library reports camelCase), with `ok` first as in every
  * --json report: true exactly when the command exits 0.
  */
-const printReport = (value: Record<string, unknown>, ok = true): void =>
-  printJson(snakeCaseKeys({ ok, ...value }));
+const printReport = (cli: Cli, value: Record<string, unknown>, ok = true): void =>
+  cli.json(snakeCaseKeys({ ok, ...value }));
 
 const milliseconds = (value: string | undefined, flag: string): number | undefined => {
   if (value === undefined) return undefined;
@@ -39,8 +40,12 @@ const milliseconds = (value: string | undefined, flag: string): number | undefin
   return ms;
 };
 
-async function withRuntime(flags: OutboxFlags, work: (runtime: Runtime) => Promise<void>): Promise<void> {
-  const { runtime, close } = await openRuntime(flags);
+async function withRuntime(
+  cli: Cli,
+  flags: OutboxFlags,
+  work: (runtime: Runtime) => Promise<void>,
+): Promise<void> {
+  const { runtime, close } = await openRuntime(cli, flags);
   try {
     await work(runtime);
   } finally {
@@ -103,8 +108,8 @@ function deadTarget(id: string | undefined, dead: boolean | undefined): number |
 }
 
 /** Delivers what is pending, with a progress line on a terminal; exits 1 when anything is left or dead. */
-export async function drainWithProgress(runtime: Runtime, deadlineMs: number | undefined) {
-  const progress = progressLine();
+export async function drainWithProgress(cli: Cli, runtime: Runtime, deadlineMs: number | undefined) {
+  const progress = progressLine(cli.io.stderr);
   const outbox = runtime.outbox();
   const result = await outbox.drain({
     deadlineMs,
@@ -117,7 +122,7 @@ export async function drainWithProgress(runtime: Runtime, deadlineMs: number | u
   return result;
 }
 
-export function registerOutbox(program: Command): void {
+export function registerOutbox(program: Command, cli: Cli): void {
   const outbox = program
     .command('outbox')
     .description('queued writes: inspect, deliver, retry, purge')
@@ -146,21 +151,21 @@ Examples:
   kosmo-vero outbox status --outbox ./project-outbox.db`,
       ),
   ).action((flags: OutboxFlags) =>
-    withRuntime(flags, async (runtime) => {
+    withRuntime(cli, flags, async (runtime) => {
       const status = await runtime.outbox().status();
       const destinations = status.destinations.map((d) => ({ ...d, hint: waitingHint(runtime, d) }));
-      if (flags.json) return printReport({ ...status, destinations });
+      if (flags.json) return printReport(cli, { ...status, destinations });
       const { counts, oldestPendingAgeMs, lastErrors } = status;
-      process.stdout.write(
+      cli.out(
         `pending ${counts.pending}, sending ${counts.sending}, delivered ${counts.delivered}, dead ${counts.dead}\n`,
       );
       if (oldestPendingAgeMs !== null) {
-        process.stdout.write(`oldest pending: ${Math.round(oldestPendingAgeMs / 1000)} s ago\n`);
+        cli.out(`oldest pending: ${Math.round(oldestPendingAgeMs / 1000)} s ago\n`);
       }
-      for (const d of status.destinations) process.stdout.write(`${destinationLine(runtime, d)}\n`);
-      for (const h of status.held) process.stdout.write(`${heldLine(h)}\n`);
+      for (const d of status.destinations) cli.out(`${destinationLine(runtime, d)}\n`);
+      for (const h of status.held) cli.out(`${heldLine(h)}\n`);
       for (const e of lastErrors) {
-        process.stdout.write(
+        cli.out(
           `${terminalSafe(`#${e.id} ${e.fn} (${e.account}) ${e.state} after ${plural(e.attempts, 'attempt')}: ${e.error}`)}\n`,
         );
       }
@@ -184,26 +189,26 @@ Examples:
   kosmo-vero outbox drain --deadline 60000 --json`,
       ),
   ).action((flags: OutboxFlags) =>
-    withRuntime(flags, async (runtime) => {
+    withRuntime(cli, flags, async (runtime) => {
       const deadline = milliseconds(flags.deadline, '--deadline');
       // Writes for destinations this process holds no account for are never claimed: say so before draining.
       const before = (await runtime.outbox().status()).destinations;
       const waiting = before.filter((d) => d.deliverableAs === null && d.pending + d.sending > 0);
       const deliverable = before.some((d) => d.deliverableAs !== null && d.pending + d.sending > 0);
       const result = deliverable
-        ? await drainWithProgress(runtime, deadline)
+        ? await drainWithProgress(cli, runtime, deadline)
         : { delivered: 0, dead: 0, pending: 0 };
       const left = waiting.map((d) => ({ ...d, hint: waitingHint(runtime, d) }));
       const nothingDeliverable = waiting.length > 0 && !deliverable;
       const ok = !nothingDeliverable && result.pending === 0 && result.dead === 0;
       const after = await runtime.outbox().status();
       const paused = after.destinations.filter((d) => d.pausedUntil !== null);
-      if (flags.json) printReport({ ...result, waiting: left, paused, held: after.held }, ok);
+      if (flags.json) printReport(cli, { ...result, waiting: left, paused, held: after.held }, ok);
       else {
-        for (const d of waiting) process.stderr.write(`not delivered here: ${destinationLine(runtime, d)}\n`);
-        for (const d of paused) process.stderr.write(`paused: ${destinationLine(runtime, d)}\n`);
-        for (const h of after.held) process.stderr.write(`${heldLine(h)}\n`);
-        process.stdout.write(
+        for (const d of waiting) cli.err(`not delivered here: ${destinationLine(runtime, d)}\n`);
+        for (const d of paused) cli.err(`paused: ${destinationLine(runtime, d)}\n`);
+        for (const h of after.held) cli.err(`${heldLine(h)}\n`);
+        cli.out(
           `delivered ${result.delivered}, dead ${result.dead}, still pending ${result.pending}` +
             (waiting.length > 0
               ? `, waiting for another account ${waiting.reduce((n, d) => n + d.pending + d.sending, 0)}`
@@ -211,7 +216,7 @@ Examples:
             '\n',
         );
       }
-      process.exitCode = ok ? 0 : 1;
+      cli.exitCode = ok ? 0 : 1;
     }),
   );
 
@@ -229,13 +234,10 @@ Examples:
   kosmo-vero outbox retry --dead`,
       ),
   ).action((id: string | undefined, flags: OutboxFlags) =>
-    withRuntime(flags, async (runtime) => {
+    withRuntime(cli, flags, async (runtime) => {
       const changed = await runtime.outbox().retry(deadTarget(id, flags.dead));
-      if (flags.json) printReport({ retried: changed });
-      else
-        process.stdout.write(
-          `${plural(changed, 'write')} back to pending; run \`kosmo-vero outbox drain\` to send\n`,
-        );
+      if (flags.json) printReport(cli, { retried: changed });
+      else cli.out(`${plural(changed, 'write')} back to pending; run \`kosmo-vero outbox drain\` to send\n`);
     }),
   );
 
@@ -256,11 +258,11 @@ Examples:
   kosmo-vero outbox discard 42 && kosmo-vero outbox drain`,
       ),
   ).action((id: string | undefined, flags: OutboxFlags) =>
-    withRuntime(flags, async (runtime) => {
+    withRuntime(cli, flags, async (runtime) => {
       const discarded = await runtime.outbox().discard(deadTarget(id, flags.dead));
-      if (flags.json) printReport({ discarded });
+      if (flags.json) printReport(cli, { discarded });
       else
-        process.stdout.write(
+        cli.out(
           `${plural(discarded, 'dead write')} discarded; the writes they held back go with the next \`kosmo-vero outbox drain\`\n`,
         );
     }),
@@ -286,15 +288,15 @@ Examples:
   kosmo-vero outbox move --from 0 --to marketing   # writes queued before destinations were recorded`,
       ),
   ).action((flags: OutboxFlags) =>
-    withRuntime(flags, async (runtime) => {
+    withRuntime(cli, flags, async (runtime) => {
       const from = Number(flags.from?.replace(/^#/, ''));
       if (!Number.isInteger(from) || from < 0) {
         throw new UsageError(`--from: expected a destination id such as 2, got "${flags.from}"`);
       }
       const moved = await runtime.moveQueuedWrites(from, flags.to as string);
-      if (flags.json) printReport({ moved, from, to: flags.to });
+      if (flags.json) printReport(cli, { moved, from, to: flags.to });
       else
-        process.stdout.write(
+        cli.out(
           `${plural(moved, 'write')} moved to account "${flags.to}"; run \`kosmo-vero outbox drain\` to send\n`,
         );
     }),
@@ -317,12 +319,12 @@ Examples:
   kosmo-vero outbox purge --older-than 86400000   # keep the last day's`,
       ),
   ).action((flags: OutboxFlags) =>
-    withRuntime(flags, async (runtime) => {
+    withRuntime(cli, flags, async (runtime) => {
       const purged = await runtime
         .outbox()
         .purge({ delivered: true, olderThanMs: milliseconds(flags.olderThan, '--older-than') });
-      if (flags.json) printReport({ purged });
-      else process.stdout.write(`purged ${plural(purged, 'delivered write')}\n`);
+      if (flags.json) printReport(cli, { purged });
+      else cli.out(`purged ${plural(purged, 'delivered write')}\n`);
     }),
   );
 }

@@ -3,10 +3,11 @@ import type { Command } from 'commander';
 import { askOnTerminal } from '../ask.js';
 import { notDeliveredError } from '../delivery-report.js';
 import { emulatorSummary } from '../emulator-summary.js';
+import type { Cli } from '../io.js';
 import { snakeCaseKeys } from '../json-keys.js';
-import { plural, printJson, requestLine, terminalSafe, UsageError } from '../output.js';
+import { plural, requestLine, terminalSafe, UsageError } from '../output.js';
 import { addDeliveryFlags, addRuntimeFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
-import { readStdin } from '../stdin.js';
+import { readAll } from '../stdin.js';
 
 interface RunFlags extends RuntimeFlags {
   timeout?: string;
@@ -20,7 +21,7 @@ interface RunFlags extends RuntimeFlags {
  */
 const asLua = (text: string): string => text.replace(/^\uFEFF/, '').replace(/^#!/, '--#!');
 
-async function readScript(file: string): Promise<string> {
+async function readScript(file: string, stdin: NodeJS.ReadableStream): Promise<string> {
   if (file !== '-') {
     try {
       return asLua(readFileSync(file, 'utf8'));
@@ -28,10 +29,10 @@ async function readScript(file: string): Promise<string> {
       throw new UsageError(`cannot read script ${file}: ${(error as Error).message}`);
     }
   }
-  return asLua(await readStdin());
+  return asLua(await readAll(stdin));
 }
 
-export function registerRun(program: Command): void {
+export function registerRun(program: Command, cli: Cli): void {
   addDeliveryFlags(
     addRuntimeFlags(
       program
@@ -57,8 +58,10 @@ Examples:
         throw new UsageError(`--timeout: expected a positive number of milliseconds, got "${flags.timeout}"`);
       }
       if (flags.keep && !flags.emulator) throw new UsageError('--keep goes with --emulator');
-      const code = await readScript(file);
-      const { runtime, emulator, close } = await openRuntime(flags, { ask: askOnTerminal });
+      const code = await readScript(file, cli.io.stdin);
+      const { runtime, emulator, close } = await openRuntime(cli, flags, {
+        ask: askOnTerminal(cli.io),
+      });
       try {
         // An account nobody configured is a mistake on the command line, not in the script.
         if (flags.account !== undefined) runtime.checkAccount(flags.account);
@@ -72,7 +75,7 @@ Examples:
         const state = emulator?.state();
         if (flags.json) {
           const { stats: _stats, ...report } = run;
-          printJson({
+          cli.json({
             ...report,
             ok,
             error: run.error ?? notDelivered,
@@ -81,33 +84,31 @@ Examples:
             emulator: state && emulator ? { url: emulator.url, ...state } : undefined,
           });
         } else {
-          for (const line of run.output) process.stdout.write(`${terminalSafe(line)}\n`);
+          for (const line of run.output) cli.out(`${terminalSafe(line)}\n`);
           // What a dry run would have sent goes to stderr, so stdout stays the script's own output.
           for (const call of run.calls) {
             if (call.request !== undefined) {
-              process.stderr.write(`dry run: ${terminalSafe(requestLine(call.request))}\n`);
+              cli.err(`dry run: ${terminalSafe(requestLine(call.request))}\n`);
             }
           }
           if (run.error) {
             const where = run.error.line ? ` (line ${run.error.line})` : '';
-            process.stderr.write(`kosmo-vero: script error${where}: ${terminalSafe(run.error.message)}\n`);
+            cli.err(`kosmo-vero: script error${where}: ${terminalSafe(run.error.message)}\n`);
           }
           if (delivery) {
             const failed = delivery.filter((outcome) => outcome.state !== 'delivered').length;
-            process.stderr.write(
-              `delivered ${delivery.length - failed} queued write(s), not delivered ${failed}\n`,
-            );
+            cli.err(`delivered ${delivery.length - failed} queued write(s), not delivered ${failed}\n`);
           }
-          if (notDelivered) process.stderr.write(`kosmo-vero: ${terminalSafe(notDelivered.message)}\n`);
-          if (waiting) process.stderr.write(`${howDelivered}\n`);
-          if (state && emulator) process.stderr.write(terminalSafe(emulatorSummary(state, emulator.url)));
+          if (notDelivered) cli.err(`kosmo-vero: ${terminalSafe(notDelivered.message)}\n`);
+          if (waiting) cli.err(`${howDelivered}\n`);
+          if (state && emulator) cli.err(terminalSafe(emulatorSummary(state, emulator.url)));
         }
-        process.exitCode = ok ? 0 : 1;
+        cli.exitCode = ok ? 0 : 1;
         if (flags.keep && emulator) {
-          process.stderr.write(`emulator still serving: ${emulator.inspectorUrl} (Ctrl-C to stop)\n`);
-          await new Promise<void>((resolve) => {
-            for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
-          });
+          // Listening before saying so: a Ctrl-C right after the line must stop it, not kill it.
+          const stopped = cli.stopped();
+          cli.err(`emulator still serving: ${emulator.inspectorUrl} (Ctrl-C to stop)\n`);
+          await stopped;
         }
       } finally {
         await close();

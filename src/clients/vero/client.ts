@@ -8,15 +8,16 @@
  * Retry-After exceeds the remaining budget" and errors that never hold the request (ky's HTTPError keeps the
  * Request, whose body carries the credential). The loop below is ~60 lines and adds no dependency.
  */
+import { backoffDelay } from '../../backoff.js';
+import { REDACTED, redact } from '../../secrets.js';
 import { VeroConfigError } from './errors.js';
-import { describeFetchFailure, errorForStatus, networkError, redact, timeoutError } from './failures.js';
+import { describeFetchFailure, errorForStatus, networkError, timeoutError } from './failures.js';
 import {
   type EditTagsInput,
   type EditUserInput,
   type HeartbeatResult,
   type IdentifyInput,
   type PreparedRequest,
-  REDACTED,
   type ReidentifyInput,
   type TrackEventInput,
   type UserIdInput,
@@ -27,7 +28,6 @@ import {
   type VeroWriteOperation,
 } from './operations.js';
 import {
-  backoffDelay,
   isRetryableStatus,
   parseRetryAfter,
   type RetryOptions,
@@ -84,10 +84,6 @@ type Outcome =
   | { kind: 'status'; status: number; veroMessage: string | undefined; retryAfterMs: number | undefined }
   | { kind: 'timeout'; timeoutMs: number }
   | { kind: 'network'; reason: string };
-
-type PrepareArgs<Op extends VeroOperation> = Op extends 'heartbeat'
-  ? [input?: undefined]
-  : [input: VeroInputs[Op]];
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -266,7 +262,9 @@ export class VeroClient {
    * The request `operation` would send, for dry runs: same validation (throws VeroValidationError), exact
    * body, with the credential value replaced by `'[redacted]'`.
    */
-  prepare<Op extends VeroOperation>(operation: Op, ...[input]: PrepareArgs<Op>): PreparedRequest {
+  prepare(operation: 'heartbeat'): PreparedRequest;
+  prepare<Op extends VeroWriteOperation>(operation: Op, input: VeroInputs[Op]): PreparedRequest;
+  prepare(operation: VeroOperation, input?: unknown): PreparedRequest {
     const endpoint = Object.hasOwn(VERO_OPERATIONS, operation) ? VERO_OPERATIONS[operation] : undefined;
     if (endpoint === undefined) {
       throw new TypeError(
@@ -277,7 +275,8 @@ export class VeroClient {
     if (operation === 'heartbeat') {
       return { operation, method: endpoint.method, path: endpoint.path, url, body: undefined };
     }
-    const build = BODY_BUILDERS[operation as VeroWriteOperation] as (input: unknown) => WireBody;
+    // Overloads tie `input` to `operation` for callers; here, inside, the builder takes it as given.
+    const build = BODY_BUILDERS[operation] as (input: unknown) => WireBody;
     const body = { [this.credentialParam]: REDACTED, ...build(input) };
     return { operation, method: endpoint.method, path: endpoint.path, url, body };
   }
@@ -324,7 +323,7 @@ export class VeroClient {
       const status = outcome.kind === 'status' ? outcome.status : undefined;
       if (retryable && attempt < policy.attempts) {
         const delayMs =
-          (outcome.kind === 'status' ? outcome.retryAfterMs : undefined) ?? backoffDelay(policy, attempt);
+          (outcome.kind === 'status' ? outcome.retryAfterMs : undefined) ?? backoffDelay(attempt, policy);
         if (this.#elapsedClock() - started + delayMs <= policy.maxTotalMs) {
           this.#report({ operation, attempt, status, error: describeOutcome(outcome), delayMs });
           await this.#sleep(delayMs);

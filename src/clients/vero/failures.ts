@@ -3,6 +3,8 @@
  * quotes Vero, and says what to do next. Nothing here keeps a reference to the request, the fetch error or
  * the credential: causes are rebuilt as plain errors from scrubbed text.
  */
+
+import { redact } from '../../secrets.js';
 import {
   VeroAuthError,
   type VeroError,
@@ -12,12 +14,6 @@ import {
   VeroTimeoutError,
   VeroValidationError,
 } from './errors.js';
-import { REDACTED } from './operations.js';
-
-/** Replace every occurrence of the secret in text (Vero or a proxy could echo it back). */
-export function redact(text: string, secret: string): string {
-  return secret === '' || !text.includes(secret) ? text : text.split(secret).join(REDACTED);
-}
 
 function quoted(veroMessage: string | undefined): string {
   return veroMessage === undefined || veroMessage === '' ? '' : `: "${veroMessage}"`;

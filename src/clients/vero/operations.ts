@@ -87,4 +87,4 @@ export interface PreparedRequest {
   body: Record<string, unknown> | undefined;
 }
 
-export const REDACTED = '[redacted]';
+export { REDACTED } from '../../secrets.js';

@@ -55,12 +55,6 @@ export function resolveRetryPolicy(retry: RetryOptions | false | undefined): Ret
   };
 }
 
-/** Full jitter: uniform in [0, cap] where cap grows exponentially with the number of the failed attempt. */
-export function backoffDelay(policy: RetryPolicy, failedAttempt: number): number {
-  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (failedAttempt - 1));
-  return Math.round(Math.random() * cap);
-}
-
 /**
  * `Retry-After` as milliseconds: either delta-seconds or an HTTP date (past dates mean "now").
  * Undefined when absent or unparseable, in which case the backoff applies.

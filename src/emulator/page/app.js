@@ -230,13 +230,17 @@ function render(view) {
   fill('requests', view.requests, requestRow);
   // The totals double as links to the sections: with 50 rows a list, the request log is a long way down.
   const filter = view.events.user ? ` (${numbers.format(view.events.total)} for ${view.events.user})` : '';
+  // The log keeps the newest requests only (the emulator's maxRequests); say so once it has dropped some.
+  const dropped = view.totals.requestsDropped
+    ? ` (${numbers.format(view.totals.requestsDropped)} older dropped)`
+    : '';
   const link = (href, text) => Object.assign(el('a', { text }), { href });
   $('totals').replaceChildren(
     link('#users-section', `${numbers.format(view.totals.users)} users`),
     ' · ',
     link('#events-section', `${numbers.format(view.totals.events)} events${filter}`),
     ' · ',
-    link('#requests-section', `${numbers.format(view.totals.requests)} requests`),
+    link('#requests-section', `${numbers.format(view.totals.requests)} requests${dropped}`),
   );
   $('events-empty').textContent = view.events.user ? `No events for ${view.events.user}.` : 'No events yet.';
   const ids = view.users.rows.map((u) => u.id);

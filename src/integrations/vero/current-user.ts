@@ -1,7 +1,7 @@
 import type { VeroClient } from '../../clients/vero/client.js';
 import { DEFAULT_BASE_URL } from '../../clients/vero/client.js';
-import { maskCredential } from '../../mask.js';
-import type { ReadContext } from '../../runtime/definition.js';
+import { maskCredential } from '../../secrets.js';
+import type { ReadContext } from '../definition.js';
 
 /**
  * Vero's Track API has no "who am I" endpoint, so the profile is what this account's configuration says, plus a

@@ -1,12 +1,8 @@
 import type { VeroClient } from '../../clients/vero/client.js';
 import { isValidEmail } from '../../clients/vero/validate.js';
-import type {
-  IntegrationFunction,
-  ReadFunction,
-  WriteFunction,
-  WritePlan,
-} from '../../runtime/definition.js';
+import type { IntegrationFunction, ReadFunction, WriteFunction } from '../definition.js';
 import { describeCurrentUser } from './current-user.js';
+import type { VeroPlan } from './plan.js';
 import {
   addTagsSchema,
   aliasUserSchema,
@@ -20,7 +16,7 @@ import {
   updateUserSchema,
 } from './schemas.js';
 
-const identifyUser: WriteFunction<typeof identifyUserSchema> = {
+const identifyUser: WriteFunction<typeof identifyUserSchema, VeroPlan> = {
   name: 'identify_user',
   description: 'Identify (create or update) a user in Vero with email, name, and custom attributes.',
   toolDescription:
@@ -47,7 +43,7 @@ const identifyUser: WriteFunction<typeof identifyUserSchema> = {
   }),
 };
 
-const trackEvent: WriteFunction<typeof trackEventSchema> = {
+const trackEvent: WriteFunction<typeof trackEventSchema, VeroPlan> = {
   name: 'track_event',
   description: 'Track a behavioral event for a user. Events can trigger automated email campaigns in Vero.',
   toolDescription:
@@ -69,7 +65,7 @@ const trackEvent: WriteFunction<typeof trackEventSchema> = {
     currency = "USD"
   }
 })`,
-  plan: ({ identity, event_name, data, extras }, { now }): WritePlan => {
+  plan: ({ identity, event_name, data, extras }, { now }): VeroPlan => {
     const byEmail = isValidEmail(identity);
     return {
       operation: 'trackEvent',
@@ -89,7 +85,7 @@ const trackEvent: WriteFunction<typeof trackEventSchema> = {
   },
 };
 
-const updateUser: WriteFunction<typeof updateUserSchema> = {
+const updateUser: WriteFunction<typeof updateUserSchema, VeroPlan> = {
   name: 'update_user',
   description: "Update a user's email address and/or custom attributes in Vero.",
   toolDescription:
@@ -118,7 +114,7 @@ const subscriptionChange = (
   schema: typeof unsubscribeSchema,
   description: string,
   toolDescription: string,
-): WriteFunction<typeof unsubscribeSchema> => ({
+): WriteFunction<typeof unsubscribeSchema, VeroPlan> => ({
   name,
   description,
   toolDescription,
@@ -149,7 +145,7 @@ print("Account: " .. (user.email or "unknown"))`,
   preview: (_args, { client }) => client.prepare('heartbeat'),
 };
 
-const aliasUser: WriteFunction<typeof aliasUserSchema> = {
+const aliasUser: WriteFunction<typeof aliasUserSchema, VeroPlan> = {
   name: 'alias_user',
   description:
     "Change a user's unique identifier (Vero's re-identify); attributes, tags and events are kept.",
@@ -170,7 +166,7 @@ const aliasUser: WriteFunction<typeof aliasUserSchema> = {
   }),
 };
 
-const deleteUser: WriteFunction<typeof deleteUserSchema> = {
+const deleteUser: WriteFunction<typeof deleteUserSchema, VeroPlan> = {
   name: 'delete_user',
   description: 'Delete a user and their data from Vero permanently. This cannot be undone.',
   operation: 'write',
@@ -188,7 +184,7 @@ const tagChange = (
   name: 'add_tags' | 'remove_tags',
   schema: typeof addTagsSchema,
   description: string,
-): WriteFunction<typeof addTagsSchema> => ({
+): WriteFunction<typeof addTagsSchema, VeroPlan> => ({
   name,
   description,
   operation: 'write',
@@ -207,7 +203,7 @@ const tagChange = (
   }),
 });
 
-export const veroFunctions: Array<IntegrationFunction<VeroClient>> = [
+export const veroFunctions: Array<IntegrationFunction<VeroClient, VeroPlan>> = [
   identifyUser,
   trackEvent,
   updateUser,

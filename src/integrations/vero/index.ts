@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { VeroClient } from '../../clients/vero/client.js';
 import { VeroConfigError } from '../../clients/vero/errors.js';
-import { VERO_OPERATIONS, type VeroInputs, type VeroWriteOperation } from '../../clients/vero/operations.js';
-import type { Account, ClientOptions, Integration, WritePlan } from '../../runtime/definition.js';
+import { VERO_OPERATIONS } from '../../clients/vero/operations.js';
+import type { Account, ClientOptions, Integration } from '../definition.js';
+import { veroAccounts } from './accounts.js';
 import { veroFunctions } from './functions.js';
+import { previewPlan, sendPlan, type VeroPlan } from './plan.js';
 import { veroQueuedFailure } from './queued-failure.js';
 
 const guide = (file: string): string =>
@@ -53,34 +55,17 @@ function clientFor(account: Account, use: 'direct' | 'queued', options: ClientOp
   }
 }
 
-// A plan is produced by one of our own functions, so its operation and input match a VeroClient method.
-function send(client: VeroClient, plan: WritePlan) {
-  const operation = plan.operation as VeroWriteOperation;
-  const call = client[operation] as (
-    input: VeroInputs[VeroWriteOperation],
-  ) => ReturnType<VeroClient['identify']>;
-  return call.call(client, plan.input as unknown as VeroInputs[VeroWriteOperation]);
-}
-
-export const vero: Integration<VeroClient> = {
+export const vero: Integration<VeroClient, VeroPlan> = {
   name: 'vero',
   title: 'Vero',
-  accounts: {
-    prefix: 'VERO',
-    credentials: [
-      { variable: 'AUTH_TOKEN', kind: 'auth_token' },
-      { variable: 'TRACKING_API_KEY', kind: 'tracking_api_key' },
-    ],
-    settings: { baseUrl: 'BASE_URL', email: 'EMAIL' },
-    // VERO_BASE_URL points every account at one API (an emulator, a proxy) unless VERO_<NAME>_BASE_URL says otherwise.
-    inherited: ['baseUrl'],
-  },
+  accounts: veroAccounts,
+  emulator: { demoCredential: 'emulator-demo-token' },
   functions: veroFunctions,
   createClient: clientFor,
   queuedFailure: veroQueuedFailure,
   endpoint: (client) => client.baseUrl,
-  send,
-  preview: (client, plan) => client.prepare(plan.operation as VeroWriteOperation, plan.input as never),
+  send: sendPlan,
+  preview: previewPlan,
   imports: {
     users: { function: 'identify_user', dataField: 'data' },
     events: { function: 'track_event', dataField: 'data' },

@@ -1,5 +1,5 @@
 import { VeroAuthError, VeroError, VeroValidationError } from '../../clients/vero/errors.js';
-import type { QueuedFailure } from '../../runtime/definition.js';
+import type { QueuedFailure } from '../definition.js';
 
 /**
  * Attempts for a failure that waiting is unlikely to fix but might (an HTTP 500, an unexpected status, an error

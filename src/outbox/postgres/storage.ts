@@ -8,6 +8,7 @@ import type {
   HeldRow,
   JobRef,
   NewJob,
+  OpenJob,
   OutboxStorage,
   PauseLength,
   ServedDestination,
@@ -557,6 +558,15 @@ export class PostgresStorage implements OutboxStorage {
       if (row.state === 'delivered' && row.result !== null) outcome.result = JSON.parse(row.result);
       return outcome;
     });
+  }
+
+  openJobs(min: number, max: number): Promise<OpenJob[]> {
+    return this.query<OpenJob>(
+      `SELECT j.id, j.state, j.destination_id AS "destinationId", d.paused_until AS "pausedUntil"
+         FROM ${this.t.jobs} j LEFT JOIN ${this.t.destinations} d ON d.id = j.destination_id
+        WHERE j.state IN ('pending', 'sending') AND j.id BETWEEN $1 AND $2`,
+      [min, max],
+    );
   }
 
   async stateOf(id: number): Promise<OutboxState | undefined> {

@@ -7,6 +7,7 @@ import type {
   HeldRow,
   JobRef,
   NewJob,
+  OpenJob,
   OutboxStorage,
   PauseLength,
   StoredOutcome,
@@ -118,6 +119,10 @@ export class SqliteStorage implements OutboxStorage {
 
   async outcomes(ids: number[]): Promise<StoredOutcome[]> {
     return this.store.outcomes(ids);
+  }
+
+  async openJobs(min: number, max: number): Promise<OpenJob[]> {
+    return this.store.openJobs(min, max);
   }
 
   async stateOf(id: number): Promise<OutboxState | undefined> {

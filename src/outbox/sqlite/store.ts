@@ -9,6 +9,7 @@ import type {
   DestinationRow,
   JobRef,
   NewJob,
+  OpenJob,
   PauseLength,
   ServedDestination,
 } from '../storage.js';
@@ -149,14 +150,7 @@ const EARLIER_SHARES_KEY = `EXISTS (
 const MARK_BLOCKED = `UPDATE outbox_jobs AS j SET blocked = ${EARLIER_SHARES_KEY}
  WHERE j.state IN ('pending', 'sending', 'dead')`;
 
-/*
- * A head (blocked = 0) still waits while a job of its destination sharing a key is sending: normally that one
- * is earlier and the head is not a head, but after retry() of a v2 dead job or a move() it may be a later one.
- * Sending rows are few (the concurrency), read from their own index.
- */
-const NONE_SENDING = `NOT EXISTS (
-              SELECT 1 FROM outbox_jobs s, json_each(s.ordering_keys) sk, json_each(j.ordering_keys) jk
-               WHERE s.state = 'sending' AND s.destination_id = j.destination_id AND sk.value = jk.value)`;
+const sendingKey = (destinationId: number, key: string): string => `${destinationId}\n${key}`;
 
 interface JobRow {
   id: number;
@@ -286,9 +280,17 @@ export class OutboxStore {
            FROM outbox_jobs j
           WHERE j.state = 'pending' AND j.destination_id = @destinationId AND j.blocked = 0
             AND j.next_attempt_at <= @now
-            AND ${NONE_SENDING}
           ORDER BY j.next_attempt_at, j.id
           LIMIT @limit`,
+      ),
+      /*
+       * A head (blocked = 0) still waits while a job of its destination sharing a key is sending: normally that
+       * one is earlier and the head is not a head, but after retry() of a v2 dead job or a move() it may be a
+       * later one. Read once per claim: sending rows are few (the concurrency), from their own index.
+       */
+      sendingKeys: db.prepare(
+        `SELECT s.destination_id AS destinationId, sk.value AS key
+           FROM outbox_jobs s, json_each(s.ordering_keys) sk WHERE s.state = 'sending'`,
       ),
       markSending: db.prepare(
         `UPDATE outbox_jobs
@@ -382,7 +384,7 @@ export class OutboxStore {
         `SELECT d.id, d.fn, d.account, d.destination_id AS destinationId, d.ordering_keys AS keys,
                 d.last_error AS error,
                 (SELECT COUNT(DISTINCT k.job_id) FROM json_each(d.ordering_keys) dk
-                   JOIN outbox_job_keys k
+                   CROSS JOIN outbox_job_keys k
                      ON k.destination_id = d.destination_id AND k.key = dk.value AND k.job_id > d.id) AS waiting
            FROM outbox_jobs d WHERE d.state = 'dead' ORDER BY d.id LIMIT 20`,
       ),
@@ -393,16 +395,29 @@ export class OutboxStore {
           GROUP BY destination_id ORDER BY destination_id`,
       ),
       // heldBy: the earliest dead job sharing a key with a pending one (what holds it back, when anything does).
+      // CROSS JOIN: the key table is read by key, not every key row of the destination for each pending job.
       outcomes: db.prepare(
         `SELECT j.id, j.state, j.last_error AS error, j.result, j.destination_id AS destinationId,
                 d.paused_until AS pausedUntil,
                 CASE WHEN j.state = 'pending' THEN (
                   SELECT MIN(dead.id) FROM json_each(j.ordering_keys) jk
-                    JOIN outbox_job_keys k
+                    CROSS JOIN outbox_job_keys k
                       ON k.destination_id = j.destination_id AND k.key = jk.value AND k.job_id < j.id
                     JOIN outbox_jobs dead ON dead.id = k.job_id AND dead.state = 'dead') END AS heldBy
            FROM outbox_jobs j LEFT JOIN outbox_destinations d ON d.id = j.destination_id
           WHERE j.id IN (SELECT value FROM json_each(@ids))`,
+      ),
+      // Pending and sending jobs with ids in a range, from the two partial indexes (as few as are still open).
+      openJobs: db.prepare(
+        `SELECT j.id, j.state, j.destinationId, d.paused_until AS pausedUntil
+           FROM (SELECT id, 'pending' AS state, destination_id AS destinationId
+                   FROM outbox_jobs INDEXED BY outbox_jobs_pending
+                  WHERE state = 'pending' AND id BETWEEN @min AND @max
+                 UNION ALL
+                 SELECT id, 'sending' AS state, destination_id AS destinationId
+                   FROM outbox_jobs INDEXED BY outbox_jobs_in_flight
+                  WHERE state = 'sending' AND id BETWEEN @min AND @max) j
+           LEFT JOIN outbox_destinations d ON d.id = j.destinationId`,
       ),
       stateOf: db.prepare(`SELECT state FROM outbox_jobs WHERE id = @id`),
       deadIds: db.prepare(`SELECT id FROM outbox_jobs WHERE state = 'dead' ORDER BY id LIMIT @limit`),
@@ -477,21 +492,38 @@ export class OutboxStore {
       ({ owner, limit, now, leaseMs, maxInterruptions, served, gates }: ClaimRequest): OutboxJob[] => {
         this.releaseOrphans(owner, now, maxInterruptions);
         const jobs: OutboxJob[] = [];
+        const sending = new Set(
+          (this.stmts.sendingKeys.all() as Array<{ destinationId: number; key: string }>).map((row) =>
+            sendingKey(row.destinationId, row.key),
+          ),
+        );
+        // Each destination's candidates are read once and serve every pass (a later pass would read the same).
+        const candidates = new Map<number, JobRow[]>();
+        const claimed = new Set<number>();
         // Start with a different destination each time, so a busy one cannot keep the others waiting.
         const start = served.length > 0 ? this.claimRotation++ % served.length : 0;
         // One pass per gate, while slots are free: e.g. each lane within its share first, then beyond it.
         for (const gate of gates) {
           for (let i = 0; i < served.length && jobs.length < limit; i++) {
             const { destination, account } = served[(start + i) % served.length] as ServedDestination;
-            // Read a few more than needed: `gate` may turn some down (their lane is full).
-            const rows = this.stmts.claimable.all({
-              destinationId: destination.id,
-              now,
-              limit: (limit - jobs.length) * 4,
-            }) as JobRow[];
+            let rows = candidates.get(destination.id);
+            if (rows === undefined) {
+              // Read a few more than needed: `gate` may turn some down (their lane is full).
+              rows = this.stmts.claimable.all({
+                destinationId: destination.id,
+                now,
+                limit: (limit - jobs.length) * 4,
+              }) as JobRow[];
+              candidates.set(destination.id, rows);
+            }
             for (const row of rows) {
               if (jobs.length >= limit) break;
+              if (claimed.has(row.id)) continue;
+              const orderingKeys: string[] = JSON.parse(row.ordering_keys);
+              if (orderingKeys.some((key) => sending.has(sendingKey(destination.id, key)))) continue;
               if (!gate(destination.id, row.fn)) continue;
+              claimed.add(row.id);
+              for (const key of orderingKeys) sending.add(sendingKey(destination.id, key));
               this.stmts.markSending.run({
                 id: row.id,
                 ownerId: owner.id,
@@ -504,7 +536,7 @@ export class OutboxStore {
                 id: row.id,
                 key: row.key,
                 fn: row.fn,
-                orderingKeys: JSON.parse(row.ordering_keys),
+                orderingKeys,
                 payload: JSON.parse(row.payload),
                 destination,
                 account,
@@ -839,6 +871,11 @@ export class OutboxStore {
       if (row.state === 'delivered' && row.result !== null) outcome.result = JSON.parse(row.result);
       return outcome;
     });
+  }
+
+  /** Pending and sending jobs with ids from `min` to `max`, with their destination's pause. */
+  openJobs(min: number, max: number): OpenJob[] {
+    return this.stmts.openJobs.all({ min, max }) as OpenJob[];
   }
 
   stateOf(id: number): OutboxState | undefined {

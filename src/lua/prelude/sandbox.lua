@@ -1,32 +1,3 @@
-/**
- * The trusted part of every fresh Lua state, run once before any script: captures what it needs as locals, builds
- * `app`, `json`, `regex`, `docs`, `dump`, `print`, `tostring`, the docs functions and the safe `os`, wraps
- * pcall/xpcall/coroutine so a limit error cannot be swallowed, and removes everything that reaches outside the state.
- *
- * The worker registers four C functions as globals before this runs; they are captured here and the globals erased:
- * - __kv_call(kind, a, b, c, payload) -> status ('ok' | 'error' | 'limit'), text (JSON when ok, else a message)
- * - __kv_print(line) -> nil, or the limit message when the output limit is hit
- * - __kv_limit() -> nil, or the message of the limit this run has hit
- * - __kv_regex(op, subject, pattern, replacement, limit) -> status ('ok' | 'error'), text (JSON when ok)
- * It returns { install = function(namespaces_json), run = function(chunk) -> ok, text, kind }.
- */
-export const HEADER_LUA = `
-local kv_call, kv_print, kv_limit, kv_regex = __kv_call, __kv_print, __kv_limit, __kv_regex
-__kv_call, __kv_print, __kv_limit, __kv_regex = nil, nil, nil, nil
-local debug_getmetatable = debug.getmetatable
-local type, next, select, tostring, tonumber, error = type, next, select, tostring, tonumber, error
-local rawget, rawset, rawequal, setmetatable, getmetatable = rawget, rawset, rawequal, setmetatable, getmetatable
-local raw_pcall, raw_xpcall = pcall, xpcall
-local string_format, string_byte, string_find, string_gsub = string.format, string.byte, string.find, string.gsub
-local string_sub, string_match, string_gmatch, string_rep = string.sub, string.match, string.gmatch, string.rep
-local table_concat, table_sort, table_pack, table_unpack = table.concat, table.sort, table.pack, table.unpack
-local math_type, math_huge, math_floor, math_tointeger, math_min = math.type, math.huge, math.floor, math.tointeger, math.min
-local utf8_len, utf8_char = utf8.len, utf8.char
-local string_lower, string_upper, math_max = string.lower, string.upper, math.max
-local co_resume, co_close = coroutine.resume, coroutine.close
-`;
-
-export const SANDBOX_LUA = String.raw`
 -- A limit error must end the script: whoever catches an error re-raises it when the run has hit a limit.
 local function recheck(ok, ...)
   if not ok then
@@ -46,8 +17,69 @@ xpcall = function(f, handler, ...)
   end
   return recheck(raw_xpcall(f, guarded, ...))
 end
-coroutine.resume = function(co, ...) return recheck(co_resume(co, ...)) end
+-- A host call parks the script: it yields PARKED up to the worker, which serves other scripts until the answer is
+-- in, then resumes it with (status, text). That needs every level between the call and the run's own coroutine to
+-- be able to yield: Lua tells for the current coroutine (not inside a C call such as a table.sort comparator or a
+-- string.gsub callback), and `chain_parks` tells for the coroutines that resumed it. Where a yield is impossible
+-- the call blocks the worker instead, as it always could. The script's own coroutines pass a parked call through.
+local PARKED = setmetatable({}, { __metatable = 'locked' })
+local chain_parks = true
+local depth = 0 -- coroutines of the script currently resumed, one inside another
+
+local function host_call(kind, a, b, c, payload)
+  local parks = chain_parks and co_isyieldable()
+  local status, text = kv_call(kind, a, b, c, payload, parks and 'park' or nil)
+  if status == 'pending' then status, text = co_yield(PARKED) end
+  return status, text
+end
+
+local function pass_parked(co, r)
+  while r[1] and r[2] == PARKED and co_status(co) == 'suspended' do
+    r = table_pack(co_resume(co, co_yield(PARKED)))
+  end
+  return r
+end
+
+local function resume(co, ...)
+  local saved_parks, saved_depth = chain_parks, depth
+  chain_parks = saved_parks and co_isyieldable()
+  depth = saved_depth + 1
+  local r = table_pack(co_resume(co, ...))
+  if chain_parks then r = pass_parked(co, r) end
+  chain_parks, depth = saved_parks, saved_depth
+  return table_unpack(r, 1, r.n)
+end
+
+coroutine.resume = function(co, ...) return recheck(resume(co, ...)) end
 coroutine.close = function(co) return recheck(co_close(co)) end
+coroutine.wrap = function(f)
+  local co = co_create(f)
+  return function(...)
+    local r = table_pack(resume(co, ...))
+    if not r[1] then
+      local limit = kv_limit()
+      if limit then error(limit, 0) end
+      -- As Lua's own wrap: close the dead coroutine (its to-be-closed variables), a string error gets the caller's
+      -- position in front.
+      co_close(co)
+      error(r[2], type(r[2]) == 'string' and 2 or 0)
+    end
+    return table_unpack(r, 2, r.n)
+  end
+end
+-- The script's main chunk runs in a coroutine of the worker's: to the script it is the main thread, as before.
+coroutine.yield = function(...)
+  if depth == 0 then error('attempt to yield from outside a coroutine', 2) end
+  return co_yield(...)
+end
+coroutine.isyieldable = function(...)
+  if select('#', ...) == 0 and depth == 0 then return false end
+  return co_isyieldable(...)
+end
+coroutine.running = function()
+  local co = co_running()
+  return co, depth == 0
+end
 
 local protected = setmetatable({}, { __mode = 'k' })
 _ENV.rawset = function(t, k, v)
@@ -212,7 +244,7 @@ local function make_function(integration, fn, account, display, params)
       error(display .. ' takes one table argument, like ' .. display .. '({ ... }); got a ' .. type(args), 2)
     end
     local payload = encode_arg(display, args)
-    local status, text = kv_call('call', integration, fn, account, payload)
+    local status, text = host_call('call', integration, fn, account, payload)
     local result = decode_result(display, status, text)
     return result
   end
@@ -291,16 +323,16 @@ end
 
 lua_read_doc = function(page)
   if type(page) ~= 'string' then error('lua_read_doc(page) takes a page name string; lua_list_docs() lists them', 2) end
-  local result = decode_result('lua_read_doc', kv_call('read_doc', page, nil, nil, nil))
+  local result = decode_result('lua_read_doc', host_call('read_doc', page, nil, nil, nil))
   return result
 end
 lua_list_docs = function()
-  local result = decode_result('lua_list_docs', kv_call('list_docs', nil, nil, nil, nil))
+  local result = decode_result('lua_list_docs', host_call('list_docs', nil, nil, nil, nil))
   return result
 end
 lua_search_docs = function(query)
   if type(query) ~= 'string' then error('lua_search_docs(query) takes a search string', 2) end
-  local result = decode_result('lua_search_docs', kv_call('search_docs', query, nil, nil, nil))
+  local result = decode_result('lua_search_docs', host_call('search_docs', query, nil, nil, nil))
   return result
 end
 
@@ -308,11 +340,11 @@ end
 docs = {
   read = function(page)
     if type(page) ~= 'string' then error('docs.read(page) takes a page name string; docs.list() lists them', 2) end
-    local result = decode_result('docs.read', kv_call('read_doc', page, nil, nil, nil))
+    local result = decode_result('docs.read', host_call('read_doc', page, nil, nil, nil))
     return result
   end,
   list = function()
-    local pages = decode_result('docs.list', kv_call('list_docs', nil, nil, nil, nil))
+    local pages = decode_result('docs.list', host_call('list_docs', nil, nil, nil, nil))
     local lines = { 'Lua doc pages (read one with docs.read(page)):' }
     for i = 1, #pages do
       local p = pages[i]
@@ -322,7 +354,7 @@ docs = {
   end,
   search = function(query)
     if type(query) ~= 'string' then error('docs.search(query) takes a search string', 2) end
-    local hits = decode_result('docs.search', kv_call('search_docs', query, nil, nil, nil))
+    local hits = decode_result('docs.search', host_call('search_docs', query, nil, nil, nil))
     if #hits == 0 then return "No results found for '" .. query .. "'." end
     -- KosmoKrator's shape, "vero.track_event - <line>": the page as docs.read takes it, its first matching text line.
     local lines = {}
@@ -445,4 +477,3 @@ local function run(chunk)
 end
 
 return { install = install, run = run }
-`;

@@ -1,24 +1,21 @@
-/**
- * How `print`, `tostring` and `dump` show a table: the way KosmoKrator's sandbox does, JSON-like and indented,
- * two spaces a level, keys and strings unquoted:
- *
- *   {                 [
- *     name: Jane,       1,
- *     tags: [           2
- *       a             ]
- *     ]
- *   }
- *
- * A table whose keys are exactly 1..n is a list (`[...]`), any other an object (`{...}`); an empty table is `{}`
- * (`[]` when it is marked as an array: a decoded JSON array or `json.array()`). A table met again inside itself
- * prints as `<circular>`. Where this differs from KosmoKrator, on purpose: keys are sorted (integers first), so
- * output is the same on every run; the same table twice side by side prints in full both times (KosmoKrator
- * prints `<circular>` for the second); a table with a `__tostring` metamethod (json.null, the `app` namespaces)
- * prints as that; nesting beyond 100 levels prints as `{...}`; past 1 MiB of text the rest prints as `…` (a huge table
- * would otherwise cost the whole wall-time limit before the output limit could stop it). Defines the local
- * `serialize`.
- */
-export const SERIALIZE_LUA = String.raw`
+-- How `print`, `tostring` and `dump` show a table: the way KosmoKrator's sandbox does, JSON-like and indented,
+-- two spaces a level, keys and strings unquoted:
+--
+--   {                 [
+--     name: Jane,       1,
+--     tags: [           2
+--       a             ]
+--     ]
+--   }
+--
+-- A table whose keys are exactly 1..n is a list (`[...]`), any other an object (`{...}`); an empty table is `{}`
+-- (`[]` when it is marked as an array: a decoded JSON array or `json.array()`). A table met again inside itself
+-- prints as `<circular>`. Where this differs from KosmoKrator, on purpose: keys are sorted (integers first), so
+-- output is the same on every run; the same table twice side by side prints in full both times (KosmoKrator
+-- prints `<circular>` for the second); a table with a `__tostring` metamethod (json.null, the `app` namespaces)
+-- prints as that; nesting beyond 100 levels prints as `{...}`; past 1 MiB of text the rest prints as `…` (a huge table
+-- would otherwise cost the whole wall-time limit before the output limit could stop it). Defines the local
+-- `serialize`.
 local serialize
 do
   local function key_less(a, b)
@@ -86,4 +83,3 @@ do
     return render(v, 0, {}, 1)
   end
 end
-`;

@@ -1,5 +1,9 @@
+/**
+ * The contract every integration implements: how its functions, accounts, client, deliveries, docs and emulator are
+ * declared. It sits below the runtime and the integrations alike, so both import it and neither imports the other
+ * (the built-in list, `./index.ts`, is chosen at the edges: the library entry and the CLI).
+ */
 import type { z } from 'zod';
-import type { ImportSpec } from './import-file.js';
 
 export type Operation = 'read' | 'write';
 
@@ -12,11 +16,15 @@ export interface Account {
   settings: Record<string, string>;
 }
 
-/** What a write will send: pure data, so it can be shown (dry-run) or stored (outbox) and sent later. */
-export interface WritePlan {
+/**
+ * What a write will send: pure data, so it can be shown (dry-run) or stored (outbox) and sent later. An integration
+ * narrows `Op` and `Input` (for Vero: a union with one member per client operation), so its functions' plans and
+ * its `send` meet without casts.
+ */
+export interface WritePlan<Op extends string = string, Input = unknown> {
   /** The integration's own operation name (for Vero: a VeroClient method). */
-  operation: string;
-  input: Record<string, unknown>;
+  operation: Op;
+  input: Input;
   /** The identifiers the write acts on, echoed in the result (e.g. `{ id: "usr_1" }`). */
   subject: Record<string, string>;
   /**
@@ -67,9 +75,10 @@ interface FunctionBase<Schema extends z.ZodType> {
   idempotent?: boolean;
 }
 
-export interface WriteFunction<Schema extends z.ZodType = z.ZodType> extends FunctionBase<Schema> {
+export interface WriteFunction<Schema extends z.ZodType = z.ZodType, Plan extends WritePlan = WritePlan>
+  extends FunctionBase<Schema> {
   operation: 'write';
-  plan(args: z.output<Schema>, context: PlanContext): WritePlan;
+  plan(args: z.output<Schema>, context: PlanContext): Plan;
 }
 
 export interface ReadContext<Client> {
@@ -85,7 +94,9 @@ export interface ReadFunction<Schema extends z.ZodType = z.ZodType, Client = unk
   preview(args: z.output<Schema>, context: ReadContext<Client>): unknown;
 }
 
-export type IntegrationFunction<Client = unknown> = WriteFunction | ReadFunction<z.ZodType, Client>;
+export type IntegrationFunction<Client = unknown, Plan extends WritePlan = WritePlan> =
+  | WriteFunction<z.ZodType, Plan>
+  | ReadFunction<z.ZodType, Client>;
 
 /** How an integration's accounts come from the environment: `<PREFIX>[_<ACCOUNT>]_<VARIABLE>`. */
 export interface AccountEnvironment {
@@ -96,6 +107,10 @@ export interface AccountEnvironment {
   settings: Record<string, string>;
   /** Settings of the default account that named accounts take unless they set their own, e.g. `baseUrl`. */
   inherited?: string[];
+  /** The setting that holds an account's API base, e.g. `baseUrl`: what the runtime's `baseUrl` option replaces. */
+  endpointSetting?: string;
+  /** Non-secret settings shown in account listings (`kosmo-vero accounts list`), e.g. `email`. */
+  listed?: string[];
 }
 
 export interface ProbeResult {
@@ -125,12 +140,20 @@ export interface RetryNotice {
   delayMs: number;
 }
 
-export interface Integration<Client = unknown> {
+/** How rows of an import file become a function's arguments. */
+export interface ImportSpec {
+  /** The function each row calls, e.g. `identify_user`. */
+  function: string;
+  /** Columns that are not parameters of the function go into this object parameter, e.g. `data`. */
+  dataField: string;
+}
+
+export interface Integration<Client = unknown, Plan extends WritePlan = WritePlan> {
   /** Namespace under `app.integrations`, e.g. `vero`. */
   name: string;
   title: string;
   accounts: AccountEnvironment;
-  functions: Array<IntegrationFunction<Client>>;
+  functions: Array<IntegrationFunction<Client, Plan>>;
   /**
    * A client for the account. `queued`: for the outbox's deliveries, which retry on their own schedule, so the
    * client should not retry and should give up on a hung request sooner. `options`: the runtime-wide settings.
@@ -141,7 +164,7 @@ export interface Integration<Client = unknown> {
    * queued writes are delivered only by an account with the same endpoint and credential.
    */
   endpoint(client: Client): string;
-  send(client: Client, plan: WritePlan): Promise<SendOutcome>;
+  send(client: Client, plan: Plan): Promise<SendOutcome>;
   /**
    * How the outbox treats a failed queued delivery: the write's own fault (`retryable: false`, dead at once), a
    * refused credential (`pauseDestination`), worth a few attempts (`maxAttempts`), or worth retrying for as long as
@@ -149,13 +172,19 @@ export interface Integration<Client = unknown> {
    */
   queuedFailure?(error: unknown): QueuedFailure;
   /** The exact request a plan turns into, with the credential redacted. */
-  preview(client: Client, plan: WritePlan): unknown;
+  preview(client: Client, plan: Plan): unknown;
   /** Bulk imports `kosmo-vero import` offers, by kind (e.g. `users`, `events`). */
   imports?: Record<string, ImportSpec>;
   /** A live connectivity check that changes nothing. */
   probe(client: Client): Promise<ProbeResult>;
   /** What the probe can and cannot verify, said plainly to whoever runs `accounts test`. */
   probeNote: string;
+  /**
+   * Set when the bundled emulator (`src/emulator`, `kosmo-vero emulator`) stands in for this integration's service:
+   * `--emulator` points this integration's accounts, and only those, at it, with `demoCredential` for a default
+   * account none configured. An integration without one keeps its accounts as configured.
+   */
+  emulator?: { demoCredential: string };
   /** Hand-written markdown sections appended to the generated reference, in order. */
   guide: string[];
   /** Heading of the section listing functions beyond the published reference. */

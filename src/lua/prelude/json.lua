@@ -1,35 +1,33 @@
-/**
- * The Lua <-> JSON converter, written in Lua so every rule lives in one place and runs inside the sandbox. It is
- * used for integration arguments and results, for the script's return value, and for `json.encode`/`json.decode`.
- * The same rules are documented for script authors in docs/lua/values.md.
- *
- * Lua -> JSON (strict: anything JSON cannot carry exactly is an error naming where it is, e.g. `args.tags[2]`):
- * - nil -> null (only reachable as an array element or a return value); `json.null` -> null.
- * - booleans -> true/false.
- * - integers -> JSON integers. Integers beyond +-2^53 are an error: the host is JavaScript and would round them
- *   (pass such ids as strings).
- * - floats -> JSON numbers, shortest text that reads back as the same double. An integral float is written with
- *   ".0" (1.0 -> `1.0`); JavaScript reads that as 1, so a float can come back as an integer. NaN and +-inf are an
- *   error (JSON has no such numbers).
- * - strings -> JSON strings; they must be valid UTF-8 (error otherwise); control characters are escaped.
- * - tables: an empty table -> `{}` (the host's schema coerces it to [] where an array is expected), unless marked
- *   with `json.array(t)`, then `[]`. A table whose keys are exactly the integers 1..n -> array. Any other table ->
- *   object: string keys as they are, integer keys written in decimal ("3"); a key that is a float, boolean, table,
- *   function, userdata or thread is an error naming the key's type; an integer key and a string key that read the
- *   same ("1" and 1) is an error. Object keys are written sorted. Metatables are ignored (raw contents).
- * - a table that contains itself (a cycle) is an error, not a hang; the same table twice (not nested in itself) is
- *   fine. Nesting deeper than 200 levels is an error.
- * - functions, userdata, threads -> error.
- *
- * JSON -> Lua:
- * - objects -> tables with string keys (a key "1" stays the string "1"); arrays -> sequences 1..n, marked as arrays
- *   so that an empty one encodes back to `[]`.
- * - null -> nil: an object member that is null is absent, an array element that is null leaves a hole (so `#t` may
- *   stop before it). `json.decode(s, { null = json.null })` keeps nulls as the `json.null` sentinel instead.
- * - numbers without fraction or exponent -> integers when they fit in 64 bits (else floats); others -> floats.
- * - strings: escapes decoded to UTF-8; a lone surrogate (\ud800) becomes U+FFFD.
- */
-export const JSON_LUA = String.raw`
+-- The Lua <-> JSON converter, written in Lua so every rule lives in one place and runs inside the sandbox. It is
+-- used for integration arguments and results, for the script's return value, and for `json.encode`/`json.decode`.
+-- The same rules are documented for script authors in docs/lua/values.md.
+--
+-- Lua -> JSON (strict: anything JSON cannot carry exactly is an error naming where it is, e.g. `args.tags[2]`):
+-- - nil -> null (only reachable as an array element or a return value); `json.null` -> null.
+-- - booleans -> true/false.
+-- - integers -> JSON integers. Integers beyond +-2^53 are an error: the host is JavaScript and would round them
+--   (pass such ids as strings).
+-- - floats -> JSON numbers, shortest text that reads back as the same double. An integral float is written with
+--   ".0" (1.0 -> `1.0`); JavaScript reads that as 1, so a float can come back as an integer. NaN and +-inf are an
+--   error (JSON has no such numbers).
+-- - strings -> JSON strings; they must be valid UTF-8 (error otherwise); control characters are escaped.
+-- - tables: an empty table -> `{}` (the host's schema coerces it to [] where an array is expected), unless marked
+--   with `json.array(t)`, then `[]`. A table whose keys are exactly the integers 1..n -> array. Any other table ->
+--   object: string keys as they are, integer keys written in decimal ("3"); a key that is a float, boolean, table,
+--   function, userdata or thread is an error naming the key's type; an integer key and a string key that read the
+--   same ("1" and 1) is an error. Object keys are written sorted. Metatables are ignored (raw contents).
+-- - a table that contains itself (a cycle) is an error, not a hang; the same table twice (not nested in itself) is
+--   fine. Nesting deeper than 200 levels is an error.
+-- - functions, userdata, threads -> error.
+--
+-- JSON -> Lua:
+-- - objects -> tables with string keys (a key "1" stays the string "1"); arrays -> sequences 1..n, marked as arrays
+--   so that an empty one encodes back to `[]`.
+-- - null -> nil: an object member that is null is absent, an array element that is null leaves a hole (so `#t` may
+--   stop before it). `json.decode(s, { null = json.null })` keeps nulls as the `json.null` sentinel instead.
+-- - numbers without fraction or exponent -> integers when they fit in 64 bits (else floats); others -> floats. A
+--   leading zero (012) is an error, as JSON has none. test/fixtures/json-corpus holds the cases.
+-- - strings: escapes decoded to UTF-8; a lone surrogate (\ud800) becomes U+FFFD.
 local json_null = setmetatable({}, {
   __tostring = function() return 'json.null' end,
   __newindex = function() error('json.null is read-only', 2) end,
@@ -254,6 +252,7 @@ local function json_decode_raw(str, null_value)
   local function decode_number()
     local s, e = string_find(str, '^-?%d+', pos)
     if not s then err('unexpected character ' .. string_format('%q', string_sub(str, pos, pos))) end
+    if string_find(str, '^-?0%d', s) then err('a number cannot start with 0 (leading zero)') end
     local float = false
     local _, e2 = string_find(str, '^%.%d+', e + 1)
     if e2 then e = e2 float = true end
@@ -320,4 +319,3 @@ local function json_decode_raw(str, null_value)
   if v == nil then v = null_value end
   return v
 end
-`;

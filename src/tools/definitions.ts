@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { KosmoError } from '../errors.js';
-import { didYouMean, MAX_NAME_LENGTH, quoteName } from '../suggest.js';
-import { MAX_QUERY_LENGTH } from './docs.js';
-import type { FunctionInfo, Runtime } from './runtime.js';
-import { jsonSchemaOf, validateArguments } from './validate-arguments.js';
+import { MAX_QUERY_LENGTH } from '../runtime/docs.js';
+import type { FunctionInfo } from '../runtime/runtime-types.js';
+import { jsonSchemaOf } from '../runtime/validate-arguments.js';
+import { MAX_NAME_LENGTH } from '../suggest.js';
 
 /** A tool as function-calling APIs take it: a name, what it does, and a JSON Schema object of its arguments. */
 export interface ToolDefinition {
@@ -143,7 +142,20 @@ function functionHints(fn: FunctionInfo): ToolHints {
 }
 
 /** Every tool kosmo-vero offers, in listing order: Lua, docs, then one per integration function. */
+// Building the specs converts schemas to JSON Schema; `kosmo-vero serve` asks for them on every request, always with
+// the runtime's own (unchanging) function list.
+const specsByFunctions = new WeakMap<FunctionInfo[], ToolSpec[]>();
+
 export function toolSpecs(functions: FunctionInfo[]): ToolSpec[] {
+  let specs = specsByFunctions.get(functions);
+  if (!specs) {
+    specs = buildToolSpecs(functions);
+    specsByFunctions.set(functions, specs);
+  }
+  return specs;
+}
+
+function buildToolSpecs(functions: FunctionInfo[]): ToolSpec[] {
   const builtins: ToolSpec[] = [
     {
       name: 'execute_lua',
@@ -196,79 +208,14 @@ export function toolSpecs(functions: FunctionInfo[]): ToolSpec[] {
   return [...builtins, ...functionTools];
 }
 
-/** The tools as plain function definitions `{ name, description, parameters }`, for hosts without MCP. */
-export function toolDefinitions(functions: FunctionInfo[]): ToolDefinition[] {
-  return toolSpecs(functions).map(({ name, description, parameters }) => ({ name, description, parameters }));
-}
-
-export class UnknownToolError extends KosmoError {
-  constructor(message: string) {
-    super('unknown_tool', message);
-  }
-}
-
-export interface ToolCallOptions {
-  /** Account for calls that name none; default: the default account. */
-  account?: string;
-}
-
-/** Validates a built-in tool's arguments with the same messages as integration functions. */
-function builtinArgs<T>(spec: ToolSpec, args: unknown): T {
-  if (!spec.schema) return args as T;
-  return validateArguments(spec.name, spec.schema, jsonSchemaOf(spec.schema), args) as T;
-}
-
 /**
- * Runs one tool the way the MCP server does. Resolves to a doc page's text or a JSON object; a script that fails
- * still resolves (`ok: false`), anything else that fails throws a KosmoError with a stable `code`.
+ * The same tools as the MCP server, as plain `{ name, description, parameters }` for function-calling APIs
+ * (`callTool` runs one).
  */
-export async function callTool(
-  runtime: Runtime,
-  name: string,
-  args: unknown,
-  options: ToolCallOptions = {},
-): Promise<string | Record<string, unknown>> {
-  const specs = toolSpecs(runtime.functions());
-  const spec = specs.find((candidate) => candidate.name === name);
-  if (!spec) throw unknownToolError(name, specs);
-  return runSpec(runtime, spec, args, options);
-}
-
-/** `unknown tool "x". Did you mean "y"? Tools: ...`: the same words for function calling and MCP. */
-export function unknownToolError(name: string, specs: ToolSpec[]): UnknownToolError {
-  const names = specs.map((candidate) => candidate.name);
-  return new UnknownToolError(
-    `unknown tool ${quoteName(name)}.${didYouMean(name, names)} Tools: ${names.join(', ')}.`,
-  );
-}
-
-/** Runs a tool already looked up. */
-export async function runSpec(
-  runtime: Runtime,
-  spec: ToolSpec,
-  args: unknown,
-  options: ToolCallOptions = {},
-): Promise<string | Record<string, unknown>> {
-  const action = spec.action;
-  switch (action.kind) {
-    case 'function':
-      return runtime.call(action.fullName, args, { account: options.account });
-    case 'read_doc':
-      return runtime.readDoc(builtinArgs<{ page: string }>(spec, args).page);
-    case 'list_docs':
-      builtinArgs(spec, args);
-      return { pages: runtime.listDocs() };
-    case 'search_docs': {
-      const { query } = builtinArgs<{ query: string }>(spec, args);
-      return { query, hits: runtime.searchDocs(query) };
-    }
-    case 'execute_lua': {
-      const input = builtinArgs<{ code: string; account?: string; timeout_ms?: number }>(spec, args);
-      const run = await runtime.runLua(input.code, {
-        account: input.account ?? options.account,
-        timeoutMs: input.timeout_ms,
-      });
-      return { ...run };
-    }
-  }
+export function toolDefinitions(runtime: { functions(): FunctionInfo[] }): ToolDefinition[] {
+  return toolSpecs(runtime.functions()).map(({ name, description, parameters }) => ({
+    name,
+    description,
+    parameters,
+  }));
 }
