@@ -17,7 +17,9 @@ const NOT_UNIT = new Set([
   'test/lua/adversarial.test.ts', // runaway scripts until their limits
   'test/lua/adversarial-host.test.ts',
   'test/lua/pool-start.test.ts', // workers that fail to start
+  'test/cli/outbox-postgres.test.ts', // the built binary on a PostgreSQL outbox
   'test/outbox/crash.test.ts', // SIGKILL storms
+  'test/outbox/postgres-multi.test.ts', // producer and drainer processes, drainers SIGKILLed
   'test/outbox/storage-faults.test.ts', // killed holders, full disks
   'test/outbox/user-data-guard.test.ts', // a child process per case
   'test/vero/transport.test.ts', // a child process that must exit by itself
