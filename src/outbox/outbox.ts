@@ -767,11 +767,7 @@ export class Outbox {
    * after a backoff), so what is left is held back by dead jobs.
    */
   private async stuck(open: Array<{ destinationId: number }>): Promise<boolean> {
-    const destinations = [...new Set(open.map((o) => o.destinationId))];
-    return (
-      (await this.storage.sendingCount(destinations)) === 0 &&
-      (await this.storage.nextDueAt(destinations)) === null
-    );
+    return !(await this.storage.hasWork([...new Set(open.map((o) => o.destinationId))]));
   }
 
   /** Jobs may be finished by other processes: look now and then while someone waits. */

@@ -127,6 +127,11 @@ export interface OutboxStorage {
   sendingCount(destinationIds: number[]): Promise<number>;
   /** Pending and sending jobs of these destinations. */
   activeCount(destinationIds: number[]): Promise<number>;
+  /**
+   * Whether a job of these destinations is sending, or pending as the head of its keys (due now or after a
+   * backoff): in one read, so a job claimed meanwhile is seen as one or the other.
+   */
+  hasWork(destinationIds: number[]): Promise<boolean>;
   /** Earliest time a head job of these destinations becomes due, null when none is pending. */
   nextDueAt(destinationIds: number[]): Promise<number | null>;
   held(): Promise<HeldRow[]>;

@@ -465,6 +465,16 @@ export class PostgresStorage implements OutboxStorage {
     return rows[0]?.n ?? 0;
   }
 
+  async hasWork(destinationIds: number[]): Promise<boolean> {
+    const rows = await this.query<{ busy: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM ${this.t.jobs}
+                       WHERE destination_id = ANY($1::bigint[])
+                         AND (state = 'sending' OR (state = 'pending' AND blockers = 0))) AS busy`,
+      [destinationIds],
+    );
+    return rows[0]?.busy ?? false;
+  }
+
   async nextDueAt(destinationIds: number[]): Promise<number | null> {
     // Heads only: a job queued behind another of its key waits for that one's outcome, not for the clock.
     const rows = await this.query<{ t: number | null }>(

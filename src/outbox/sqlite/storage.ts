@@ -93,6 +93,10 @@ export class SqliteStorage implements OutboxStorage {
     return this.store.activeCount(destinationIds);
   }
 
+  async hasWork(destinationIds: number[]): Promise<boolean> {
+    return this.store.sendingCount(destinationIds) > 0 || this.store.nextDueAt(destinationIds) !== null;
+  }
+
   async nextDueAt(destinationIds: number[]): Promise<number | null> {
     return this.store.nextDueAt(destinationIds);
   }
