@@ -30,7 +30,7 @@ async function perWriteUs(count: number): Promise<number> {
     deliver: async () => undefined,
   });
   for (let i = 0; i < count; i++) {
-    outbox.enqueue({ destination, fn: 'bench.write', orderingKeys: ['usr_1'], payload: { i } });
+    await outbox.enqueue({ destination, fn: 'bench.write', orderingKeys: ['usr_1'], payload: { i } });
   }
   const started = performance.now();
   const drained = await outbox.drain();

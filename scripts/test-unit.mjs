@@ -24,6 +24,7 @@ const UNIT = [
   'test/lua/json-corpus.test.ts',
   'test/lua/values.test.ts',
   'test/mcp/client-tokens.test.ts',
+  'test/outbox/conformance-sqlite.test.ts',
   'test/outbox/migration.test.ts',
   'test/outbox/ordering.test.ts',
   'test/outbox/outbox.test.ts',

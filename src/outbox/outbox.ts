@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { defaultOutboxPath } from './default-path.js';
-import { Destinations } from './destinations.js';
-import { isBusy, OutboxError, storageError } from './errors.js';
+import { checkDestination, Destinations } from './destinations.js';
+import { OutboxError } from './errors.js';
 import { backoffDelayMs, classifyFailure } from './failure.js';
 import { type LockOwner, newLockOwner, releaseLockOwner } from './liveness.js';
-import { OutboxStore, type ServedDestination } from './store.js';
+import { openStorage } from './open-storage.js';
+import type { OutboxStorage, ServedDestination } from './storage.js';
 import type {
   DestinationInput,
   DestinationStatus,
@@ -42,7 +43,7 @@ interface Waiter {
 }
 
 /** An outcome that could not be written (e.g. disk full); written again before the next claim. */
-type UnrecordedOutcome = () => void;
+type UnrecordedOutcome = () => Promise<unknown>;
 
 type LocalOutcome = 'delivered' | 'dead' | 'retry' | 'paused' | 'lost';
 
@@ -51,7 +52,8 @@ const FINAL: ReadonlySet<OutboxState> = new Set(['delivered', 'dead', 'discarded
 const HOUR = 3_600_000;
 
 /**
- * Durable write outbox on SQLite. `enqueue` commits before it returns; a drainer delivers through the `deliver`
+ * Durable write outbox on SQLite (a file, the default) or PostgreSQL (a `postgres://` URL as `path`: any number
+ * of producers and drainers on any number of hosts). `enqueue` commits before it returns; a drainer delivers through the `deliver`
  * callback with bounded concurrency, strict order among jobs sharing an ordering key, backoff with full jitter and
  * a dead-letter state. Delivery is at-least-once: a process killed after delivering but before recording replays
  * the job (same `key`) on the next run.
@@ -69,9 +71,9 @@ export class Outbox {
     return defaultOutboxPath();
   }
 
-  private readonly path: string;
-  private readonly store: OutboxStore;
-  private readonly destinations: Destinations;
+  private readonly storage: OutboxStorage;
+  /** Resolves once the store is ready (PostgreSQL connects and migrates on first use). */
+  private readonly opened: Promise<Destinations>;
   private readonly owner: LockOwner;
   private readonly deliverFn: (job: OutboxJob) => Promise<unknown>;
   private readonly now: () => number;
@@ -95,6 +97,11 @@ export class Outbox {
   private readonly waiters = new Set<Waiter>();
   private unrecorded: UnrecordedOutcome[] = [];
   private pumpQueued = false;
+  /** The claim in progress: one at a time, so two never take the same free slots. */
+  private pumping: Promise<void> | undefined;
+  private pumpAgain = false;
+  private checkingWaiters = false;
+  private checkWaitersAgain = false;
   private pumpTimer: NodeJS.Timeout | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private waitPollTimer: NodeJS.Timeout | undefined;
@@ -110,10 +117,9 @@ export class Outbox {
     if (typeof options.path !== 'string' || options.path === '') {
       throw new OutboxError(
         'outbox_invalid_option',
-        'Outbox: `path` must be a file path (or ":memory:"); use Outbox.defaultPath() for the default.',
+        'Outbox: `path` must be a file path (or ":memory:") or a postgres:// URL; use Outbox.defaultPath() for the default.',
       );
     }
-    this.path = options.path;
     this.deliverFn = options.deliver;
     this.now = options.now ?? Date.now;
     this.concurrency = positiveInt('concurrency', options.concurrency, 8);
@@ -127,19 +133,27 @@ export class Outbox {
     this.pauseMs = positiveInt('pauseMs', options.pauseMs, 60_000);
     this.leaseMs = positiveInt('leaseMs', options.leaseMs, 30_000);
     this.pollIntervalMs = positiveInt('pollIntervalMs', options.pollIntervalMs, 1000);
-    this.store = new OutboxStore(options.path, options.synchronous ?? 'normal');
-    try {
-      this.destinations = new Destinations(this.store, options.destinations ?? []);
-    } catch (error) {
-      this.store.close();
-      throw error;
-    }
+    const held = options.destinations ?? [];
+    for (const destination of held) checkDestination(destination);
+    this.storage = openStorage(options.path, {
+      synchronous: options.synchronous ?? 'normal',
+      concurrency: this.concurrency,
+    });
+    this.opened = Destinations.open(this.storage, held);
+    // Reported by the first operation that awaits it; never an unhandled rejection.
+    this.opened.catch(() => {});
+    // Another process made jobs claimable, or finished some (PostgreSQL's NOTIFY): claim now, or look at the
+    // waited-for ids now, instead of at the next poll.
+    this.storage.onChange((change) => {
+      if (change === 'work') this.wake();
+      else if (this.waiters.size > 0) void this.checkWaiters();
+    });
     this.owner = newLockOwner();
     if (options.autoStart) this.start();
   }
 
-  /** Stores the job; durable (committed) when this returns, and never acknowledged otherwise. Wakes a drainer. */
-  enqueue(input: OutboxJobInput): { id: number; key: string } {
+  /** Stores the job; durable (committed) when this resolves, and never acknowledged otherwise. Wakes a drainer. */
+  async enqueue(input: OutboxJobInput): Promise<{ id: number; key: string }> {
     this.assertOpen('enqueue');
     if (typeof input?.fn !== 'string' || input.fn === '') {
       throw new OutboxError('outbox_invalid_job', 'enqueue: `fn` must be a non-empty string.');
@@ -157,15 +171,16 @@ export class Outbox {
     if (payload === undefined) {
       throw new OutboxError('outbox_invalid_job', 'enqueue: `payload` must be a JSON value (got undefined).');
     }
+    checkDestination(input.destination);
     const key = randomUUID();
     const now = this.now();
     let id: number;
     try {
-      const destination = this.destinations.record(input.destination, now);
-      id = this.store.insert({ key, destination, fn: input.fn, orderingKeys, payload, now });
+      const destinations = await this.opened;
+      const destination = await destinations.record(input.destination, now);
+      id = await this.storage.insert({ key, destination, fn: input.fn, orderingKeys, payload, now });
     } catch (error) {
-      if (error instanceof OutboxError) throw error;
-      throw storageError(this.path, 'store the write (it was not queued)', error);
+      throw this.storage.failure('store the write (it was not queued)', error);
     }
     this.wake();
     return { id, key };
@@ -182,6 +197,7 @@ export class Outbox {
   async stop(): Promise<void> {
     this.started = false;
     if (!this.active) this.clearPumpTimer();
+    await this.pumping;
     await Promise.all([...this.inFlight.values()]);
   }
 
@@ -191,7 +207,7 @@ export class Outbox {
    * not hold are left (see `status()`). Or until `deadlineMs` from now. `delivered`/`dead` count outcomes reached
    * by this process during the call; `pending` is what is left of its destinations. On the deadline it returns at
    * once; deliveries already in flight finish in the background (`close()` awaits them). Rejects with
-   * `outbox_storage` / `outbox_damaged` when the file cannot be read or written.
+   * `outbox_storage` / `outbox_damaged` when the file or database cannot be read or written.
    */
   drain(options: DrainOptions = {}): Promise<DrainProgress> {
     this.assertOpen('drain');
@@ -205,7 +221,7 @@ export class Outbox {
         deadline: undefined,
       };
       if (options.deadlineMs !== undefined) {
-        run.deadline = setTimeout(() => this.finishDrain(run), Math.max(0, options.deadlineMs));
+        run.deadline = setTimeout(() => void this.finishDrain(run), Math.max(0, options.deadlineMs));
       }
       this.drains.add(run);
       this.wake();
@@ -226,14 +242,15 @@ export class Outbox {
     options: { timeoutMs?: number; onProgress?: (settled: number, total: number) => void } = {},
   ): Promise<JobOutcome[]> {
     this.assertOpen('waitFor');
-    const current = this.store.outcomes(ids);
+    const current = await this.read('read queued writes', () => this.storage.outcomes(ids));
     const known = new Set(current.map((o) => o.id));
     const missing = ids.filter((id) => !known.has(id));
     if (missing.length > 0) {
       throw new OutboxError('outbox_unknown_job', `waitFor: no outbox job with id ${missing.join(', ')}.`);
     }
     const open = current.filter((o) => !this.settled(o));
-    if (open.length === 0 || this.stuck(open)) return ordered(ids, current);
+    if (open.length === 0 || (await this.read('read queued writes', () => this.stuck(open))))
+      return ordered(ids, current);
     const remaining = new Set(open.map((o) => o.id));
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
@@ -247,29 +264,34 @@ export class Outbox {
       };
       reportProgress(waiter);
       if (options.timeoutMs !== undefined) {
-        waiter.timeout = setTimeout(() => this.finishWaiter(waiter), Math.max(0, options.timeoutMs));
+        waiter.timeout = setTimeout(() => void this.finishWaiter(waiter), Math.max(0, options.timeoutMs));
       }
       this.waiters.add(waiter);
       this.ensureWaitPoll();
+      // A job may have finished while its state was being read: look once more, now that the waiter is known.
+      void this.checkWaiters();
     });
   }
 
-  status(): OutboxStatus {
+  async status(): Promise<OutboxStatus> {
     this.assertOpen('status');
-    const oldest = this.store.oldestActiveCreatedAt();
-    return {
-      counts: this.store.counts(),
-      oldestPendingAgeMs: oldest === null ? null : Math.max(0, this.now() - oldest),
-      lastErrors: this.store.lastErrors(),
-      destinations: this.destinationStatus(),
-      held: this.store.held().map((row): HeldJob => ({ ...row, keys: JSON.parse(row.keys) as string[] })),
-    };
+    return this.read('read the outbox status', async () => {
+      const oldest = await this.storage.oldestActiveCreatedAt();
+      return {
+        counts: await this.storage.counts(),
+        oldestPendingAgeMs: oldest === null ? null : Math.max(0, this.now() - oldest),
+        lastErrors: await this.storage.lastErrors(),
+        destinations: await this.destinationStatus(),
+        held: (await this.storage.held()).map((row): HeldJob => ({ ...row })),
+      };
+    });
   }
 
-  private destinationStatus(): DestinationStatus[] {
-    const recorded = new Map(this.store.destinations().map((d) => [d.id, d]));
+  private async destinationStatus(): Promise<DestinationStatus[]> {
+    const destinations = await this.opened;
+    const recorded = new Map((await this.storage.destinations()).map((d) => [d.id, d]));
     const now = this.now();
-    return this.store.destinationCounts().map((row) => {
+    return (await this.storage.destinationCounts()).map((row) => {
       const destination = recorded.get(row.destinationId);
       const paused = destination?.pausedUntil != null && destination.pausedUntil > now;
       return {
@@ -281,7 +303,7 @@ export class Outbox {
         pending: row.pending,
         sending: row.sending,
         dead: row.dead,
-        deliverableAs: destination ? (this.destinations.localAccount(destination) ?? null) : null,
+        deliverableAs: destination ? (destinations.localAccount(destination) ?? null) : null,
         pausedUntil: paused ? (destination?.pausedUntil ?? null) : null,
         pauseReason: paused ? (destination?.pauseReason ?? null) : null,
       };
@@ -293,11 +315,13 @@ export class Outbox {
    * becomes due now. A retried dead job keeps its place: the later jobs it held back still go after it. Returns
    * how many rows changed.
    */
-  retry(target: number | 'dead'): number {
+  async retry(target: number | 'dead'): Promise<number> {
     this.assertOpen('retry');
     const now = this.now();
-    const changed = target === 'dead' ? this.store.retryDead(now) : this.store.retryOne(target, now);
-    if (changed === 0 && target !== 'dead') this.explainNot('retry', target, 'dead or pending');
+    const changed = await this.read('retry queued writes', () =>
+      target === 'dead' ? this.storage.retryDead(now) : this.storage.retryOne(target, now),
+    );
+    if (changed === 0 && target !== 'dead') await this.explainNot('retry', target, 'dead or pending');
     if (changed > 0) this.wake();
     return changed;
   }
@@ -306,18 +330,21 @@ export class Outbox {
    * Gives up on a dead job (or all dead jobs): it is kept as `discarded` and no longer holds back the later jobs
    * sharing its keys, which then go. Returns how many jobs were discarded.
    */
-  discard(target: number | 'dead'): number {
+  async discard(target: number | 'dead'): Promise<number> {
     this.assertOpen('discard');
     const now = this.now();
-    const changed = target === 'dead' ? this.store.discardDead(now) : this.store.discardOne(target, now);
-    if (changed === 0 && target !== 'dead') this.explainNot('discard', target, 'dead');
+    const changed = await this.read('discard queued writes', () =>
+      target === 'dead' ? this.storage.discardDead(now) : this.storage.discardOne(target, now),
+    );
+    if (changed === 0 && target !== 'dead') await this.explainNot('discard', target, 'dead');
     if (changed > 0) this.wake();
     return changed;
   }
 
-  private explainNot(operation: string, id: number, states: string): never {
-    const state = this.store.stateOf(id);
-    const dead = this.store.deadIds(20);
+  private async explainNot(operation: string, id: number, states: string): Promise<never> {
+    const [state, dead] = await this.read('read queued writes', () =>
+      Promise.all([this.storage.stateOf(id), this.storage.deadIds(20)]),
+    );
     const deadList = dead.length > 0 ? `dead writes: ${dead.join(', ')}` : 'no write is dead';
     if (state === undefined) {
       throw new OutboxError(
@@ -337,15 +364,17 @@ export class Outbox {
    * recorded) at another one, e.g. after a credential rotation. An explicit operator action, never implicit.
    * Returns how many jobs moved.
    */
-  move(from: number, to: DestinationInput): number {
+  async move(from: number, to: DestinationInput): Promise<number> {
     this.assertOpen('move');
     if (!Number.isInteger(from) || from < 0) {
       throw new OutboxError('outbox_invalid_option', `move: \`from\` must be a destination id, got ${from}.`);
     }
+    checkDestination(to);
     const now = this.now();
-    const destination = this.destinations.record(to, now);
-    if (destination.id === from) return 0;
-    const moved = this.store.move(from, destination, now);
+    const moved = await this.read('move queued writes', async () => {
+      const destination = await (await this.opened).record(to, now);
+      return destination.id === from ? 0 : this.storage.move(from, destination, now);
+    });
     if (moved > 0) this.wake();
     return moved;
   }
@@ -354,12 +383,23 @@ export class Outbox {
    * Deletes delivered rows (optionally only those delivered at least `olderThanMs` ago) and gives the space back
    * to the file system. Returns how many.
    */
-  purge(filter: PurgeFilter): number {
+  async purge(filter: PurgeFilter): Promise<number> {
     this.assertOpen('purge');
     if (filter?.delivered !== true) {
       throw new OutboxError('outbox_invalid_option', 'purge: only `{ delivered: true }` is supported.');
     }
-    return this.store.purgeDelivered(this.now() - Math.max(0, filter.olderThanMs ?? 0));
+    const before = this.now() - Math.max(0, filter.olderThanMs ?? 0);
+    return this.read('purge delivered writes', () => this.storage.purgeDelivered(before));
+  }
+
+  /** Runs a read or operator change once the store is open; a storage failure says what it could not do. */
+  private async read<T>(doing: string, work: () => Promise<T>): Promise<T> {
+    try {
+      await this.opened;
+      return await work();
+    } catch (error) {
+      throw this.storage.failure(doing, error);
+    }
   }
 
   /** Stops delivering, settles pending `drain`/`waitFor` calls with the current state, waits for in-flight work. */
@@ -371,18 +411,22 @@ export class Outbox {
   private async shutdown(): Promise<void> {
     this.started = false;
     this.clearPumpTimer();
-    for (const run of [...this.drains]) this.finishDrain(run);
+    await this.pumping;
+    await Promise.all([...this.drains].map((run) => this.finishDrain(run)));
     await Promise.all([...this.inFlight.values()]);
-    for (const waiter of [...this.waiters]) this.finishWaiter(waiter);
+    await Promise.all([...this.waiters].map((waiter) => this.finishWaiter(waiter)));
+    this.stopWaitPollIfIdle();
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     try {
-      this.flushUnrecorded();
+      await this.opened;
+      await this.flushUnrecorded();
     } catch {
       // Still unwritable: those rows stay 'sending' under this instance, which is gone once released below, so
-      // the next drainer on this host takes them back at once (and delivers them again: at-least-once).
+      // the next drainer on this host takes them back at once, and on any host once the lease expires (and
+      // delivers them again: at-least-once).
     } finally {
       releaseLockOwner(this.owner);
-      this.store.close();
+      await this.storage.close();
     }
   }
 
@@ -404,17 +448,33 @@ export class Outbox {
     });
   }
 
+  /** One claim at a time: a wake-up during a claim runs another right after it. */
   private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = this.claimAndLaunch().finally(() => {
+      this.pumping = undefined;
+      if (this.pumpAgain) {
+        this.pumpAgain = false;
+        this.wake();
+      }
+    });
+  }
+
+  private async claimAndLaunch(): Promise<void> {
     this.clearPumpTimer();
     if (!this.active) return;
     try {
-      this.flushUnrecorded();
+      const destinations = await this.opened;
+      await this.flushUnrecorded();
       // Read once per pump: other processes may have recorded destinations or paused one since the last.
-      const served = this.destinations.served();
+      const served = await destinations.served();
       const unpaused = this.unpaused(served);
       const free = this.concurrency - this.inFlight.size;
       if (free > 0) {
-        const jobs = this.store.claim({
+        const jobs = await this.storage.claim({
           owner: this.owner,
           limit: free,
           now: this.now(),
@@ -425,13 +485,13 @@ export class Outbox {
         });
         for (const job of jobs) this.launch(job);
       }
-      if (this.drains.size > 0) this.settleDrainsIfIdle(served, unpaused);
-      this.scheduleNextPump(unpaused);
+      if (this.drains.size > 0) await this.settleDrainsIfIdle(served, unpaused);
+      await this.scheduleNextPump(unpaused);
     } catch (error) {
       // Another process held the write lock past the busy timeout: try again after a pause. Anything else (disk
-      // full, a damaged or vanished file) is reported at once, not retried in silence.
-      if (isBusy(error)) this.armPumpTimer(this.pollIntervalMs);
-      else this.failStorage(storageError(this.path, 'deliver queued writes', error));
+      // full, a damaged or vanished file, an unreachable database) is reported at once, not retried in silence.
+      if (this.storage.isTransient(error)) this.armPumpTimer(this.pollIntervalMs);
+      else this.failStorage(this.storage.failure('deliver queued writes', error));
     }
   }
 
@@ -458,10 +518,11 @@ export class Outbox {
    * Timers only for backoffs and for work other processes may add or release; deliveries in flight wake the
    * drainer themselves when they finish.
    */
-  private scheduleNextPump(unpaused: ServedDestination[]): void {
+  private async scheduleNextPump(unpaused: ServedDestination[]): Promise<void> {
     if (!this.active || this.inFlight.size >= this.concurrency) return;
+    const nextDue = await this.storage.nextDueAt(this.servedIds(unpaused));
+    if (!this.active) return;
     const now = this.now();
-    const nextDue = this.store.nextDueAt(this.servedIds(unpaused));
     if (nextDue !== null && nextDue > now) {
       this.armPumpTimer(Math.min(nextDue - now, this.pollIntervalMs));
     } else if (this.inFlight.size === 0) {
@@ -489,12 +550,15 @@ export class Outbox {
     this.lanes.set(lane, (this.lanes.get(lane) ?? 0) + 1);
     const run = async (): Promise<void> => {
       let outcome: LocalOutcome;
+      let result: unknown;
+      let failure: { error: unknown } | undefined;
       try {
-        const result = await this.deliverFn(job);
-        outcome = this.recordDelivered(job, result);
+        result = await this.deliverFn(job);
       } catch (error) {
-        outcome = this.recordFailure(job, error);
+        failure = { error };
       }
+      if (failure) outcome = await this.recordFailure(job, failure.error);
+      else outcome = await this.recordDelivered(job, result);
       this.inFlight.delete(job.id);
       const left = (this.lanes.get(lane) ?? 1) - 1;
       if (left > 0) this.lanes.set(lane, left);
@@ -503,35 +567,33 @@ export class Outbox {
         clearInterval(this.leaseTimer);
         this.leaseTimer = undefined;
       }
-      this.afterOutcome(job.id, outcome);
+      await this.afterOutcome(job.id, outcome);
       this.wake();
     };
     this.inFlight.set(job.id, run());
     if (!this.leaseTimer) {
       const every = Math.max(1, Math.floor(this.leaseMs / 3));
       this.leaseTimer = setInterval(() => {
-        try {
-          this.store.renewLeases(this.owner, this.now() + this.leaseMs);
-        } catch {
+        this.storage.renewLeases(this.owner, this.now() + this.leaseMs).catch(() => {
           // Busy or I/O error: the next tick tries again; the lease has two more thirds to go.
-        }
+        });
       }, every);
       this.leaseTimer.unref();
     }
   }
 
-  private recordDelivered(job: OutboxJob, result: unknown): LocalOutcome {
-    const write = () => this.store.markDelivered(this.owner, job, serialiseResult(result), this.now());
-    return this.record(write) ? 'delivered' : 'lost';
+  private async recordDelivered(job: OutboxJob, result: unknown): Promise<LocalOutcome> {
+    const write = () => this.storage.markDelivered(this.owner, job, serialiseResult(result), this.now());
+    return (await this.record(write)) ? 'delivered' : 'lost';
   }
 
-  private recordFailure(job: OutboxJob, error: unknown): LocalOutcome {
+  private async recordFailure(job: OutboxJob, error: unknown): Promise<LocalOutcome> {
     const verdict = classifyFailure(error);
     const now = this.now();
     if (verdict.pauseDestination) {
       const pause = { baseMs: this.pauseMs, maxMs: Math.max(this.maxDelayMs, this.pauseMs) };
       const write = () =>
-        this.store.markPaused(
+        this.storage.markPaused(
           this.owner,
           job,
           verdict.message,
@@ -539,7 +601,7 @@ export class Outbox {
           now + (verdict.retryAfterMs ?? 0),
           now,
         );
-      return this.record(write) ? 'paused' : 'lost';
+      return (await this.record(write)) ? 'paused' : 'lost';
     }
     const failingSince = job.firstFailedAt ?? now;
     const dead =
@@ -551,28 +613,36 @@ export class Outbox {
       ? now
       : now + backoffDelayMs(job.attempts, verdict.retryAfterMs, this.baseDelayMs, this.maxDelayMs);
     const write = () =>
-      this.store.markFailed(this.owner, job, dead ? 'dead' : 'pending', verdict.message, nextAttemptAt, now);
-    if (!this.record(write)) return 'lost';
+      this.storage.markFailed(
+        this.owner,
+        job,
+        dead ? 'dead' : 'pending',
+        verdict.message,
+        nextAttemptAt,
+        now,
+      );
+    if (!(await this.record(write))) return 'lost';
     return dead ? 'dead' : 'retry';
   }
 
   /** Writes an outcome; if the write itself fails, keeps it to write again (the lease keeps the row ours). */
-  private record(write: () => boolean): boolean {
+  private async record(write: () => Promise<boolean>): Promise<boolean> {
     try {
-      return write();
+      return await write();
     } catch (error) {
-      this.unrecorded.push(() => void write());
-      if (!isBusy(error)) this.failStorage(storageError(this.path, 'record a delivery outcome', error));
+      this.unrecorded.push(write);
+      if (!this.storage.isTransient(error))
+        this.failStorage(this.storage.failure('record a delivery outcome', error));
       return false;
     }
   }
 
-  private flushUnrecorded(): void {
+  private async flushUnrecorded(): Promise<void> {
     const queue = this.unrecorded;
     this.unrecorded = [];
     for (const [index, write] of queue.entries()) {
       try {
-        write();
+        await write();
       } catch (error) {
         this.unrecorded.push(...queue.slice(index));
         throw error;
@@ -597,13 +667,13 @@ export class Outbox {
     this.stopWaitPollIfIdle();
   }
 
-  private afterOutcome(id: number, outcome: LocalOutcome): void {
+  private async afterOutcome(id: number, outcome: LocalOutcome): Promise<void> {
     if (this.drains.size > 0) {
       let pending: number;
       try {
-        pending = this.pendingForProgress(outcome);
+        pending = await this.pendingForProgress(outcome);
       } catch (error) {
-        this.failStorage(storageError(this.path, 'count queued writes', error));
+        this.failStorage(this.storage.failure('count queued writes', error));
         return;
       }
       for (const run of this.drains) {
@@ -622,25 +692,24 @@ export class Outbox {
       for (const waiter of this.waiters) {
         if (!waiter.remaining.delete(id)) continue;
         reportProgress(waiter);
-        if (waiter.remaining.size === 0) this.finishWaiter(waiter);
+        if (waiter.remaining.size === 0) void this.finishWaiter(waiter);
       }
     }
     // A pause settles every waiting job of that destination; a dead job may leave the ones behind it stuck.
-    if (outcome === 'paused' || outcome === 'dead') this.checkWaiters();
+    if (outcome === 'paused' || outcome === 'dead') await this.checkWaiters();
   }
 
   /**
    * What is left, for progress reports: counted again at most every 250 ms and otherwise kept up to date by this
    * process's own outcomes. Counting after every delivery made a drain's cost grow with the square of the backlog.
    */
-  private pendingForProgress(outcome: LocalOutcome): number {
+  private async pendingForProgress(outcome: LocalOutcome): Promise<number> {
     if (![...this.drains].some((run) => run.onProgress)) return 0;
     const now = performance.now();
     if (this.progressCount === undefined || now - this.progressCount.at > 250) {
-      this.progressCount = {
-        at: now,
-        pending: this.store.activeCount(this.servedIds(this.destinations.served())),
-      };
+      this.progressCount = { at: now, pending: this.progressCount?.pending ?? 0 };
+      const served = await (await this.opened).served();
+      this.progressCount.pending = await this.storage.activeCount(this.servedIds(served));
     } else if (outcome === 'delivered' || outcome === 'dead') {
       this.progressCount.pending = Math.max(0, this.progressCount.pending - 1);
     }
@@ -648,22 +717,28 @@ export class Outbox {
   }
 
   /** Drains end when nothing of this process's destinations is sending, due, or waiting for a backoff. */
-  private settleDrainsIfIdle(served: ServedDestination[], unpaused: ServedDestination[]): void {
+  private async settleDrainsIfIdle(
+    served: ServedDestination[],
+    unpaused: ServedDestination[],
+  ): Promise<void> {
     if (this.inFlight.size > 0) return;
-    if (this.store.sendingCount(this.servedIds(served)) > 0) return;
-    if (this.store.nextDueAt(this.servedIds(unpaused)) !== null) return;
-    for (const run of [...this.drains]) this.finishDrain(run);
+    if ((await this.storage.sendingCount(this.servedIds(served))) > 0) return;
+    if ((await this.storage.nextDueAt(this.servedIds(unpaused))) !== null) return;
+    // A delivery launched meanwhile (by no one: claims run one at a time) would have to be waited for.
+    if (this.inFlight.size > 0) return;
+    await Promise.all([...this.drains].map((run) => this.finishDrain(run)));
   }
 
-  private finishDrain(run: DrainRun): void {
+  private async finishDrain(run: DrainRun): Promise<void> {
     if (!this.drains.delete(run)) return;
     if (run.deadline) clearTimeout(run.deadline);
     if (!this.active) this.clearPumpTimer();
     try {
-      const pending = this.store.activeCount(this.servedIds(this.destinations.served()));
+      const served = await (await this.opened).served();
+      const pending = await this.storage.activeCount(this.servedIds(served));
       run.resolve({ delivered: run.delivered, dead: run.dead, pending });
     } catch (error) {
-      run.reject(storageError(this.path, 'count queued writes', error));
+      run.reject(this.storage.failure('count queued writes', error));
     }
   }
 
@@ -691,18 +766,34 @@ export class Outbox {
    * The unsettled jobs can only wait for an operator: nothing of their destinations is sending or due (now or
    * after a backoff), so what is left is held back by dead jobs.
    */
-  private stuck(open: Array<{ destinationId: number }>): boolean {
-    const destinations = [...new Set(open.map((o) => o.destinationId))];
-    return this.store.sendingCount(destinations) === 0 && this.store.nextDueAt(destinations) === null;
+  private async stuck(open: Array<{ destinationId: number }>): Promise<boolean> {
+    return !(await this.storage.hasWork([...new Set(open.map((o) => o.destinationId))]));
   }
 
   /** Jobs may be finished by other processes: look now and then while someone waits. */
   private ensureWaitPoll(): void {
     if (this.waitPollTimer) return;
-    this.waitPollTimer = setInterval(() => this.checkWaiters(), this.pollIntervalMs);
+    this.waitPollTimer = setInterval(() => void this.checkWaiters(), this.pollIntervalMs);
   }
 
-  private checkWaiters(): void {
+  /** One look at a time; a look asked for during one runs again right after it. */
+  private async checkWaiters(): Promise<void> {
+    if (this.checkingWaiters) {
+      this.checkWaitersAgain = true;
+      return;
+    }
+    this.checkingWaiters = true;
+    try {
+      do {
+        this.checkWaitersAgain = false;
+        await this.checkEachWaiter();
+      } while (this.checkWaitersAgain && this.waiters.size > 0);
+    } finally {
+      this.checkingWaiters = false;
+    }
+  }
+
+  private async checkEachWaiter(): Promise<void> {
     for (const waiter of [...this.waiters]) {
       let done: boolean;
       try {
@@ -715,34 +806,33 @@ export class Outbox {
           max = Math.max(max, id);
         }
         const now = this.now();
-        const open = this.store
-          .openJobs(min, max)
-          .filter(
-            (o) =>
-              waiter.remaining.has(o.id) &&
-              !(o.state === 'pending' && o.pausedUntil !== null && o.pausedUntil > now),
-          );
+        const open = (await this.storage.openJobs(min, max)).filter(
+          (o) =>
+            waiter.remaining.has(o.id) &&
+            !(o.state === 'pending' && o.pausedUntil !== null && o.pausedUntil > now),
+        );
         const stillOpen = new Set(open.map((o) => o.id));
         const before = waiter.remaining.size;
         for (const id of [...waiter.remaining]) if (!stillOpen.has(id)) waiter.remaining.delete(id);
         if (waiter.remaining.size < before) reportProgress(waiter);
-        done = waiter.remaining.size === 0 || this.stuck(open);
+        done = waiter.remaining.size === 0 || (await this.stuck(open));
       } catch (error) {
-        if (!isBusy(error)) this.failStorage(storageError(this.path, 'read queued writes', error));
+        if (!this.storage.isTransient(error))
+          this.failStorage(this.storage.failure('read queued writes', error));
         return;
       }
-      if (done) this.finishWaiter(waiter);
+      if (done) await this.finishWaiter(waiter);
     }
   }
 
-  private finishWaiter(waiter: Waiter): void {
+  private async finishWaiter(waiter: Waiter): Promise<void> {
     if (!this.waiters.delete(waiter)) return;
     if (waiter.timeout) clearTimeout(waiter.timeout);
     this.stopWaitPollIfIdle();
     try {
-      waiter.resolve(ordered(waiter.ids, this.store.outcomes(waiter.ids)));
+      waiter.resolve(ordered(waiter.ids, await this.storage.outcomes(waiter.ids)));
     } catch (error) {
-      waiter.reject(storageError(this.path, 'read queued writes', error));
+      waiter.reject(this.storage.failure('read queued writes', error));
     }
   }
 
@@ -757,7 +847,7 @@ export class Outbox {
     if (this.closing !== undefined) {
       throw new OutboxError(
         'outbox_closed',
-        `${operation}: this outbox is closed; open a new Outbox on the file.`,
+        `${operation}: this outbox is closed; open a new Outbox on the file or database.`,
       );
     }
   }

@@ -62,7 +62,11 @@ export interface OutboxJob {
 export type OutboxState = 'pending' | 'sending' | 'delivered' | 'dead' | 'discarded';
 
 export interface OutboxOptions {
-  /** SQLite file path, or `:memory:` (tests and emulator runs: nothing survives the process). */
+  /**
+   * Where the jobs are: an SQLite file path, `:memory:` (tests and emulator runs: nothing survives the process), or
+   * a PostgreSQL URL, `postgres://user:password@host:5432/database?schema=name` (schema default `kosmo_vero`,
+   * created with its tables on first use), shared by producers and drainers on any number of hosts.
+   */
   path: string;
   /**
    * The accounts this process can deliver with. Only jobs whose destination matches one of them (integration,
@@ -104,12 +108,19 @@ export interface OutboxOptions {
   now?: () => number;
   /** Start the background drainer at once. Default false. */
   autoStart?: boolean;
-  /** How long a claimed row stays ours without renewal. Renewed every third of it while delivering. Default 30 000. */
+  /**
+   * How long a claimed row stays ours without renewal. Renewed every third of it while delivering. Default 30 000.
+   * On PostgreSQL an expired lease is the only way a crashed drainer's rows come back (no pid checks across hosts),
+   * and hosts' clocks must agree to well within it.
+   */
   leaseMs?: number;
-  /** How often an idle drainer, or `waitFor`, looks for rows changed by other processes. Default 1000 ms. */
+  /**
+   * How often an idle drainer, or `waitFor`, looks for rows changed by other processes. Default 1000 ms. On
+   * PostgreSQL other processes' changes also arrive by NOTIFY at once; the poll is the fallback.
+   */
   pollIntervalMs?: number;
   /**
-   * SQLite `synchronous`. 'normal' (default, with WAL) survives a killed process but may lose the last commits on
+   * SQLite `synchronous` (PostgreSQL commits durably as the server is configured). 'normal' (default, with WAL) survives a killed process but may lose the last commits on
    * power loss or OS crash; 'full' survives those too, at a cost per enqueue.
    */
   synchronous?: 'normal' | 'full';

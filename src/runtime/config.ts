@@ -25,6 +25,8 @@ export const runtimeConfigSchema = z.strictObject({
       concurrency: z.int().positive().optional(),
       maxDelayMs: z.int().positive().optional(),
       pauseMs: z.int().positive().optional(),
+      /** How soon a crashed drainer's writes are taken over (the only way on PostgreSQL, across hosts). */
+      leaseMs: z.int().positive().optional(),
     })
     .optional(),
   /** Per-request timeout in milliseconds (the CLI's --request-timeout wins). */

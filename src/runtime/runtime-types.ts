@@ -35,7 +35,11 @@ export interface RuntimeOptions {
   delivery?: DeliveryMode;
   /** How the outbox retries and paces queued writes (defaults: see OutboxOptions); wins over the config's `queue`. */
   queue?: QueueOptions;
-  /** Outbox SQLite file for queued delivery (default: env KOSMO_VERO_OUTBOX, the config file, or the user's data dir). */
+  /**
+   * Outbox for queued delivery: an SQLite file, or a `postgres://` URL (`?schema=` picks the schema, default
+   * `kosmo_vero`) shared by any number of processes and hosts. Default: env KOSMO_VERO_OUTBOX, the config file, or
+   * a file in the user's data dir.
+   */
   outbox?: string;
   /** Deliver queued writes in the background as they are accepted (default true); false leaves them for a drain. */
   background?: boolean;
@@ -62,7 +66,14 @@ export type DeliveryMode = 'direct' | 'queued';
 
 export type QueueOptions = Pick<
   OutboxOptions,
-  'concurrency' | 'retryForMs' | 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs' | 'pauseMs' | 'pollIntervalMs'
+  | 'concurrency'
+  | 'retryForMs'
+  | 'maxAttempts'
+  | 'baseDelayMs'
+  | 'maxDelayMs'
+  | 'pauseMs'
+  | 'pollIntervalMs'
+  | 'leaseMs'
 >;
 
 export interface ImportOptions {

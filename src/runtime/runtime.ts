@@ -327,7 +327,7 @@ export class Runtime {
       if (this.deliveryMode(account, options) === 'queued') {
         // The wire client's own checks run now, so nothing is accepted that could only fail later.
         integration.preview(client, plan);
-        const queued = this.outbox().enqueue({
+        const queued = await this.outbox().enqueue({
           destination: this.destinationOf(integration, account, client),
           fn: fn.name,
           orderingKeys: plan.orderingKeys,
@@ -409,9 +409,9 @@ export class Runtime {
    * recorded) to a configured account of the same integration, e.g. after rotating its credential. Returns how
    * many moved.
    */
-  moveQueuedWrites(from: number, accountName: string): number {
+  async moveQueuedWrites(from: number, accountName: string): Promise<number> {
     const outbox = this.outbox();
-    const withWrites = outbox.status().destinations.filter((d) => d.pending + d.dead > 0);
+    const withWrites = (await outbox.status()).destinations.filter((d) => d.pending + d.dead > 0);
     const source = withWrites.find((d) => d.id === from);
     if (!source) {
       const known = withWrites.map((d) => `#${d.id}`);

@@ -17,17 +17,17 @@ beforeEach(() => emulator.reset());
 const scriptFaults = (faults: EmulatorFault[]) => addFaults(emulator, faults);
 
 /** Enqueues `perUser` tracked events for each of `users` users, interleaved; returns the expected seqs per user. */
-function enqueueWrites(file: string, users: number, total: number): Map<string, number[]> {
+async function enqueueWrites(file: string, users: number, total: number): Promise<Map<string, number[]>> {
   const outbox = new Outbox({ destinations: [TEST_DESTINATION], path: file, deliver: async () => undefined });
   const expected = new Map<string, number[]>();
   for (let seq = 0; seq < total; seq++) {
     const user = `user-${(seq * 7) % users}`;
-    outbox.enqueue(
+    await outbox.enqueue(
       job(user, { identity: { id: user }, eventName: 'step', data: { seq } }, 'vero.track_event'),
     );
     expected.set(user, [...(expected.get(user) ?? []), seq]);
   }
-  void outbox.close();
+  await outbox.close();
   return expected;
 }
 
@@ -47,7 +47,7 @@ function firstOccurrences(): Map<string, number[]> {
 
 async function finalCounts(file: string) {
   const outbox = new Outbox({ destinations: [TEST_DESTINATION], path: file, deliver: async () => undefined });
-  const status = outbox.status();
+  const status = await outbox.status();
   await outbox.close();
   return status;
 }
@@ -74,8 +74,8 @@ test('enqueue: every write acknowledged before a SIGKILL is in the file afterwar
 test('rows left "sending" by a killed process are delivered on the next run, right away', async () => {
   const file = tempDb();
   const setup = new Outbox({ destinations: [TEST_DESTINATION], path: file, deliver: async () => undefined });
-  const a = setup.enqueue(job('u1', { n: 1 }));
-  const b = setup.enqueue(job('u1', { n: 2 }));
+  const a = await setup.enqueue(job('u1', { n: 1 }));
+  const b = await setup.enqueue(job('u1', { n: 2 }));
   await setup.close();
 
   const child = spawnFixture('hang-worker.ts', [file]);
@@ -111,7 +111,7 @@ test('rows left "sending" by a killed process are delivered on the next run, rig
 test('a drainer SIGKILLed 5 times loses no write and keeps per-user order', async (t) => {
   await scriptFaults([{ endpoint: '/events/track', latencyMs: 5, forever: true }]);
   const file = tempDb();
-  const expected = enqueueWrites(file, 20, 300);
+  const expected = await enqueueWrites(file, 20, 300);
 
   let kills = 0;
   for (let round = 0; round < 5; round++) {
@@ -147,7 +147,7 @@ test('a drainer SIGKILLed 5 times loses no write and keeps per-user order', asyn
 test('two processes draining the same file at once send each write exactly once', async () => {
   await scriptFaults([{ endpoint: '/events/track', latencyMs: 5, forever: true }]);
   const file = tempDb();
-  const expected = enqueueWrites(file, 10, 200);
+  const expected = await enqueueWrites(file, 10, 200);
   const workers = [
     spawnFixture('drain-worker.ts', [file, emulator.url]),
     spawnFixture('drain-worker.ts', [file, emulator.url]),

@@ -49,15 +49,15 @@ test('503 with Retry-After: 1 is retried no sooner than a second later, then del
   await scriptFaults([{ endpoint: '/events/track', status: 503, retryAfter: '1', count: 1 }]);
   const clock = manualClock('2026-11-30T09:00:00Z');
   const outbox = veroOutbox({ now: () => clock.now().getTime(), pollIntervalMs: 5 });
-  const { id } = outbox.enqueue(track('u1', 1));
+  const { id } = await outbox.enqueue(track('u1', 1));
   const draining = outbox.drain();
   await until(
-    () => outbox.status().lastErrors[0]?.error.includes('HTTP 503') ?? false,
+    async () => (await outbox.status()).lastErrors[0]?.error.includes('HTTP 503') ?? false,
     'the first attempt failed',
   );
   // 1 ms short of the second: another user's write goes, the waiting one does not.
   clock.advance(999);
-  outbox.enqueue(track('u2', 1));
+  await outbox.enqueue(track('u2', 1));
   await until(() => trackStatuses().length === 2, "the other user's write sent");
   clock.advance(1);
   assert.deepEqual(await draining, { delivered: 2, dead: 0, pending: 0 });
@@ -86,7 +86,7 @@ test('429 and dropped connections are retried; the write lands once', async () =
     { endpoint: '/events/track', drop: true, count: 1 },
   ]);
   const outbox = veroOutbox();
-  const { id } = outbox.enqueue(track('u1', 1));
+  const { id } = await outbox.enqueue(track('u1', 1));
   assert.deepEqual(await outbox.drain(), { delivered: 1, dead: 0, pending: 0 });
   assert.equal((await outbox.waitFor([id]))[0]?.state, 'delivered');
   assert.deepEqual(trackStatuses(), [429, 429, null, 200]);
@@ -97,16 +97,16 @@ test('429 and dropped connections are retried; the write lands once', async () =
 test('a 400 is dead at once with Vero’s message; the user’s later writes wait behind it, then go in order', async () => {
   await scriptFaults([{ endpoint: '/events/track', status: 400, count: 1 }]);
   const outbox = veroOutbox();
-  const a = outbox.enqueue(track('u1', 1));
-  const b = outbox.enqueue(track('u1', 2));
-  const other = outbox.enqueue(track('u2', 1));
+  const a = await outbox.enqueue(track('u1', 1));
+  const b = await outbox.enqueue(track('u1', 2));
+  const other = await outbox.enqueue(track('u2', 1));
   assert.deepEqual(await outbox.drain(), { delivered: 1, dead: 1, pending: 1 });
   const [deadA, waitingB, okOther] = await outbox.waitFor([a.id, b.id, other.id], { timeoutMs: 0 });
   assert.equal(deadA?.state, 'dead');
   assert.match(deadA?.error ?? '', /HTTP 400/);
   assert.equal(waitingB?.state, 'pending', 'held back by the dead write of its user, not sent after it');
   assert.equal(okOther?.state, 'delivered');
-  const status = outbox.status();
+  const status = await outbox.status();
   assert.deepEqual(status.counts, { pending: 1, sending: 0, delivered: 1, dead: 1, discarded: 0 });
   assert.deepEqual(
     status.held.map(({ id, keys, waiting }) => ({ id, keys, waiting })),
@@ -115,7 +115,7 @@ test('a 400 is dead at once with Vero’s message; the user’s later writes wai
   assert.doesNotMatch(JSON.stringify(status), new RegExp(CANARY));
 
   // Once the cause is fixed, the dead one goes again first, then the one it held back: the user never goes back.
-  assert.equal(outbox.retry('dead'), 1);
+  assert.equal(await outbox.retry('dead'), 1);
   assert.deepEqual(await outbox.drain(), { delivered: 2, dead: 0, pending: 0 });
   assert.deepEqual(
     emulator.state().events.map((e) => `${e.identity.id}:${e.data.seq}`),
@@ -127,7 +127,7 @@ test('a 400 is dead at once with Vero’s message; the user’s later writes wai
 test('a Vero that stays down exhausts maxAttempts: dead with the last error', async () => {
   await scriptFaults([{ endpoint: '/events/track', status: 503, forever: true }]);
   const outbox = veroOutbox({ maxAttempts: 3 });
-  const { id } = outbox.enqueue(track('u1', 1));
+  const { id } = await outbox.enqueue(track('u1', 1));
   assert.deepEqual(await outbox.drain(), { delivered: 0, dead: 1, pending: 0 });
   const [outcome] = await outbox.waitFor([id]);
   assert.equal(outcome?.state, 'dead');
@@ -151,7 +151,8 @@ test('under 50 ms latency, 20 users × 10 events arrive complete and in order pe
       return (j) => client.trackEvent(j.payload as TrackEventInput);
     })(),
   });
-  for (let seq = 0; seq < 10; seq++) for (let u = 0; u < 20; u++) outbox.enqueue(track(`user-${u}`, seq));
+  for (let seq = 0; seq < 10; seq++)
+    for (let u = 0; u < 20; u++) await outbox.enqueue(track(`user-${u}`, seq));
   assert.deepEqual(await outbox.drain(), { delivered: 200, dead: 0, pending: 0 });
   const byUser = new Map<string, unknown[]>();
   for (const e of emulator.state().events) {

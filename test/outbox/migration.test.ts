@@ -50,9 +50,15 @@ test('a v1 file is migrated: its jobs wait, unassigned, until moved to a destina
       order.push(`${(j.payload as { name: string }).name} ${j.orderingKeys.join('+')}`);
     },
   });
-  assert.deepEqual(outbox.status().counts, { pending: 2, sending: 0, delivered: 1, dead: 1, discarded: 0 });
+  assert.deepEqual((await outbox.status()).counts, {
+    pending: 2,
+    sending: 0,
+    delivered: 1,
+    dead: 1,
+    discarded: 0,
+  });
   assert.deepEqual(
-    outbox.status().destinations.map(({ id, endpoint, pending, dead, deliverableAs }) => ({
+    (await outbox.status()).destinations.map(({ id, endpoint, pending, dead, deliverableAs }) => ({
       id,
       endpoint,
       pending,
@@ -63,16 +69,16 @@ test('a v1 file is migrated: its jobs wait, unassigned, until moved to a destina
   );
   // Jobs with no recorded destination are never delivered implicitly, and do not hold up new ones.
   assert.deepEqual(await outbox.drain(), { delivered: 0, dead: 0, pending: 0 });
-  outbox.enqueue(job(['a@x.com', 'usr_1'], { name: 'new' }));
+  await outbox.enqueue(job(['a@x.com', 'usr_1'], { name: 'new' }));
   await outbox.drain();
   assert.deepEqual(order, ['new a@x.com+usr_1']);
-  assert.equal(outbox.status().counts.pending, 2);
+  assert.equal((await outbox.status()).counts.pending, 2);
 
   // The operator assigns them; they go in their own order, and the dead one keeps its key and can be retried.
-  assert.equal(outbox.move(0, TEST_DESTINATION), 3);
+  assert.equal(await outbox.move(0, TEST_DESTINATION), 3);
   await outbox.drain();
   assert.deepEqual(order, ['new a@x.com+usr_1', 'old 1 usr_1', 'old 2 usr_1']);
-  assert.equal(outbox.retry('dead'), 1);
+  assert.equal(await outbox.retry('dead'), 1);
   await outbox.drain();
   assert.equal(order.at(-1), 'old dead usr_2');
   await outbox.close();
@@ -143,9 +149,9 @@ test('a v2 file is migrated: its pending jobs keep their key rows and wait for a
   const { outbox, order } = namesInOrder(file);
   await outbox.drain();
   assert.deepEqual(order, []);
-  assert.equal(outbox.move(0, TEST_DESTINATION), 4);
+  assert.equal(await outbox.move(0, TEST_DESTINATION), 4);
   // Retried before the write behind it went: it gets its key rows back and goes first.
-  assert.equal(outbox.retry('dead'), 1);
+  assert.equal(await outbox.retry('dead'), 1);
   await outbox.drain();
   assert.deepEqual(order, ['first', 'second', 'old dead', 'after dead']);
   await outbox.close();
@@ -168,18 +174,18 @@ test('a v2 dead job retried while a later write of its user is being delivered w
       order.push(name);
     },
   });
-  assert.equal(outbox.move(0, TEST_DESTINATION), 1);
+  assert.equal(await outbox.move(0, TEST_DESTINATION), 1);
   // Queued after the dead one, and nothing holds it back (v2 dead jobs hold no keys): it is being delivered.
-  outbox.enqueue(job('usr_9', { name: 'newer' }));
+  await outbox.enqueue(job('usr_9', { name: 'newer' }));
   const drained = outbox.drain();
-  await until(() => outbox.status().counts.sending === 1, 'the newer write is being delivered');
+  await until(async () => (await outbox.status()).counts.sending === 1, 'the newer write is being delivered');
   // The dead one comes back ahead of it in the key's order, but one write of a user at a time: it waits. A write
   // of another user queued after it shows that a claim looked at both and took only that one.
-  assert.equal(outbox.retry('dead'), 1);
-  const other = outbox.enqueue(job('usr_2', { name: 'other user' }));
+  assert.equal(await outbox.retry('dead'), 1);
+  const other = await outbox.enqueue(job('usr_2', { name: 'other user' }));
   await until(() => order.includes('other user'), 'the other user is delivered');
   assert.deepEqual(order, ['other user']);
-  assert.equal(outbox.status().counts.sending, 1);
+  assert.equal((await outbox.status()).counts.sending, 1);
   release();
   await drained;
   assert.deepEqual(order, ['other user', 'newer', 'old dead']);
@@ -276,7 +282,7 @@ test('a v3 file is migrated: only the heads of their keys are claimable, the res
 
   assert.deepEqual(await outbox.drain(), { delivered: 4, dead: 0, pending: 1 });
   assert.deepEqual(order, ['u1 first', 'u1 second', 'a third', 'u3']);
-  assert.equal(outbox.retry('dead'), 1);
+  assert.equal(await outbox.retry('dead'), 1);
   await outbox.drain();
   assert.deepEqual(order.slice(4), ['u2 dead', 'u2 after dead']);
   await outbox.close();
@@ -310,7 +316,7 @@ test('a file from a newer schema, or not an outbox, is refused with a clear mess
 test('key rows exist only for pending and sending jobs', async () => {
   const file = tempDb();
   const outbox = new Outbox({ destinations: [TEST_DESTINATION], path: file, deliver: async () => undefined });
-  for (let i = 0; i < 50; i++) outbox.enqueue(job([`u${i % 5}`, `e${i % 7}`, `u${i % 5}`], { i }));
+  for (let i = 0; i < 50; i++) await outbox.enqueue(job([`u${i % 5}`, `e${i % 7}`, `u${i % 5}`], { i }));
   const db = new Database(file, { readonly: true });
   const keyRows = () => (db.prepare('SELECT COUNT(*) AS n FROM outbox_job_keys').get() as { n: number }).n;
   assert.equal(keyRows(), 100, 'duplicates within a job are stored once');

@@ -14,7 +14,7 @@ const payload = (i: number) => ({ i, text: 'x'.repeat(1000) });
 test('a damaged file is refused on open: nothing is queued into it, the message says what to do', async () => {
   const file = tempDb();
   const outbox = new Outbox({ destinations: [TEST_DESTINATION], path: file, deliver: ok });
-  for (let i = 0; i < 300; i++) outbox.enqueue(job(`u${i % 7}`, payload(i)));
+  for (let i = 0; i < 300; i++) await outbox.enqueue(job(`u${i % 7}`, payload(i)));
   await outbox.close();
   // Random bytes over two pages in the middle of the file (the WAL was checkpointed into it on close).
   const fd = fs.openSync(file, 'r+');
@@ -42,8 +42,8 @@ test('holders in another pid namespace (containers sharing a volume) keep their 
 }, async () => {
   const file = tempDb();
   const setup = new Outbox({ destinations: [TEST_DESTINATION], path: file, deliver: ok });
-  const a = setup.enqueue(job('u1', { n: 1 }));
-  const b = setup.enqueue(job('u2', { n: 2 }));
+  const a = await setup.enqueue(job('u1', { n: 1 }));
+  const b = await setup.enqueue(job('u2', { n: 2 }));
   await setup.close();
   const child = spawnFixture('hang-worker.ts', [file]);
   await child.waitForLine((line) => line === `claimed ${b.id}`);
@@ -70,7 +70,7 @@ test('holders in another pid namespace (containers sharing a volume) keep their 
     },
   });
   // A write of another user is the gate: once it is delivered, a claim (which first frees orphaned rows) has run.
-  const gate = outbox.enqueue(job('u3', { n: 3 }));
+  const gate = await outbox.enqueue(job('u3', { n: 3 }));
   outbox.start();
   await until(() => delivered.includes(gate.id), 'the gate write delivered');
   assert.deepEqual(delivered, [gate.id], 'the held rows are not taken while their lease runs');
@@ -86,10 +86,10 @@ test('holders in another pid namespace (containers sharing a volume) keep their 
 test('purge gives the space back: the file shrinks to near empty, the WAL is truncated', async () => {
   const file = tempDb();
   const outbox = new Outbox({ destinations: [TEST_DESTINATION], path: file, deliver: ok, concurrency: 16 });
-  for (let i = 0; i < 3000; i++) outbox.enqueue(job(`u${i % 50}`, payload(i)));
+  for (let i = 0; i < 3000; i++) await outbox.enqueue(job(`u${i % 50}`, payload(i)));
   await outbox.drain();
   const before = fs.statSync(file).size + fs.statSync(`${file}-wal`).size;
-  assert.equal(outbox.purge({ delivered: true }), 3000);
+  assert.equal(await outbox.purge({ delivered: true }), 3000);
   const after = fs.statSync(file).size + fs.statSync(`${file}-wal`).size;
   assert.ok(before > 3_000_000, `before purge: ${before} bytes`);
   assert.ok(after < 200_000, `after purge: ${after} bytes (before: ${before})`);
@@ -124,7 +124,7 @@ test('a full disk is reported at once: enqueue refuses (never acknowledges), dra
     let refused: unknown;
     for (let i = 0; i < 5000 && refused === undefined; i++) {
       try {
-        acknowledged.push(outbox.enqueue(job(`u${i % 7}`, payload(i))).id);
+        acknowledged.push((await outbox.enqueue(job(`u${i % 7}`, payload(i)))).id);
       } catch (error) {
         refused = error;
       }
@@ -148,8 +148,8 @@ test('a full disk is reported at once: enqueue refuses (never acknowledges), dra
       [...delivered].sort((x, y) => x - y),
       acknowledged,
     );
-    assert.equal(again.status().counts.pending, 0);
-    assert.equal(again.status().counts.delivered, acknowledged.length);
+    assert.equal((await again.status()).counts.pending, 0);
+    assert.equal((await again.status()).counts.delivered, acknowledged.length);
     await again.close();
   } finally {
     execFileSync('umount', ['-l', disk]);

@@ -48,7 +48,7 @@ describe('queued writes go only to the destination they were accepted for', () =
     assert.deepEqual(await b.outbox().drain(), { delivered: 0, dead: 0, pending: 0 });
     assert.equal(accountB.state().requests.length, 0);
     assert.equal(accountA.state().requests.length, 0);
-    const seenByB = b.outbox().status();
+    const seenByB = await b.outbox().status();
     assert.equal(seenByB.counts.pending, 1);
     const [waiting] = seenByB.destinations;
     assert.equal(waiting?.deliverableAs, null, 'B holds no matching account');
@@ -93,7 +93,7 @@ describe('queued writes go only to the destination they were accepted for', () =
     });
     runtimes.push(none);
     assert.deepEqual(await none.outbox().drain(), { delivered: 0, dead: 0, pending: 0 });
-    const status = none.outbox().status();
+    const status = await none.outbox().status();
     assert.equal(status.counts.dead, 0);
     assert.equal(status.counts.pending, 1);
     assert.equal(none.credentialVariable('vero', 'default'), 'VERO_AUTH_TOKEN or VERO_TRACKING_API_KEY');
@@ -129,13 +129,13 @@ describe('queued writes go only to the destination they were accepted for', () =
       });
       runtimes.push(afterRotation);
       assert.equal((await afterRotation.outbox().drain()).delivered, 0);
-      const [old] = afterRotation.outbox().status().destinations;
+      const [old] = (await afterRotation.outbox().status()).destinations;
       assert.equal(old?.deliverableAs, null);
-      assert.throws(() => afterRotation.moveQueuedWrites(99, 'default'), {
+      await assert.rejects(async () => afterRotation.moveQueuedWrites(99, 'default'), {
         code: 'invalid_config',
         message: /no pending or dead writes wait for destination #99 \(destinations with writes: #1\)/,
       });
-      assert.equal(afterRotation.moveQueuedWrites(old?.id as number, 'default'), 1);
+      assert.equal(await afterRotation.moveQueuedWrites(old?.id as number, 'default'), 1);
       assert.equal((await afterRotation.outbox().drain()).delivered, 1);
       assert.ok(rotated.state().users.some((u) => u.id === 'usr_9' && u.unsubscribed));
     } finally {

@@ -99,7 +99,7 @@ describe('queued delivery through the runtime', () => {
     await h.runtime.waitForDelivery([queued.outbox_id as number], 60_000);
     const reader = new Outbox({ path: outboxPath, deliver: async () => undefined });
     try {
-      assert.ok(reader.status().counts.delivered >= 1);
+      assert.ok((await reader.status()).counts.delivered >= 1);
     } finally {
       await reader.close();
     }
@@ -118,7 +118,7 @@ describe('queued delivery through the runtime', () => {
   });
 
   test('validation, permission and dry-run happen before anything is queued', async () => {
-    const before = h.runtime.outbox().status().counts;
+    const before = (await h.runtime.outbox().status()).counts;
     await assert.rejects(h.runtime.call('vero.identify_user', { id: 'x', email: 'bad' }), {
       code: 'invalid_arguments',
     });
@@ -128,7 +128,7 @@ describe('queued delivery through the runtime', () => {
     });
     const dry = await h.runtime.call('vero.unsubscribe', { id: 'x' }, { dryRun: true });
     assert.equal(dry.status, 'dry_run');
-    const after = h.runtime.outbox().status().counts;
+    const after = (await h.runtime.outbox().status()).counts;
     assert.equal(
       after.pending + after.sending + after.delivered + after.dead,
       before.pending + before.sending + before.delivered + before.dead,
@@ -149,6 +149,6 @@ describe('queued delivery through the runtime', () => {
     const [outcome] = await h.runtime.waitForDelivery([queued.outbox_id as number], 60_000);
     assert.equal(outcome?.state, 'dead');
     assert.match(outcome?.error ?? '', /400/);
-    assert.ok(!exposed(h.runtime.outbox().status()).includes(CANARY));
+    assert.ok(!exposed(await h.runtime.outbox().status()).includes(CANARY));
   });
 });

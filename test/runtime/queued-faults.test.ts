@@ -35,11 +35,9 @@ describe('queued writes under Vero faults (runtime, emulator, injected clock)', 
   const trackRequests = (harness: Harness) =>
     harness.emulator.state().requests.filter((r) => r.path.endsWith('/events/track'));
   /** Failed attempts the outbox has recorded for a write (the clock may move only once they are recorded). */
-  const failedAttempts = (harness: Harness, id: unknown) =>
-    harness.runtime
-      .outbox()
-      .status()
-      .lastErrors.find((e) => e.id === id && e.state === 'pending')?.attempts ?? 0;
+  const failedAttempts = async (harness: Harness, id: unknown) =>
+    (await harness.runtime.outbox().status()).lastErrors.find((e) => e.id === id && e.state === 'pending')
+      ?.attempts ?? 0;
 
   test('an outage of hours loses nothing: writes wait with their errors, then go when Vero is back', async () => {
     const clock = manualClock('2026-11-30T09:00:00Z');
@@ -49,10 +47,13 @@ describe('queued writes under Vero faults (runtime, emulator, injected clock)', 
     runtime.outbox().start();
     // Six hours of failures, an hour between attempts: never dead, the last error kept.
     for (let hour = 1; hour <= 6; hour++) {
-      await until(() => failedAttempts(h as Harness, queued.outbox_id) >= hour, `attempt ${hour}`);
+      await until(
+        async () => (await failedAttempts(h as Harness, queued.outbox_id)) >= hour,
+        `attempt ${hour}`,
+      );
       clock.advance(HOUR);
     }
-    const waiting = runtime.outbox().status();
+    const waiting = await runtime.outbox().status();
     assert.equal(waiting.counts.dead, 0);
     assert.equal(waiting.counts.pending + waiting.counts.sending, 1);
     assert.match(waiting.lastErrors[0]?.error ?? '', /HTTP 503/);
@@ -72,10 +73,13 @@ describe('queued writes under Vero faults (runtime, emulator, injected clock)', 
     await addFaults(emulator, [{ endpoint: '/events/track', status: 503, forever: true }]);
     const queued = await runtime.call('vero.track_event', { identity: 'usr_2', event_name: 'Never' });
     runtime.outbox().start();
-    await until(() => failedAttempts(h as Harness, queued.outbox_id) >= 1, 'first attempt');
+    await until(async () => (await failedAttempts(h as Harness, queued.outbox_id)) >= 1, 'first attempt');
     clock.advance(23 * HOUR);
-    await until(() => failedAttempts(h as Harness, queued.outbox_id) >= 2, 'an attempt inside the window');
-    assert.equal(runtime.outbox().status().counts.dead, 0);
+    await until(
+      async () => (await failedAttempts(h as Harness, queued.outbox_id)) >= 2,
+      'an attempt inside the window',
+    );
+    assert.equal((await runtime.outbox().status()).counts.dead, 0);
     clock.advance(2 * HOUR);
     const [outcome] = await runtime.waitForDelivery([queued.outbox_id as number]);
     assert.equal(outcome?.state, 'dead');
@@ -88,7 +92,7 @@ describe('queued writes under Vero faults (runtime, emulator, injected clock)', 
     await addFaults(emulator, [{ endpoint: '/events/track', status: 500, count: 1 }]);
     const once = await runtime.call('vero.track_event', { identity: 'usr_3', event_name: 'After one 500' });
     runtime.outbox().start();
-    await until(() => failedAttempts(h as Harness, once.outbox_id) >= 1, 'the 500 recorded');
+    await until(async () => (await failedAttempts(h as Harness, once.outbox_id)) >= 1, 'the 500 recorded');
     clock.advance(HOUR);
     const [first] = await runtime.waitForDelivery([once.outbox_id as number]);
     assert.equal(first?.state, 'delivered');
@@ -101,7 +105,10 @@ describe('queued writes under Vero faults (runtime, emulator, injected clock)', 
     await addFaults(emulator, [{ endpoint: '/events/track', status: 500, forever: true }]);
     const broken = await runtime.call('vero.track_event', { identity: 'usr_4', event_name: 'Always 500' });
     for (let attempt = 1; attempt < 5; attempt++) {
-      await until(() => failedAttempts(h as Harness, broken.outbox_id) >= attempt, `attempt ${attempt}`);
+      await until(
+        async () => (await failedAttempts(h as Harness, broken.outbox_id)) >= attempt,
+        `attempt ${attempt}`,
+      );
       clock.advance(HOUR);
     }
     const [dead] = await runtime.waitForDelivery([broken.outbox_id as number]);
@@ -122,7 +129,7 @@ describe('queued writes under Vero faults (runtime, emulator, injected clock)', 
     const second = await runtime.call('vero.identify_user', { id: 'usr_6', email: 'six@example.com' });
     const [waiting] = await runtime.waitForDelivery([second.outbox_id as number]);
     assert.equal(waiting?.state, 'pending', 'a write queued during the pause waits too');
-    const status = runtime.outbox().status();
+    const status = await runtime.outbox().status();
     assert.equal(status.counts.dead, 0);
     const [destination] = status.destinations;
     assert.match(destination?.pauseReason ?? '', /HTTP 401/);
@@ -134,7 +141,7 @@ describe('queued writes under Vero faults (runtime, emulator, injected clock)', 
       after.map((o) => o.state),
       ['delivered', 'delivered'],
     );
-    assert.equal(runtime.outbox().status().destinations.length, 0);
+    assert.equal((await runtime.outbox().status()).destinations.length, 0);
     assert.ok(!JSON.stringify(status).includes(CANARY));
   });
 
@@ -190,16 +197,14 @@ describe('queued writes under Vero faults (runtime, emulator, injected clock)', 
       // Connection refused for three hours: the first write keeps failing, the others wait behind it.
       for (let hour = 1; hour <= 3; hour++) {
         await until(
-          () =>
-            (runtime
-              .outbox()
-              .status()
-              .lastErrors.find((e) => e.id === ids[0])?.attempts ?? 0) >= hour,
+          async () =>
+            ((await runtime.outbox().status()).lastErrors.find((e) => e.id === ids[0])?.attempts ?? 0) >=
+            hour,
           `attempt ${hour} against a stopped Vero`,
         );
         clock.advance(HOUR);
       }
-      assert.equal(runtime.outbox().status().counts.dead, 0);
+      assert.equal((await runtime.outbox().status()).counts.dead, 0);
 
       const again = await startEmulator({ tokens: [CANARY], dbPath, port: first.port });
       try {

@@ -89,10 +89,13 @@ describe('a second integration, from its folder alone', () => {
       assert.equal(queued.status, 'queued');
       assert.ok(!service.notes.some((note) => note.title === 'Queued'));
       assert.deepEqual(
-        queuing
-          .outbox()
-          .status()
-          .destinations.map((d) => [d.integration, d.account, d.endpoint, d.pending, d.deliverableAs]),
+        (await queuing.outbox().status()).destinations.map((d) => [
+          d.integration,
+          d.account,
+          d.endpoint,
+          d.pending,
+          d.deliverableAs,
+        ]),
         [['notes', 'default', service.url, 1, 'default']],
       );
       const [outcome] = await queuing.waitForDelivery([queued.outbox_id as number]);

@@ -16,9 +16,9 @@ export function manualClock(start: string) {
  * Waits until `condition` holds, checking every few milliseconds: a gate on what happened, not a timing claim.
  * Gives up (throwing `what`) only after a minute, far beyond any busy machine's delay.
  */
-export async function until(condition: () => boolean, what: string): Promise<void> {
+export async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
   const giveUp = Date.now() + 60_000;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > giveUp) throw new Error(`gave up waiting: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }

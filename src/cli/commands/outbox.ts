@@ -19,8 +19,8 @@ interface OutboxFlags extends RuntimeFlags {
 const withOutboxFlags = (command: Command): Command =>
   command
     .option(
-      '--outbox <file>',
-      'outbox SQLite file (env KOSMO_VERO_OUTBOX; default under your data directory)',
+      '--outbox <file|url>',
+      'outbox SQLite file, or postgres://user@host/db?schema=name (env KOSMO_VERO_OUTBOX; default: a file under your data directory)',
     )
     .option('--config <file>', 'JSON config file with accounts')
     .option('--json', 'print one JSON object on stdout');
@@ -152,7 +152,7 @@ Examples:
       ),
   ).action((flags: OutboxFlags) =>
     withRuntime(cli, flags, async (runtime) => {
-      const status = runtime.outbox().status();
+      const status = await runtime.outbox().status();
       const destinations = status.destinations.map((d) => ({ ...d, hint: waitingHint(runtime, d) }));
       if (flags.json) return printReport(cli, { ...status, destinations });
       const { counts, oldestPendingAgeMs, lastErrors } = status;
@@ -192,7 +192,7 @@ Examples:
     withRuntime(cli, flags, async (runtime) => {
       const deadline = milliseconds(flags.deadline, '--deadline');
       // Writes for destinations this process holds no account for are never claimed: say so before draining.
-      const before = runtime.outbox().status().destinations;
+      const before = (await runtime.outbox().status()).destinations;
       const waiting = before.filter((d) => d.deliverableAs === null && d.pending + d.sending > 0);
       const deliverable = before.some((d) => d.deliverableAs !== null && d.pending + d.sending > 0);
       const result = deliverable
@@ -201,7 +201,7 @@ Examples:
       const left = waiting.map((d) => ({ ...d, hint: waitingHint(runtime, d) }));
       const nothingDeliverable = waiting.length > 0 && !deliverable;
       const ok = !nothingDeliverable && result.pending === 0 && result.dead === 0;
-      const after = runtime.outbox().status();
+      const after = await runtime.outbox().status();
       const paused = after.destinations.filter((d) => d.pausedUntil !== null);
       if (flags.json) printReport(cli, { ...result, waiting: left, paused, held: after.held }, ok);
       else {
@@ -235,7 +235,7 @@ Examples:
       ),
   ).action((id: string | undefined, flags: OutboxFlags) =>
     withRuntime(cli, flags, async (runtime) => {
-      const changed = runtime.outbox().retry(deadTarget(id, flags.dead));
+      const changed = await runtime.outbox().retry(deadTarget(id, flags.dead));
       if (flags.json) printReport(cli, { retried: changed });
       else cli.out(`${plural(changed, 'write')} back to pending; run \`kosmo-vero outbox drain\` to send\n`);
     }),
@@ -259,7 +259,7 @@ Examples:
       ),
   ).action((id: string | undefined, flags: OutboxFlags) =>
     withRuntime(cli, flags, async (runtime) => {
-      const discarded = runtime.outbox().discard(deadTarget(id, flags.dead));
+      const discarded = await runtime.outbox().discard(deadTarget(id, flags.dead));
       if (flags.json) printReport(cli, { discarded });
       else
         cli.out(
@@ -293,7 +293,7 @@ Examples:
       if (!Number.isInteger(from) || from < 0) {
         throw new UsageError(`--from: expected a destination id such as 2, got "${flags.from}"`);
       }
-      const moved = runtime.moveQueuedWrites(from, flags.to as string);
+      const moved = await runtime.moveQueuedWrites(from, flags.to as string);
       if (flags.json) printReport(cli, { moved, from, to: flags.to });
       else
         cli.out(
@@ -320,7 +320,7 @@ Examples:
       ),
   ).action((flags: OutboxFlags) =>
     withRuntime(cli, flags, async (runtime) => {
-      const purged = runtime
+      const purged = await runtime
         .outbox()
         .purge({ delivered: true, olderThanMs: milliseconds(flags.olderThan, '--older-than') });
       if (flags.json) printReport(cli, { purged });

@@ -1,9 +1,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { OutboxError, storageError } from './errors.js';
-import { isOwnerGone, type LockOwner } from './liveness.js';
-import type { Destination, JobOutcome, OutboxErrorEntry, OutboxJob, OutboxState } from './types.js';
+import { OutboxError, storageError } from '../errors.js';
+import { isOwnerGone, type LockOwner } from '../liveness.js';
+import type {
+  ClaimRequest,
+  DestinationCounts,
+  DestinationRow,
+  JobRef,
+  NewJob,
+  OpenJob,
+  PauseLength,
+  ServedDestination,
+} from '../storage.js';
+import type { Destination, JobOutcome, OutboxErrorEntry, OutboxJob, OutboxState } from '../types.js';
 
 /*
  * Jobs in outbox_jobs. A row moves pending -> sending -> delivered | pending (retry later) | dead.
@@ -160,28 +170,6 @@ interface KeyRows {
   destinationId: number;
 }
 
-type DestinationRow = Omit<Destination, 'id' | 'pausedUntil' | 'pauseReason'>;
-
-/** What the store needs to know of a claimed job to record its outcome. */
-export interface JobRef {
-  id: number;
-  destination: { id: number };
-}
-
-/** How long a destination pauses: `baseMs` doubled per pause in a row, at most `maxMs`. */
-export interface PauseLength {
-  baseMs: number;
-  maxMs: number;
-}
-
-/** A job not final yet, as a waiter polls it. */
-export interface OpenJob {
-  id: number;
-  state: 'pending' | 'sending';
-  destinationId: number;
-  pausedUntil: number | null;
-}
-
 /** A dead job and how many later jobs wait behind it (they share one of its keys). */
 export interface HeldRow {
   id: number;
@@ -191,42 +179,6 @@ export interface HeldRow {
   keys: string;
   error: string | null;
   waiting: number;
-}
-
-export interface NewJob {
-  key: string;
-  destination: Destination;
-  fn: string;
-  /** Distinct, non-empty. */
-  orderingKeys: string[];
-  payload: string;
-  now: number;
-}
-
-/** Up to `limit` due jobs of the served destinations, claimed in one pass per gate (see Outbox's lanes). */
-export interface ClaimRequest {
-  owner: LockOwner;
-  limit: number;
-  now: number;
-  leaseMs: number;
-  maxInterruptions: number;
-  served: ServedDestination[];
-  gates: Array<(destinationId: number, fn: string) => boolean>;
-}
-
-/** A destination this process delivers to, and the local account that does it. */
-export interface ServedDestination {
-  destination: Destination;
-  account: string;
-}
-
-export interface DestinationCounts {
-  destinationId: number;
-  integration: string;
-  account: string;
-  pending: number;
-  sending: number;
-  dead: number;
 }
 
 /**

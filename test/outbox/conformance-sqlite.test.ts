@@ -1,0 +1,4 @@
+import { outboxConformance } from './conformance.js';
+import { tempDb } from './helpers.js';
+
+outboxConformance({ name: 'SQLite', location: async () => tempDb() });
