@@ -830,7 +830,13 @@ export class Outbox {
     if (waiter.timeout) clearTimeout(waiter.timeout);
     this.stopWaitPollIfIdle();
     try {
-      waiter.resolve(ordered(waiter.ids, await this.storage.outcomes(waiter.ids)));
+      const outcomes = ordered(waiter.ids, await this.storage.outcomes(waiter.ids));
+      // The last look may have read a job as open just before it settled (another drainer's delivery between two
+      // reads): the final report counts what is returned, so the two never disagree.
+      const before = waiter.remaining.size;
+      for (const outcome of outcomes) if (this.settled(outcome)) waiter.remaining.delete(outcome.id);
+      if (waiter.remaining.size < before) reportProgress(waiter);
+      waiter.resolve(outcomes);
     } catch (error) {
       waiter.reject(this.storage.failure('read queued writes', error));
     }
