@@ -22,9 +22,9 @@ import { CANARY, spawnFixture } from './helpers.js';
  *
  * The serve replicas deliver too: `serve` has no accept-only switch (it always starts the outbox's background
  * drainer for its queued writes), and a replica that delivers what it and others queued is how serve runs in a
- * multi-host layout. So six processes deliver, three of them serve, which is never killed. To keep the kills
- * landing on work, each serve delivers one write at a time (config `queue.concurrency` 1) against the drainers'
- * two each, and Vero answers slowly (100 ms a request), so a backlog builds.
+ * multi-host layout (docs/deploy.md). So six processes deliver, three of them serve, which is never killed. To
+ * keep the kills landing on work, each serve delivers one write at a time (config `queue.concurrency` 1) against
+ * the drainers' two each, and Vero answers slowly (100 ms a request), so a backlog builds.
  *
  * Order: each user's writes come from one serve (user-N belongs to serve N % 3), each sent after the previous one
  * was acknowledged, with a per-user sequence number in the event data. That acceptance order is the order that
