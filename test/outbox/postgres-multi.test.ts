@@ -3,12 +3,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { Outbox } from '../../src/outbox/index.js';
 import { launchCli } from '../cli/support.js';
+import { connectHttp } from '../mcp/support.js';
 import { until } from '../support/clock.js';
 import { addFaults } from '../support/faults.js';
 import { postgresUnavailable, tempSchema } from '../support/postgres.js';
@@ -68,15 +67,6 @@ async function startServe(config: string): Promise<{ launched: Launched; url: st
   return { launched, url: await launched.waitForLine(() => true) };
 }
 
-async function connect(url: string): Promise<Client> {
-  const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
-    requestInit: { headers: { authorization: `Bearer ${CLIENT_TOKEN}` } },
-  });
-  const client = new Client({ name: 'kosmo-vero-multi-test', version: '1.0.0' });
-  await client.connect(transport);
-  return client;
-}
-
 interface Accepted {
   user: string;
   seq: number;
@@ -89,7 +79,7 @@ interface Accepted {
  */
 async function produce(s: number, url: string): Promise<Accepted[]> {
   const users = Array.from({ length: USERS }, (_, n) => n).filter((n) => n % SERVES === s);
-  const client = await connect(url);
+  const client = await connectHttp(url, CLIENT_TOKEN);
   const accepted: Accepted[] = [];
   try {
     await Promise.all(
