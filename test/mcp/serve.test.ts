@@ -10,15 +10,14 @@ import { type AddressInfo, connect as connectSocket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { createRuntime, toolDefinitions } from '../../src/index.js';
 import { launchCli, runCli } from '../cli/support.js';
 import { CANARY } from '../support/canary.js';
 import { until } from '../support/clock.js';
-import { errorOf } from './support.js';
+import { connectHttp as connect, errorOf } from './support.js';
 
 // Client tokens are secrets as much as the Vero credential: none may appear in any output.
 const FULL_TOKEN = 'serve-full-CANARY-4e1f0a9b7c';
@@ -49,15 +48,6 @@ async function startServe(env: Record<string, string>, flags: string[] = []): Pr
 async function stopServe(served: Served): Promise<number | null> {
   served.child.kill('SIGTERM');
   return served.exited;
-}
-
-async function connect(url: string, token: string): Promise<Client> {
-  const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
-    requestInit: { headers: { authorization: `Bearer ${token}` } },
-  });
-  const client = new Client({ name: 'kosmo-vero-serve-test', version: '1.0.0' });
-  await client.connect(transport);
-  return client;
 }
 
 const call = async (client: Client, name: string, args: Record<string, unknown>) =>

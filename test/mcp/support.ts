@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { main } from '../../src/cli/main.js';
 import { LineTransport } from '../../src/mcp/line-transport.js';
@@ -44,6 +45,16 @@ export async function startMcp(env: Record<string, string>, flags: string[] = []
 }
 
 /** The structured `error` of a tool error result. */
+/** The SDK's own Streamable HTTP client, connected to `<url>/mcp` of a `kosmo-vero serve` with a bearer token. */
+export async function connectHttp(url: string, token: string): Promise<Client> {
+  const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
+    requestInit: { headers: { authorization: `Bearer ${token}` } },
+  });
+  const client = new Client({ name: 'kosmo-vero-test', version: '1.0.0' });
+  await client.connect(transport);
+  return client;
+}
+
 export function errorOf(result: CallToolResult): { code: string; message: string } {
   const error = (result.structuredContent as { error?: { code: string; message: string } } | undefined)
     ?.error;
