@@ -9,6 +9,13 @@ export class KosmoError extends Error {
   }
 }
 
+/**
+ * An error that means the setup must change before anything can work: the command line, the configuration, an
+ * account nobody configured, a client option. The CLI exits 2 for these (1 for everything else), whatever layer or
+ * integration raised them.
+ */
+export class SetupError extends KosmoError {}
+
 /** What every surface (Lua, MCP, the CLI, the call log) reports about an error. */
 export interface ErrorInfo {
   code: string;

@@ -1,4 +1,4 @@
-import { KosmoError, toErrorInfo } from '../errors.js';
+import { SetupError } from '../errors.js';
 
 /** Exit codes, documented in the README: 0 ok, 1 script or call error, 2 usage error. */
 export const EXIT_OK = 0;
@@ -6,7 +6,7 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
 /** Wrong use of the command line (bad JSON arguments, conflicting flags): exit 2. */
-export class UsageError extends KosmoError {
+export class UsageError extends SetupError {
   constructor(message: string) {
     super('usage', message);
   }
@@ -35,10 +35,6 @@ export function terminalSafe(text: string): string {
   return text.replace(TERMINAL_CONTROLS, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-// Errors that mean the command line or the configuration must change before anything can work: a missing or invalid
-// --config file, an account nobody configured, a base URL that is not one.
-const USAGE_CODES = new Set(['usage', 'unknown_account', 'invalid_config', 'vero_config']);
-
 export function exitCodeFor(error: unknown): number {
-  return USAGE_CODES.has(toErrorInfo(error).code) ? EXIT_USAGE : EXIT_FAILURE;
+  return error instanceof SetupError ? EXIT_USAGE : EXIT_FAILURE;
 }

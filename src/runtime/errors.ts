@@ -1,4 +1,4 @@
-import { KosmoError } from '../errors.js';
+import { KosmoError, SetupError } from '../errors.js';
 import type { QueuedFailure } from '../integrations/definition.js';
 
 export interface ArgumentProblem {
@@ -26,7 +26,7 @@ export class UnknownFunctionError extends KosmoError {
   }
 }
 
-export class UnknownAccountError extends KosmoError {
+export class UnknownAccountError extends SetupError {
   constructor(message: string) {
     super('unknown_account', message);
   }
@@ -74,7 +74,7 @@ export class QueuedDeliveryError extends KosmoError {
   }
 }
 
-export class ConfigError extends KosmoError {
+export class ConfigError extends SetupError {
   constructor(message: string) {
     super('invalid_config', message);
   }

@@ -135,6 +135,12 @@ describe('kosmo-vero run', () => {
     assert.equal((await cli(['run', '-', '--timeout', 'soon'], { env })).code, 2);
     assert.equal((await cli(['run', '-', '--delivery', 'later'], { env })).code, 2);
     assert.equal((await cli(['run'], { env })).code, 2);
+    // A client option at fault (raised below the runtime, by the Vero client) is a setup error too.
+    const badBase = await cli(['call', 'vero.get_current_user', '--json'], {
+      env: { ...env, VERO_BASE_URL: 'not a url' },
+    });
+    assert.equal(badBase.code, 2, badBase.stderr);
+    assert.equal(JSON.parse(badBase.stdout).error.code, 'vero_config');
   });
 });
 

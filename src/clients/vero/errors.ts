@@ -1,4 +1,4 @@
-import { KosmoError } from '../../errors.js';
+import { KosmoError, SetupError } from '../../errors.js';
 import { isRetryableStatus } from './statuses.js';
 
 export type VeroErrorCode =
@@ -89,7 +89,7 @@ export class VeroTimeoutError extends VeroError {
 }
 
 /** The client was set up wrongly (no credential, both credentials, bad base URL or timeout): fix the options. */
-export class VeroConfigError extends KosmoError {
+export class VeroConfigError extends SetupError {
   declare readonly code: 'vero_config';
   /** The VeroClient option at fault, when one is, e.g. `baseUrl` (callers name it in their own words). */
   readonly option: string | undefined;
