@@ -176,7 +176,7 @@ describe('LuaPool sizing', () => {
     // Limits no other pool uses, so this pool's worker is recognisable among any other workers of this process.
     const limits = { maxResultBytes: 3 * 1024 * 1024, maxArgBytes: 1024 * 1024, outputBytes: 1024 * 1024 };
     const expected = workerResourceLimits({ ...DEFAULT_LIMITS, ...limits });
-    assert.deepEqual(expected, { maxOldGenerationSizeMb: 32 + 4 * 5, maxYoungGenerationSizeMb: 8 });
+    assert.deepEqual(expected, { maxOldGenerationSizeMb: 128 + 4 * 5 });
     const seen: Worker[] = [];
     const onWorker = (worker: Worker) => seen.push(worker);
     process.on('worker', onWorker);
@@ -187,9 +187,8 @@ describe('LuaPool sizing', () => {
     } finally {
       process.off('worker', onWorker);
     }
-    const ours = seen.filter((w) => w.resourceLimits?.maxOldGenerationSizeMb === 52);
+    const ours = seen.filter((w) => w.resourceLimits?.maxOldGenerationSizeMb === 148);
     assert.equal(ours.length, 1);
-    assert.equal(ours[0]?.resourceLimits?.maxYoungGenerationSizeMb, 8);
   });
 
   it('refuses a bad pool option with its name and rule', () => {
