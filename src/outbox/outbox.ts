@@ -11,7 +11,6 @@ import type {
   DestinationStatus,
   DrainOptions,
   DrainProgress,
-  HeldJob,
   JobOutcome,
   OutboxJob,
   OutboxJobInput,
@@ -282,7 +281,7 @@ export class Outbox {
         oldestPendingAgeMs: oldest === null ? null : Math.max(0, this.now() - oldest),
         lastErrors: await this.storage.lastErrors(),
         destinations: await this.destinationStatus(),
-        held: (await this.storage.held()).map((row): HeldJob => ({ ...row })),
+        held: await this.storage.held(),
       };
     });
   }

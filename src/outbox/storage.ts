@@ -1,6 +1,6 @@
 import type { OutboxError } from './errors.js';
 import type { LockOwner } from './liveness.js';
-import type { Destination, JobOutcome, OutboxErrorEntry, OutboxJob, OutboxState } from './types.js';
+import type { Destination, HeldJob, JobOutcome, OutboxErrorEntry, OutboxJob, OutboxState } from './types.js';
 
 /*
  * The one storage interface of the outbox. The Outbox class holds the delivery logic (lanes, backoff, waiters);
@@ -22,17 +22,6 @@ export interface JobRef {
 export interface PauseLength {
   baseMs: number;
   maxMs: number;
-}
-
-/** A dead job and how many later jobs wait behind it (they share one of its keys). */
-export interface HeldRow {
-  id: number;
-  fn: string;
-  account: string;
-  destinationId: number;
-  keys: string[];
-  error: string | null;
-  waiting: number;
 }
 
 export interface NewJob {
@@ -134,7 +123,7 @@ export interface OutboxStorage {
   hasWork(destinationIds: number[]): Promise<boolean>;
   /** Earliest time a head job of these destinations becomes due, null when none is pending. */
   nextDueAt(destinationIds: number[]): Promise<number | null>;
-  held(): Promise<HeldRow[]>;
+  held(): Promise<HeldJob[]>;
   counts(): Promise<Record<OutboxState, number>>;
   oldestActiveCreatedAt(): Promise<number | null>;
   lastErrors(): Promise<OutboxErrorEntry[]>;

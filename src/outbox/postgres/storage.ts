@@ -5,7 +5,6 @@ import type {
   ClaimRequest,
   DestinationCounts,
   DestinationRow,
-  HeldRow,
   JobRef,
   NewJob,
   OpenJob,
@@ -15,7 +14,7 @@ import type {
   StorageChange,
   StoredOutcome,
 } from '../storage.js';
-import type { Destination, OutboxErrorEntry, OutboxJob, OutboxState } from '../types.js';
+import type { Destination, HeldJob, OutboxErrorEntry, OutboxJob, OutboxState } from '../types.js';
 import { isTransientPostgresError, postgresFailure } from './failure.js';
 import { ChangeListener } from './listener.js';
 import { parsePostgresLocation } from './location.js';
@@ -485,8 +484,8 @@ export class PostgresStorage implements OutboxStorage {
     return rows[0]?.t ?? null;
   }
 
-  held(): Promise<HeldRow[]> {
-    return this.query<HeldRow>(
+  held(): Promise<HeldJob[]> {
+    return this.query<HeldJob>(
       `SELECT d.id, d.fn, d.account, d.destination_id AS "destinationId", d.ordering_keys AS keys,
               d.last_error AS error,
               (SELECT count(DISTINCT k.job_id) FROM ${this.t.keys} k

@@ -4,7 +4,6 @@ import type {
   ClaimRequest,
   DestinationCounts,
   DestinationRow,
-  HeldRow,
   JobRef,
   NewJob,
   OpenJob,
@@ -12,7 +11,7 @@ import type {
   PauseLength,
   StoredOutcome,
 } from '../storage.js';
-import type { Destination, OutboxErrorEntry, OutboxJob, OutboxState } from '../types.js';
+import type { Destination, HeldJob, OutboxErrorEntry, OutboxJob, OutboxState } from '../types.js';
 import { OutboxStore } from './store.js';
 
 /**
@@ -101,7 +100,7 @@ export class SqliteStorage implements OutboxStorage {
     return this.store.nextDueAt(destinationIds);
   }
 
-  async held(): Promise<HeldRow[]> {
+  async held(): Promise<HeldJob[]> {
     return this.store.held().map((row) => ({ ...row, keys: JSON.parse(row.keys) as string[] }));
   }
 

@@ -13,7 +13,7 @@ import type {
   PauseLength,
   ServedDestination,
 } from '../storage.js';
-import type { Destination, JobOutcome, OutboxErrorEntry, OutboxJob, OutboxState } from '../types.js';
+import type { Destination, HeldJob, JobOutcome, OutboxErrorEntry, OutboxJob, OutboxState } from '../types.js';
 
 /*
  * Jobs in outbox_jobs. A row moves pending -> sending -> delivered | pending (retry later) | dead.
@@ -170,16 +170,8 @@ interface KeyRows {
   destinationId: number;
 }
 
-/** A dead job and how many later jobs wait behind it (they share one of its keys). */
-export interface HeldRow {
-  id: number;
-  fn: string;
-  account: string;
-  destinationId: number;
-  keys: string;
-  error: string | null;
-  waiting: number;
-}
+/** A held job as SQLite returns it: its keys as JSON text. */
+export type HeldRow = Omit<HeldJob, 'keys'> & { keys: string };
 
 /**
  * Opens the file and checks it before anything is queued into it: a damaged file refuses new writes (they could
