@@ -6,8 +6,11 @@
  * Why raw API rather than wasmoon's value conversion: exact control over what crosses the boundary (strings only,
  * JSON rules in Lua), no JS object is ever reachable from Lua, and no Promise machinery (it breaks in coroutines).
  */
-import { LuaEngine, type LuaWasm } from 'wasmoon';
+import type { LuaEngine, LuaWasm } from 'wasmoon';
+import { requirePackage } from '../require-package.js';
 import { PRELUDE_LUA } from './prelude.js';
+
+const wasmoon = requirePackage('wasmoon') as typeof import('wasmoon');
 
 const LUA_OK = 0;
 export const LUA_YIELD = 1;
@@ -213,7 +216,7 @@ export class EngineHost {
 
   /** A fresh Lua state with the prelude run: stack [install, run]. Memory is unlimited until a run sets it. */
   createState(): LuaState {
-    const engine = new LuaEngine(this.lua, {
+    const engine = new wasmoon.LuaEngine(this.lua, {
       enableProxy: false,
       injectObjects: false,
       traceAllocations: true,

@@ -154,7 +154,8 @@ export class LuaPool {
   private readonly idleMs: number;
   private readonly recycleAboveBytes: number;
   private readonly now: () => number;
-  private readonly limits: LuaLimits;
+  /** Every run's limits unless the run sets its own. */
+  readonly limits: LuaLimits;
   private readonly resourceLimits: ResourceLimits;
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];

@@ -6,7 +6,7 @@
  * The main thread terminates this worker when a run outlives its time limit while executing.
  */
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { LuaFactory } from 'wasmoon';
+import { requirePackage } from '../require-package.js';
 import { EngineHost, HOOK_EVERY, type LuaState, type LuaString, type Step } from './engine.js';
 import { LIMIT_MARK, limitMessage, markLimit } from './limits.js';
 import type {
@@ -141,6 +141,7 @@ function decodeAnswer(r: Run, answer: CallAnswer): [string, string] {
   return ['error', answer.message];
 }
 
+const { LuaFactory } = requirePackage('wasmoon') as typeof import('wasmoon');
 const factory = new LuaFactory();
 const lua = await factory.getLuaModule();
 const host = new EngineHost(lua, {

@@ -2,9 +2,10 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
-import { type InfoRecord, type Parser, parse } from 'csv-parse';
+import type { InfoRecord, Parser } from 'csv-parse';
 import { KosmoError } from '../errors.js';
 import type { ImportSpec } from '../integrations/definition.js';
+import { requirePackage } from '../require-package.js';
 
 export interface ImportRow {
   /** Line of the file the row ends on (1-based), for error reports. */
@@ -115,13 +116,14 @@ async function* csvRows(
   dataField: string,
   required: string[],
 ): AsyncGenerator<ImportRow> {
+  const csvParse = requirePackage('csv-parse') as typeof import('csv-parse');
   let header: string[] | undefined;
   const unreadable: number[] = [];
   for (let from: Position = { line: 1, byte: 0 }; ; ) {
     const start = from;
     const rows: ImportRow[] = [];
     let last: Position = { line: start.line - 1, byte: start.byte };
-    const parser: Parser = parse({
+    const parser: Parser = csvParse.parse({
       columns:
         header ??
         ((names: string[]) => {

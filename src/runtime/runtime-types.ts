@@ -1,5 +1,5 @@
 import type { Integration, RetryNotice } from '../integrations/definition.js';
-import type { LuaLimits, LuaPoolOptions, LuaRunError, LuaRunStats } from '../lua/index.js';
+import type { LuaLimits, LuaPool, LuaPoolOptions, LuaRunError, LuaRunStats } from '../lua/index.js';
 import type { OutboxOptions } from '../outbox/index.js';
 import type { AccountOverrides } from './accounts.js';
 import type { CallRecord } from './call-log.js';
@@ -31,6 +31,12 @@ export interface RuntimeOptions {
   ask?: AskCallback;
   /** Lua sandbox: how many workers (maxWorkers; they grow and shrink with demand), default limits of every run. */
   lua?: LuaPoolOptions;
+  /**
+   * A Lua pool already started, used instead of one built from `lua` at the first `runLua` (`lua` is then ignored):
+   * the CLI starts it before loading the rest, so the sandbox's worker boots on another core meanwhile. The runtime
+   * closes it.
+   */
+  luaPool?: LuaPool;
   /** `direct` sends each write before the call returns; `queued` commits it to the outbox and delivers in the background. */
   delivery?: DeliveryMode;
   /** How the outbox retries and paces queued writes (defaults: see OutboxOptions); wins over the config's `queue`. */

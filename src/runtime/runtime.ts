@@ -66,7 +66,7 @@ function listedSettings(integration: Integration, account: Account): Record<stri
 
 /** The one entry point Lua, MCP, the CLI and library users call integration functions through. */
 export class Runtime {
-  private readonly docs: DocLibrary;
+  private docLibrary: DocLibrary | undefined;
   private readonly integrations: Integration[];
   private readonly byName = new Map<string, ResolvedFunction>();
   private readonly functionList: FunctionInfo[];
@@ -139,10 +139,15 @@ export class Runtime {
         parameters: jsonSchema,
       }),
     );
-    this.docs = new DocLibrary(this.integrations);
     this.log = new CallLog(
       [...this.accountsByIntegration.values()].flatMap((registry) => registry.secrets()),
     );
+  }
+
+  /** Rendered at the first read: most runs and calls never open a page. */
+  private get docs(): DocLibrary {
+    this.docLibrary ??= new DocLibrary(this.integrations);
+    return this.docLibrary;
   }
 
   functions(): FunctionInfo[] {
@@ -452,7 +457,7 @@ export class Runtime {
   /** Runs a Lua script in the sandbox; its `app.integrations.*` calls go through `call` with these options. */
   async runLua(code: string, options: RunLuaOptions = {}): Promise<LuaScriptResult> {
     const { account, dryRun, readOnly, delivery, ...limits } = options;
-    this.luaPool ??= new LuaPool(this.options.lua);
+    this.luaPool ??= this.options.luaPool ?? new LuaPool(this.options.lua);
     // The sandbox enforces the run's own argument limit, which may be raised above the default: calls take it too.
     const { maxArgBytes } = resolveLimits(this.defaultLimits, limits);
     const { host, calls, settled } = luaHostFor(this, { account, dryRun, readOnly, delivery, maxArgBytes });
@@ -470,14 +475,14 @@ export class Runtime {
   }
 
   async close(): Promise<void> {
-    await this.luaPool?.close();
+    await (this.luaPool ?? this.options.luaPool)?.close();
     await this.outboxInstance?.close();
     this.clients.clear();
   }
 
   /** The Lua pool's default limits; calls from outside Lua get the same argument bounds. */
   private get defaultLimits(): LuaLimits {
-    return resolveLimits(this.options.lua?.limits);
+    return this.options.luaPool?.limits ?? resolveLimits(this.options.lua?.limits);
   }
 
   private get env(): NodeJS.ProcessEnv {

@@ -4,10 +4,10 @@
  * tests call main() in-process.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { startEmulator } from '../../src/emulator/index.js';
 import { builtinAccountEnvironments } from '../../src/integrations/accounts.js';
@@ -21,17 +21,18 @@ const RECORDER = new URL('../support/record-imports.mjs', import.meta.url).pathn
 /** The modules `kosmo-vero ...args` imported, relative to the project (packages by name). */
 async function importsOf(
   args: string[],
-): Promise<{ code: number | null; stdout: string; modules: string[] }> {
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string; modules: string[] }> {
   const file = join(mkdtempSync(join(tmpdir(), 'kosmo-imports-')), 'imports.txt');
   const run = await runToEnd(process.execPath, ['--import', RECORDER, BIN, ...args], {
-    env: isolatedEnv({ KOSMO_RECORD_IMPORTS: file }),
+    env: isolatedEnv({ KOSMO_RECORD_IMPORTS: file, ...env }),
   });
   const root = new URL('../../', import.meta.url).href;
   const modules = readFileSync(file, 'utf8')
     .split('\n')
     .filter((url) => url.startsWith(root))
     .map((url) => url.slice(root.length).replace(/^node_modules\/((@[^/]+\/)?[^/]+)\/.*$/, '$1'));
-  return { code: run.code, stdout: run.stdout, modules: [...new Set(modules)] };
+  return { code: run.code, stdout: run.stdout, stderr: run.stderr, modules: [...new Set(modules)] };
 }
 
 describe('the built binary', { concurrency: true }, () => {
@@ -49,6 +50,25 @@ describe('the built binary', { concurrency: true }, () => {
       assert.deepEqual(heavy, []);
     });
   }
+
+  test('a run that delivers directly loads no outbox driver (SQLite, PostgreSQL) and no CSV parser', async () => {
+    const script = join(mkdtempSync(join(tmpdir(), 'kosmo-imports-')), 'hello.lua');
+    writeFileSync(script, 'print("hello")');
+    const { code, stdout, stderr, modules } = await importsOf(['run', script], { VERO_AUTH_TOKEN: CANARY });
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout, 'hello\n');
+    assert.ok(modules.includes('dist/lua/pool.js'), modules.join('\n'));
+    assert.deepEqual(
+      modules.filter((m) => /^(better-sqlite3|pg|csv-parse)$|^dist\/emulator\/index/.test(m)),
+      [],
+    );
+    // The recorder sees packages loaded with require: `outbox status` opens the SQLite outbox.
+    const status = await importsOf(['outbox', 'status'], {
+      KOSMO_VERO_OUTBOX: join(dirname(script), 'outbox.db'),
+    });
+    assert.equal(status.code, 0, status.stderr);
+    assert.ok(status.modules.includes('better-sqlite3'), status.modules.join('\n'));
+  });
 
   test('the help text lists the accounts of every built-in integration, as the runtime has them', () => {
     assert.deepEqual(

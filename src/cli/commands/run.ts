@@ -58,9 +58,17 @@ Examples:
         throw new UsageError(`--timeout: expected a positive number of milliseconds, got "${flags.timeout}"`);
       }
       if (flags.keep && !flags.emulator) throw new UsageError('--keep goes with --emulator');
-      const code = await readScript(file, cli.io.stdin);
-      const { runtime, emulator, close } = await openRuntime(cli, flags, {
-        ask: askOnTerminal(cli.io),
+      // Started first: the sandbox's worker boots (wasm, Lua state) on another core while this thread reads the
+      // script and loads the runtime. Once the runtime is open it owns the pool.
+      const { LuaPool } = await import('../../lua/index.js');
+      const luaPool = new LuaPool();
+      const opening = readScript(file, cli.io.stdin).then(async (code) => ({
+        code,
+        ...(await openRuntime(cli, flags, { ask: askOnTerminal(cli.io), luaPool })),
+      }));
+      const { code, runtime, emulator, close } = await opening.catch(async (error: unknown) => {
+        await luaPool.close();
+        throw error;
       });
       try {
         // An account nobody configured is a mistake on the command line, not in the script.

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { requirePackage } from '../../require-package.js';
 
 /** How long to wait before listening again after the connection dropped. */
 const RECONNECT_MS = 1000;
@@ -24,7 +25,8 @@ export class ChangeListener {
 
   private async connect(): Promise<void> {
     if (this.closed) return;
-    const client = new pg.Client({
+    const driver = requirePackage('pg') as typeof pg;
+    const client = new driver.Client({
       connectionString: this.connectionString,
       application_name: this.applicationName,
     });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
+import { requirePackage } from '../../require-package.js';
 import type { LockOwner } from '../liveness.js';
 import type {
   ClaimRequest,
@@ -22,10 +23,14 @@ import { migrate } from './schema.js';
 
 // int8 (ids, epoch milliseconds, counts) as numbers: every value stays far below 2^53.
 const INT8 = 20;
-const types: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8 ? Number : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
-};
+function int8AsNumber(driver: typeof pg): pg.CustomTypesConfig {
+  return {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+      oid === INT8
+        ? Number
+        : driver.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+  };
+}
 
 /** How often claims look for expired leases. */
 const RELEASE_EVERY_MS = 1000;
@@ -78,12 +83,13 @@ export class PostgresStorage implements OutboxStorage {
       meta: `${s}.outbox_meta`,
     };
     // allowExitOnIdle: idle connections do not keep the process alive (a background drainer must not).
-    this.pool = new pg.Pool({
+    const driver = requirePackage('pg') as typeof pg;
+    this.pool = new driver.Pool({
       connectionString: parsed.connectionString,
       max: poolSize,
       allowExitOnIdle: true,
       application_name: `kosmo-vero outbox ${parsed.schema}`,
-      types,
+      types: int8AsNumber(driver),
     });
     // An idle connection the server dropped: the pool discards it; the next query opens another.
     this.pool.on('error', () => {});

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { requirePackage } from '../../require-package.js';
 import { OutboxError, storageError } from '../errors.js';
 import { isOwnerGone, type LockOwner } from '../liveness.js';
 import type {
@@ -182,7 +183,8 @@ function openChecked(file: string, synchronous: 'normal' | 'full'): Database.Dat
   try {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     // `timeout`: how long a statement waits for another connection's write lock before SQLITE_BUSY.
-    db = new Database(file, { timeout: 10_000 });
+    const Sqlite = requirePackage('better-sqlite3') as typeof import('better-sqlite3');
+    db = new Sqlite(file, { timeout: 10_000 });
     db.pragma('journal_mode = WAL');
     // NORMAL in WAL: a commit is in the WAL file (OS cache) before it returns, so a killed process loses nothing;
     // only power loss / OS crash may drop the last commits. FULL fsyncs every commit.
