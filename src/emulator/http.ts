@@ -31,7 +31,7 @@ export function sendJson(
   res: ServerResponse,
   status: number,
   body: unknown,
-  headers: Record<string, string> = {},
+  headers?: Record<string, string>,
 ): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {

@@ -1,4 +1,4 @@
-/** startEmulator: a Vero Track API v2 look-alike on node:http, state in SQLite. */
+/** startEmulator: a Vero Track API v2 look-alike on node:http, state in memory (and in a SQLite file if asked). */
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Params, type ParsedBody, parseBody } from './body.js';
@@ -32,6 +32,9 @@ interface Outcome {
   message: string;
 }
 
+/** What the request log keeps of every Vero request, whatever its answer. */
+type Received = Omit<NewRequest, 'status' | 'message'>;
+
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const host = options.host ?? '127.0.0.1';
   const tokens = normaliseTokens(options.tokens);
@@ -48,7 +51,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   }
   const log = options.log;
   const now = options.now ?? (() => new Date());
-  const store = new EmulatorStore(options.dbPath, maxRequests);
+  const dbPath = options.dbPath;
+  // SQLite only for a file: better-sqlite3 is not even loaded otherwise.
+  const file =
+    dbPath === undefined || dbPath === ':memory:'
+      ? undefined
+      : new (await import('./state-file.js')).StateFile(dbPath, maxRequests);
+  const store = new EmulatorStore(file, maxRequests);
   const dedup = new DedupWindow(windowMs);
   const faults = new FaultQueue();
   const pendingSleeps = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
@@ -76,27 +85,23 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       pendingSleeps.add(entry);
     });
 
-  const record = (
-    req: IncomingMessage,
-    pathname: string,
-    endpoint: Endpoint | null,
-    entry: Partial<NewRequest>,
-  ) => {
+  /** Logs a Vero request with its answer; `outcome` null when it got none (a dropped or hanging fault). */
+  const record = (received: Received, outcome: Outcome | null) => {
     const row: NewRequest = {
-      method: req.method ?? 'GET',
-      path: pathname,
-      endpoint,
-      status: entry.status ?? null,
-      message: entry.message ?? null,
-      token: entry.token ?? null,
-      body: entry.body ?? null,
-      received_at: entry.received_at ?? now().toISOString(),
+      method: received.method,
+      path: received.path,
+      endpoint: received.endpoint,
+      status: outcome === null ? null : outcome.status,
+      message: outcome === null ? null : outcome.message,
+      token: received.token,
+      body: received.body,
+      receivedAt: received.receivedAt,
     };
     store.insertRequest(row);
     revision += 1;
     if (log === undefined) return;
-    const outcome = row.status === null ? 'no answer' : `${row.status} ${row.message ?? ''}`;
-    log(`${row.method} ${row.path} -> ${outcome} (token: ${row.token ?? 'none'})`);
+    const answered = outcome === null ? 'no answer' : `${outcome.status} ${outcome.message}`;
+    log(`${row.method} ${row.path} -> ${answered} (token: ${row.token ?? 'none'})`);
   };
 
   async function handleVero(
@@ -105,7 +110,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     pathname: string,
     query: URLSearchParams,
   ) {
-    const receivedAt = now().toISOString();
+    const receivedAt = now().getTime();
     const method = req.method ?? 'GET';
     const endpoint = endpointOf(pathname);
     const raw = await readBody(req);
@@ -116,14 +121,21 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const params: Params | null = parsed.ok ? parsed.params : null;
     const credential = matchCredential(findCredential(params, query), tokens);
     const body = params === null ? null : withoutCredential(params);
-    const base = { token: credential.label, body, received_at: receivedAt };
+    const received: Received = {
+      method,
+      path: pathname,
+      endpoint,
+      token: credential.label,
+      body,
+      receivedAt,
+    };
 
     if (endpoint === null || !ENDPOINT_METHODS[endpoint].includes(method)) {
       const message =
         endpoint === null
           ? `Not found: no Vero endpoint at ${pathname}.`
           : `Not found: ${endpoint} takes ${ENDPOINT_METHODS[endpoint].join(' or ')}, not ${method}.`;
-      record(req, pathname, endpoint, { ...base, status: 404, message });
+      record(received, { status: 404, message });
       return sendJson(res, 404, { status: 404, message });
     }
 
@@ -132,16 +144,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       if (fault.latencyMs !== undefined && fault.latencyMs > 0) await sleep(fault.latencyMs);
       if (closed) return void req.socket.destroy();
       if (fault.drop || fault.hang) {
-        record(req, pathname, endpoint, base);
+        record(received, null);
         if (fault.drop) req.socket.destroy();
         return; // hang: never answer; close() or the client ends the socket
       }
-      if (fault.status !== undefined)
-        return answerFault(res, fault, (o) => record(req, pathname, endpoint, { ...base, ...o }));
+      if (fault.status !== undefined) return answerFault(res, fault, (o) => record(received, o));
     }
 
     const outcome = answer(endpoint, parsed, body, credential);
-    record(req, pathname, endpoint, { ...base, ...outcome });
+    record(received, outcome);
     sendJson(res, outcome.status, { status: outcome.status, message: outcome.message });
   }
 
@@ -169,7 +180,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const key = windowMs > 0 ? dedupKey(credential.secret, endpoint, decoded.params, checked.op) : null;
     if (key !== null && dedup.isDuplicate(key, at.getTime()))
       return { status: 200, message: ALREADY_RECEIVED };
-    store.transaction(() => applyOperation(store, checked.op, at.toISOString()));
+    store.transaction(() => applyOperation(store, checked.op, at.getTime()));
     if (key !== null) dedup.record(key, at.getTime());
     return { status: 200, message: SUCCESS };
   }
