@@ -6,7 +6,7 @@
 import { isoTime, jsonCopy } from './records.js';
 import type { EmulatorRequest } from './types.js';
 
-/** The request log's default cap: enough to read back a long test run, about 5 MiB of typical requests. */
+/** The request log's default cap: enough to read back a long test run; about 3 MiB of ~100-byte JSON bodies. */
 export const DEFAULT_MAX_REQUESTS = 10_000;
 
 /**
