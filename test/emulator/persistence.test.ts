@@ -110,13 +110,14 @@ describe('emulator persistence and reset', () => {
       const changed = emu.state();
       const [user] = changed.users;
       const event = changed.events[0];
-      assert.ok(user && event);
+      const request = changed.requests[0];
+      assert.ok(user && event && request);
       user.data.plan = 'free';
       (user.data.nested as { a: number }).a = 2;
       user.tags.push('changed');
       (event.data.n as { deep: number }).deep = 2;
       event.identity.id = 'someone else';
-      (changed.requests[0]?.body as { data: { nested: { a: number } } }).data.nested.a = 3;
+      (request.body as { data: { nested: { a: number } } }).data.nested.a = 3;
       assert.deepEqual(emu.state(), before);
     } finally {
       await emu.close();
