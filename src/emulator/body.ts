@@ -31,8 +31,15 @@ class BodyError extends Error {}
 const reservedKeyMessage = (key: string, where: string): string =>
   `Malformed body: the key "${key}"${where} is reserved (${[...RESERVED_KEYS].join(', ')} are refused anywhere in a body).`;
 
-export function parseBody(raw: string, contentType: string | undefined): ParsedBody {
-  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+/** `Application/JSON; charset=utf-8` → `application/json`; '' when there is no Content-Type. */
+export function mediaType(contentType: string | undefined): string {
+  if (contentType === undefined) return '';
+  const semicolon = contentType.indexOf(';');
+  return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
+}
+
+/** A JSON or urlencoded body; `type` is the request's mediaType (anything but a form is read as JSON). */
+export function parseBody(raw: string, type: string): ParsedBody {
   if (type === 'application/x-www-form-urlencoded') {
     try {
       return { ok: true, params: parseForm(new URLSearchParams(raw)) };

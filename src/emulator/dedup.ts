@@ -18,8 +18,7 @@
 import { createHash } from 'node:crypto';
 import type { Params } from './body.js';
 import type { Endpoint } from './endpoints.js';
-import { profileIdOf } from './operations.js';
-import type { Operation } from './validate.js';
+import { type Operation, profileIdOf } from './validate.js';
 
 /** 5 minutes: the newest Vero reference's event window, used for every request (see above). */
 export const DEFAULT_DEDUP_WINDOW_MS = 5 * 60 * 1000;

@@ -18,6 +18,7 @@ export class FaultQueue {
 
   /** Heartbeat is only faulted by a fault naming '/heartbeat' explicitly, so health checks keep working. */
   take(endpoint: Endpoint, method: string): EmulatorFault | null {
+    if (this.faults.length === 0) return null;
     const index = this.faults.findIndex(({ fault }) => {
       if (fault.endpoint === undefined ? endpoint === '/heartbeat' : stripJson(fault.endpoint) !== endpoint) {
         return false;

@@ -31,14 +31,15 @@ export function sendJson(
   res: ServerResponse,
   status: number,
   body: unknown,
-  headers: Record<string, string> = {},
+  headers?: Record<string, string>,
 ): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, {
+  const head = {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
+  };
+  // Spreading even an absent `headers` takes V8's slow copy path, on every answer.
+  res.writeHead(status, headers === undefined ? head : { ...head, ...headers });
   res.end(text);
 }
 

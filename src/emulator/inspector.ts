@@ -9,7 +9,7 @@ import type { EmulatorEvent, EmulatorRequest, EmulatorState, EmulatorUser } from
 
 export const INSPECTOR_PREFIX = '/_emulator';
 
-/** The paged reads the view needs: the emulator's SQLite store answers each with a COUNT and a LIMIT/OFFSET query. */
+/** The paged reads the view needs: the emulator's store answers each from memory, copying only the page's rows. */
 export type ViewSource = Pick<
   EmulatorStore,
   'counts' | 'usersPage' | 'eventsPage' | 'requestsPage' | 'userEventsPage'
@@ -87,8 +87,8 @@ export function createInspector(deps: InspectorDeps): Inspector {
   return {
     deps,
     view(query) {
-      // Polling an idle emulator costs nothing; otherwise each list is a COUNT plus a LIMIT/OFFSET query, so a
-      // view costs the same at 20 rows or 20 000.
+      // Polling an idle emulator costs nothing; otherwise each list is a count plus the page's rows (users take a
+      // pointer copy of the whole list first), so a view costs about the same at 20 rows or 20 000.
       const revision = deps.revision();
       const since = query.get('since');
       if (since !== null && since !== '' && Number(since) === revision) return { revision, unchanged: true };

@@ -6,9 +6,8 @@
  */
 import { type ParsedBody, parseForm } from './body.js';
 
-export function isMultipart(contentType: string | undefined): boolean {
-  return (contentType ?? '').split(';')[0]?.trim().toLowerCase() === 'multipart/form-data';
-}
+/** The mediaType (body.ts) of a multipart body. */
+export const MULTIPART = 'multipart/form-data';
 
 export async function parseMultipart(raw: string, contentType: string): Promise<ParsedBody> {
   let form: FormData;

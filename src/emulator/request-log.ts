@@ -1,17 +1,34 @@
 /**
- * The request log: the newest `max` requests, in memory, oldest dropped first and counted. Kept out of SQLite
- * because it is written on every request and only read by a person or a test: a row in SQLite cost more than the
- * rest of a request's work. A file-backed emulator also writes each row to its `requests` table (store.ts), so a
- * restart reads the log back.
+ * The request log: the newest `max` requests, in memory, oldest dropped first and counted. Written on every request
+ * and only read by a person or a test. An emulator with a state file also writes each row to its `requests` table
+ * (state-file.ts), so a restart reads the log back.
  */
+import { isoTime, jsonCopy } from './records.js';
 import type { EmulatorRequest } from './types.js';
 
-/** The request log's default cap: enough to read back a long test run, about 5 MiB of typical requests. */
+/** The request log's default cap: enough to read back a long test run; about 3 MiB of ~100-byte JSON bodies. */
 export const DEFAULT_MAX_REQUESTS = 10_000;
 
-/** A logged request with its body as JSON text: a reader gets its own copy, and the log's size is its text's. */
-export interface LoggedRequest extends Omit<EmulatorRequest, 'body'> {
-  body: string | null;
+/**
+ * A logged request: its parsed body as received (never changed afterwards; a reader gets a copy, requestOut) and its
+ * arrival time in epoch milliseconds. Nothing is serialised per request.
+ */
+export interface LoggedRequest extends Omit<EmulatorRequest, 'received_at'> {
+  receivedAt: number;
+}
+
+export function requestOut(row: LoggedRequest): EmulatorRequest {
+  return {
+    seq: row.seq,
+    method: row.method,
+    path: row.path,
+    endpoint: row.endpoint,
+    status: row.status,
+    message: row.message,
+    token: row.token,
+    body: row.body === null ? null : jsonCopy(row.body),
+    received_at: isoTime(row.receivedAt),
+  };
 }
 
 export class RequestLog {

@@ -9,6 +9,14 @@ export interface UserRef {
   email?: string;
 }
 
+/**
+ * The profile id a request addresses: its id, or (named only by email) the email itself. Vero's default identity
+ * rule (operations.ts): a profile is found by id only.
+ */
+export function profileIdOf(ref: UserRef): string {
+  return ref.id ?? (ref.email as string);
+}
+
 export type Operation =
   | { kind: 'identify'; ref: UserRef; data: Params }
   | { kind: 'edit'; ref: UserRef; changes: Params }

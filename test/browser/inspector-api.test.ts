@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
+import { StateFile } from '../../src/emulator/state-file.js';
 import { EmulatorStore } from '../../src/emulator/store.js';
 import { CANARY } from '../support/canary.js';
 
@@ -158,24 +159,15 @@ describe('GET /_emulator/view over 20 000 events', () => {
   let emu: RunningEmulator;
 
   before(async () => {
-    // Seeded through the real store in one transaction (20k HTTP requests would take seconds), then served.
-    const store = new EmulatorStore(dbPath, MAX_REQUESTS);
-    const at = new Date().toISOString();
+    // Seeded through the real store and its file in one transaction (20k HTTP requests would take seconds), then
+    // served by an emulator that reads the file back.
+    const store = new EmulatorStore(new StateFile(dbPath, MAX_REQUESTS), MAX_REQUESTS);
+    const at = Date.now();
     store.transaction(() => {
-      for (let p = 0; p < PEOPLE; p++) {
-        store.insertUser({
-          id: `usr_${p}`,
-          email: `p${p}@example.com`,
-          data: '{}',
-          tags: '[]',
-          unsubscribed: 0,
-          created_at: at,
-          updated_at: at,
-        });
-      }
+      for (let p = 0; p < PEOPLE; p++) store.saveUser(store.newUser(`usr_${p}`, `p${p}@example.com`, at));
       for (let n = 0; n < BULK; n++) {
         const identity = identityOf(n);
-        store.insertEvent({ identity, event_name: 'Viewed page', data: { n }, extras: {}, received_at: at });
+        store.addEvent({ identity, eventName: 'Viewed page', data: { n }, extras: {}, receivedAt: at });
         store.insertRequest({
           method: 'POST',
           path: '/api/v2/events/track',
@@ -184,7 +176,7 @@ describe('GET /_emulator/view over 20 000 events', () => {
           message: 'Success.',
           token: 'default',
           body: { identity, event_name: 'Viewed page', data: { n } },
-          received_at: at,
+          receivedAt: at,
         });
       }
     });

@@ -99,6 +99,29 @@ describe('emulator endpoints: state effects', () => {
     );
   });
 
+  it('PUT /users/reidentify onto an existing id merges the old profile into it, its own values winning', async () => {
+    await call(emu.url, 'POST', '/users/track', {
+      id: 'anon',
+      email: 'a@example.com',
+      data: { k: 'old', x: 1 },
+    });
+    await call(emu.url, 'PUT', '/users/tags/edit', { id: 'anon', add: ['a', 'both'] });
+    await call(emu.url, 'POST', '/users/track', { id: 'known', data: { k: 'new' } });
+    await call(emu.url, 'PUT', '/users/tags/edit', { id: 'known', add: ['both', 'k'] });
+    const known = user('known');
+    const r = await call(emu.url, 'PUT', '/users/reidentify', { id: 'anon', new_id: 'known' });
+    assert.deepEqual(r.body, SUCCESS);
+    const { users } = emu.state();
+    assert.deepEqual(
+      users.map((u) => u.id),
+      ['known'],
+    );
+    assert.deepEqual(
+      { ...users[0], updated_at: known?.updated_at },
+      { ...known, email: 'a@example.com', data: { k: 'new', x: 1 }, tags: ['both', 'k', 'a'] },
+    );
+  });
+
   it('POST /users/delete removes the user', async () => {
     await call(emu.url, 'POST', '/users/track', { id: 'u1' });
     await call(emu.url, 'POST', '/users/track', { id: 'u2' });
