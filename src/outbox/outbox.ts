@@ -271,10 +271,20 @@ export class Outbox {
    * returned; one no longer stored counts as delivered (only delivered rows are purged). Memory stays at a few
    * bytes an id, and its final read is one range of rows for the ids of one import.
    */
-  waitForTally(ids: number[], options: WaitOptions & { details?: number } = {}): Promise<JobTally> {
+  async waitForTally(ids: number[], options: WaitOptions & { details?: number } = {}): Promise<JobTally> {
     this.assertOpen('waitForTally');
-    const waited = new IdSet(ids);
+    const notAnId = ids.find((id) => !Number.isSafeInteger(id) || id < 1);
+    if (notAnId !== undefined) {
+      throw new OutboxError('outbox_unknown_job', `waitForTally: ${notAnId} is not an outbox job id.`);
+    }
     const details = options.details ?? 10;
+    if (!Number.isSafeInteger(details) || details < 0) {
+      throw new OutboxError(
+        'outbox_invalid_option',
+        `waitForTally: \`details\` must be a whole number, 0 or more (got ${details}).`,
+      );
+    }
+    const waited = new IdSet(ids);
     return this.wait(waited, options, async () => {
       const ranges = waited.ranges();
       const counts = await this.storage.countStates(ranges, this.now());

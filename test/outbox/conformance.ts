@@ -222,6 +222,8 @@ export function outboxConformance(engine: Engine): void {
         sending: 0,
         notDelivered: [],
       });
+      await assert.rejects(outbox.waitForTally([a.id, 0]), { code: 'outbox_unknown_job' });
+      await assert.rejects(outbox.waitForTally([a.id], { details: 1.5 }), { code: 'outbox_invalid_option' });
       await outbox.close();
     });
 
