@@ -9,6 +9,7 @@ export type {
   DrainProgress,
   HeldJob,
   JobOutcome,
+  JobTally,
   OutboxErrorEntry,
   OutboxJob,
   OutboxJobInput,
@@ -16,4 +17,5 @@ export type {
   OutboxState,
   OutboxStatus,
   PurgeFilter,
+  WaitOptions,
 } from './types.js';

@@ -3,21 +3,24 @@ import { defaultOutboxPath } from './default-path.js';
 import { checkDestination, Destinations } from './destinations.js';
 import { OutboxError } from './errors.js';
 import { backoffDelayMs, classifyFailure } from './failure.js';
+import { IdSet } from './id-set.js';
 import { type LockOwner, newLockOwner, releaseLockOwner } from './liveness.js';
 import { openStorage } from './open-storage.js';
-import type { OutboxStorage, ServedDestination } from './storage.js';
+import type { OutboxStorage, ServedDestination, StoredOutcome } from './storage.js';
 import type {
   DestinationInput,
   DestinationStatus,
   DrainOptions,
   DrainProgress,
   JobOutcome,
+  JobTally,
   OutboxJob,
   OutboxJobInput,
   OutboxOptions,
   OutboxState,
   OutboxStatus,
   PurgeFilter,
+  WaitOptions,
 } from './types.js';
 
 interface DrainRun {
@@ -30,15 +33,21 @@ interface DrainRun {
 }
 
 interface Waiter {
-  ids: number[];
-  /** Ids not yet known to be final (or paused). */
-  remaining: Set<number>;
-  /** Distinct ids. */
-  total: number;
+  /** The ids waited for; open: not yet known to be final (or paused). */
+  ids: IdSet;
+  /** How many were settled at the last progress report. */
+  reported: number;
   onProgress: ((settled: number, total: number) => void) | undefined;
-  resolve: (outcomes: JobOutcome[]) => void;
+  /** Reads what the wait resolves with and resolves it (after a last progress report). */
+  conclude: () => Promise<void>;
   reject: (error: Error) => void;
   timeout: NodeJS.Timeout | undefined;
+}
+
+/** What a wait resolves with, and how many of its ids the read that made it found settled. */
+interface Conclusion<T> {
+  value: T;
+  settled: number;
 }
 
 /** An outcome that could not be written (e.g. disk full); written again before the next claim. */
@@ -236,10 +245,7 @@ export class Outbox {
    * long as that takes. `onProgress` hears how many of them are settled each time that number grows (counted as
    * outcomes arrive, not by reading every id again).
    */
-  async waitFor(
-    ids: number[],
-    options: { timeoutMs?: number; onProgress?: (settled: number, total: number) => void } = {},
-  ): Promise<JobOutcome[]> {
+  async waitFor(ids: number[], options: WaitOptions = {}): Promise<JobOutcome[]> {
     this.assertOpen('waitFor');
     const current = await this.read('read queued writes', () => this.storage.outcomes(ids));
     const known = new Set(current.map((o) => o.id));
@@ -250,14 +256,71 @@ export class Outbox {
     const open = current.filter((o) => !this.settled(o));
     if (open.length === 0 || (await this.read('read queued writes', () => this.stuck(open))))
       return ordered(ids, current);
-    const remaining = new Set(open.map((o) => o.id));
+    const waited = new IdSet(ids);
+    waited.settleAllBut(open.map((o) => o.id));
+    return this.wait(waited, options, async () => {
+      const outcomes = ordered(ids, await this.storage.outcomes(ids));
+      for (const outcome of outcomes) if (this.settled(outcome)) waited.settle(outcome.id);
+      return { value: outcomes, settled: waited.total - waited.size };
+    });
+  }
+
+  /**
+   * `waitFor` for many writes (an import's): resolves when `waitFor` would, with counts by state and the details of
+   * only the first few not delivered (`details`, default 10), instead of an outcome per id. Ids are those `enqueue`
+   * returned; one no longer stored counts as delivered (only delivered rows are purged). Memory stays at a few
+   * bytes an id, and its final read is one range of rows for the ids of one import.
+   */
+  async waitForTally(ids: number[], options: WaitOptions & { details?: number } = {}): Promise<JobTally> {
+    this.assertOpen('waitForTally');
+    const notAnId = ids.find((id) => !Number.isSafeInteger(id) || id < 1);
+    if (notAnId !== undefined) {
+      throw new OutboxError('outbox_unknown_job', `waitForTally: ${notAnId} is not an outbox job id.`);
+    }
+    const details = options.details ?? 10;
+    if (!Number.isSafeInteger(details) || details < 0) {
+      throw new OutboxError(
+        'outbox_invalid_option',
+        `waitForTally: \`details\` must be a whole number, 0 or more (got ${details}).`,
+      );
+    }
+    const waited = new IdSet(ids);
+    return this.wait(waited, options, async () => {
+      const ranges = waited.ranges();
+      const counts = await this.storage.countStates(ranges, this.now());
+      const { pending, sending, delivered, dead, discarded, paused } = counts;
+      const purged = waited.total - (pending + sending + delivered + dead + discarded);
+      const tally: JobTally = {
+        total: waited.total,
+        delivered: delivered + purged,
+        dead,
+        discarded,
+        pending,
+        sending,
+        notDelivered:
+          delivered + purged < waited.total && details > 0
+            ? (await this.storage.undelivered(ranges, details)).map(withoutDestination)
+            : [],
+      };
+      return { value: tally, settled: waited.total - sending - (pending - paused) };
+    });
+  }
+
+  /**
+   * Registers a wait for the open ids of `ids`, which ends when none is open, when the rest can only wait for an
+   * operator, or on the timeout; then `conclude` reads what it resolves with.
+   */
+  private wait<T>(ids: IdSet, options: WaitOptions, conclude: () => Promise<Conclusion<T>>): Promise<T> {
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         ids,
-        remaining,
-        total: known.size,
+        reported: -1,
         onProgress: options.onProgress,
-        resolve,
+        conclude: async () => {
+          const { value, settled } = await conclude();
+          reportProgress(waiter, settled);
+          resolve(value);
+        },
         reject,
         timeout: undefined,
       };
@@ -267,7 +330,8 @@ export class Outbox {
       }
       this.waiters.add(waiter);
       this.ensureWaitPoll();
-      // A job may have finished while its state was being read: look once more, now that the waiter is known.
+      // Look now, now that the waiter is known: a job may have finished while its state was being read (waitFor),
+      // and waitForTally has not looked at all yet.
       void this.checkWaiters();
     });
   }
@@ -689,9 +753,9 @@ export class Outbox {
     }
     if (outcome === 'delivered' || outcome === 'dead') {
       for (const waiter of this.waiters) {
-        if (!waiter.remaining.delete(id)) continue;
+        if (!waiter.ids.settle(id)) continue;
         reportProgress(waiter);
-        if (waiter.remaining.size === 0) void this.finishWaiter(waiter);
+        if (waiter.ids.size === 0) void this.finishWaiter(waiter);
       }
     }
     // A pause settles every waiting job of that destination; a dead job may leave the ones behind it stuck.
@@ -796,25 +860,7 @@ export class Outbox {
     for (const waiter of [...this.waiters]) {
       let done: boolean;
       try {
-        // Only the jobs still open among the ids' range are read (a wait for 100k ids read every one of them each
-        // second, 3 s a time): any other waited id is delivered, dead, discarded or purged, so settled.
-        let min = Number.POSITIVE_INFINITY;
-        let max = 0;
-        for (const id of waiter.remaining) {
-          min = Math.min(min, id);
-          max = Math.max(max, id);
-        }
-        const now = this.now();
-        const open = (await this.storage.openJobs(min, max)).filter(
-          (o) =>
-            waiter.remaining.has(o.id) &&
-            !(o.state === 'pending' && o.pausedUntil !== null && o.pausedUntil > now),
-        );
-        const stillOpen = new Set(open.map((o) => o.id));
-        const before = waiter.remaining.size;
-        for (const id of [...waiter.remaining]) if (!stillOpen.has(id)) waiter.remaining.delete(id);
-        if (waiter.remaining.size < before) reportProgress(waiter);
-        done = waiter.remaining.size === 0 || (await this.stuck(open));
+        done = await this.look(waiter);
       } catch (error) {
         if (!this.storage.isTransient(error))
           this.failStorage(this.storage.failure('read queued writes', error));
@@ -824,18 +870,31 @@ export class Outbox {
     }
   }
 
+  /**
+   * Settles the waited ids that are no longer open; true when the wait is over. Only the jobs still open among the
+   * open ids' range are read (a wait for 100k ids read every one of them each second, 3 s a time): any other
+   * waited id is delivered, dead, discarded or purged, so settled.
+   */
+  private async look(waiter: Waiter): Promise<boolean> {
+    const bounds = waiter.ids.openBounds();
+    if (bounds === undefined) return true;
+    const now = this.now();
+    const open = (await this.storage.openJobs(bounds.min, bounds.max)).filter(
+      (o) =>
+        waiter.ids.isOpen(o.id) && !(o.state === 'pending' && o.pausedUntil !== null && o.pausedUntil > now),
+    );
+    if (waiter.ids.settleAllBut(open.map((o) => o.id)) > 0) reportProgress(waiter);
+    return waiter.ids.size === 0 || (await this.stuck(open));
+  }
+
   private async finishWaiter(waiter: Waiter): Promise<void> {
     if (!this.waiters.delete(waiter)) return;
     if (waiter.timeout) clearTimeout(waiter.timeout);
     this.stopWaitPollIfIdle();
     try {
-      const outcomes = ordered(waiter.ids, await this.storage.outcomes(waiter.ids));
       // The last look may have read a job as open just before it settled (another drainer's delivery between two
       // reads): the final report counts what is returned, so the two never disagree.
-      const before = waiter.remaining.size;
-      for (const outcome of outcomes) if (this.settled(outcome)) waiter.remaining.delete(outcome.id);
-      if (waiter.remaining.size < before) reportProgress(waiter);
-      waiter.resolve(outcomes);
+      await waiter.conclude();
     } catch (error) {
       waiter.reject(this.storage.failure('read queued writes', error));
     }
@@ -860,9 +919,12 @@ export class Outbox {
 
 const laneOf = (destinationId: number, fn: string): string => `${destinationId}\n${fn}`;
 
-function reportProgress(waiter: Waiter): void {
+/** Tells the waiter's listener how many are settled when that number grew (`settled`: counted by a final read). */
+function reportProgress(waiter: Waiter, settled = waiter.ids.total - waiter.ids.size): void {
+  if (settled <= waiter.reported) return;
+  waiter.reported = settled;
   try {
-    waiter.onProgress?.(waiter.total - waiter.remaining.size, waiter.total);
+    waiter.onProgress?.(settled, waiter.ids.total);
   } catch {
     // A failing progress callback must not stop the wait.
   }
@@ -900,7 +962,10 @@ function serialiseResult(result: unknown): string {
 }
 
 /** Outcomes in the order of the ids asked for; an id no longer stored was purged, which only happens once delivered. */
-function ordered(ids: number[], outcomes: Array<JobOutcome & { destinationId?: number }>): JobOutcome[] {
-  const byId = new Map(outcomes.map(({ destinationId: _destination, ...outcome }) => [outcome.id, outcome]));
+function ordered(ids: number[], outcomes: StoredOutcome[]): JobOutcome[] {
+  const byId = new Map(outcomes.map((outcome) => [outcome.id, withoutDestination(outcome)]));
   return ids.map((id) => byId.get(id) ?? { id, state: 'delivered' });
 }
+
+const withoutDestination = ({ destinationId: _destination, ...outcome }: StoredOutcome): JobOutcome =>
+  outcome;

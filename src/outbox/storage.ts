@@ -1,4 +1,5 @@
 import type { OutboxError } from './errors.js';
+import type { IdRange } from './id-set.js';
 import type { LockOwner } from './liveness.js';
 import type { Destination, HeldJob, JobOutcome, OutboxErrorEntry, OutboxJob, OutboxState } from './types.js';
 
@@ -61,6 +62,30 @@ export interface DestinationCounts {
 }
 
 export type StoredOutcome = JobOutcome & { destinationId: number };
+
+/** A job's outcome as both engines select it (`outcomes`, `undelivered`). */
+export interface OutcomeRow {
+  id: number;
+  state: OutboxState;
+  error: string | null;
+  result: string | null;
+  destinationId: number;
+  pausedUntil: number | null;
+  heldBy: number | null;
+}
+
+/** Only what applies: a pause for pending jobs, the result (parsed) for delivered ones. */
+export function storedOutcome(row: OutcomeRow): StoredOutcome {
+  const outcome: StoredOutcome = { id: row.id, state: row.state, destinationId: row.destinationId };
+  if (row.error !== null) outcome.error = row.error;
+  if (row.state === 'pending' && row.pausedUntil !== null) outcome.pausedUntil = row.pausedUntil;
+  if (row.heldBy !== null) outcome.heldBy = row.heldBy;
+  if (row.state === 'delivered' && row.result !== null) outcome.result = JSON.parse(row.result);
+  return outcome;
+}
+
+/** Stored jobs counted by state; `paused`: those of the pending ones whose destination is paused. */
+export type StateCounts = Record<OutboxState, number> & { paused: number };
 
 /** A job not final yet, as a waiter polls it. */
 export interface OpenJob {
@@ -130,6 +155,10 @@ export interface OutboxStorage {
   destinationCounts(): Promise<DestinationCounts[]>;
   /** Outcomes of the given ids that exist (with their destination ids), in no particular order. */
   outcomes(ids: number[]): Promise<StoredOutcome[]>;
+  /** The stored jobs with ids in the ranges, by state; pending ones count as paused when paused past `now`. */
+  countStates(ranges: IdRange[], now: number): Promise<StateCounts>;
+  /** The first `limit` stored jobs with ids in the ranges that are not delivered, in id order. */
+  undelivered(ranges: IdRange[], limit: number): Promise<StoredOutcome[]>;
   /** Pending and sending jobs with ids from `min` to `max`, with their destination's pause. */
   openJobs(min: number, max: number): Promise<OpenJob[]>;
   stateOf(id: number): Promise<OutboxState | undefined>;

@@ -152,6 +152,28 @@ export interface JobOutcome {
   heldBy?: number;
 }
 
+/** What became of a set of queued writes, in counts (`waitForTally`): what a wait for thousands of them needs. */
+export interface JobTally {
+  /** Distinct ids waited for. */
+  total: number;
+  /** Delivered, including rows purged since (only delivered rows are purged). */
+  delivered: number;
+  dead: number;
+  discarded: number;
+  /** Still pending when the wait ended: paused, held behind a dead job, or out of time. */
+  pending: number;
+  /** Still being delivered when the wait ran out of time. */
+  sending: number;
+  /** The first of them that are not delivered (at most `details`), in id order, as `waitFor` reports each. */
+  notDelivered: JobOutcome[];
+}
+
+/** How long to wait, and who hears how many of the ids are settled each time that number grows. */
+export interface WaitOptions {
+  timeoutMs?: number;
+  onProgress?: (settled: number, total: number) => void;
+}
+
 export interface OutboxErrorEntry {
   id: number;
   fn: string;

@@ -8,7 +8,13 @@ import type {
 } from '../integrations/definition.js';
 import { fullNameOf, slugOf } from '../integrations/definition.js';
 import { type LuaLimits, LuaPool, resolveLimits } from '../lua/index.js';
-import { type DestinationInput, type JobOutcome, Outbox, type OutboxJob } from '../outbox/index.js';
+import {
+  type DestinationInput,
+  type JobOutcome,
+  type JobTally,
+  Outbox,
+  type OutboxJob,
+} from '../outbox/index.js';
 import { maskCredential } from '../secrets.js';
 import { didYouMean, MAX_NAME_LENGTH, quoteName } from '../suggest.js';
 import { AccountRegistry } from './accounts.js';
@@ -452,6 +458,23 @@ export class Runtime {
     // The outbox decides when the wait is over (delivered, dead, discarded, or held by a paused destination), and
     // counts what is settled as outcomes arrive: nothing reads every id again to report progress.
     return outbox.waitFor(ids, { timeoutMs, onProgress });
+  }
+
+  /**
+   * `waitForDelivery` for many writes (an import's): counts by state, with the first `details` (default 10) of those
+   * not delivered, instead of an outcome per write; memory stays at a few bytes a write.
+   */
+  async waitForDeliveryTally(
+    ids: number[],
+    options: {
+      timeoutMs?: number;
+      details?: number;
+      onProgress?: (finished: number, total: number) => void;
+    } = {},
+  ): Promise<JobTally> {
+    const outbox = this.outbox();
+    outbox.start();
+    return outbox.waitForTally(ids, options);
   }
 
   /** Runs a Lua script in the sandbox; its `app.integrations.*` calls go through `call` with these options. */

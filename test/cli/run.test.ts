@@ -190,6 +190,41 @@ describe('kosmo-vero outbox and import', () => {
     assert.deepEqual(events[1]?.data, { source: 'crm' });
   });
 
+  test('import with many dead writes: counted, the first ten named, the rest counted; same JSON keys', async () => {
+    const file = join(dir, 'many.csv');
+    writeFileSync(
+      file,
+      `id,email\n${Array.from({ length: 14 }, (_, i) => `m${i},m${i}@example.com`).join('\n')}\n`,
+    );
+    await addFaults(emulator, [{ endpoint: '/users/track', status: 400, count: 12 }]);
+    // An outbox of its own: the dead writes stay there.
+    const own = { ...env, KOSMO_VERO_OUTBOX: join(dir, 'many.db') };
+    const { code, stdout } = await cli(['import', file, '--json'], { env: own });
+    assert.equal(code, 1);
+    const report = JSON.parse(stdout);
+    assert.deepEqual(Object.keys(report), [
+      'ok',
+      'function_name',
+      'rows',
+      'accepted',
+      'failed',
+      'outbox_ids',
+      'delivered',
+      'dead',
+      'waited',
+      'error',
+    ]);
+    assert.deepEqual([report.ok, report.accepted, report.delivered, report.dead], [false, 14, 2, 12]);
+    assert.equal(report.outbox_ids.length, 14);
+    assert.equal(report.error.code, 'not_delivered');
+    assert.match(
+      report.error.message,
+      /^12 queued writes not delivered: #\d+ vero\.identify_user dead: .*400/,
+    );
+    assert.equal(report.error.message.match(/vero\.identify_user dead/g)?.length, 10);
+    assert.match(report.error.message, /; and 2 more\. See `kosmo-vero outbox status`/);
+  });
+
   test('dead letters: status shows the error, retry --dead sends again', async () => {
     await addFaults(emulator, [{ endpoint: '/users/unsubscribe', status: 400 }]);
     const failed = await cli(['call', 'vero.unsubscribe', '{"id":"u1"}', '--delivery', 'queued', '--json'], {

@@ -159,6 +159,116 @@ export function outboxConformance(engine: Engine): void {
       await Promise.all([waiting.close(), other.close()]);
     });
 
+    test('waitForTally counts what became of many writes, details the first few not delivered, and skips writes of others between them', async () => {
+      const outbox = new Outbox({
+        destinations: [TEST_DESTINATION],
+        path: await engine.location(),
+        deliver: async (j) => {
+          if ([1, 4, 99].includes((j.payload as { n: number }).n)) {
+            throw failure('HTTP 400 "email: invalid"', { retryable: false });
+          }
+          return { ok: true };
+        },
+      });
+      const a = await outbox.enqueue(job('u1', { n: 1 }));
+      const b = await outbox.enqueue(job('u1', { n: 2 }));
+      // Another producer's write among the waited ones: dead too, and not counted.
+      await outbox.enqueue(job('u9', { n: 99 }));
+      const c = await outbox.enqueue(job('u2', { n: 3 }));
+      const d = await outbox.enqueue(job('u3', { n: 4 }));
+      const e = await outbox.enqueue(job('u4', { n: 5 }));
+      assert.deepEqual(await outbox.drain(), { delivered: 2, dead: 3, pending: 1 });
+      const ids = [a.id, b.id, c.id, d.id, e.id, a.id];
+      const settled: Array<[number, number]> = [];
+      assert.deepEqual(
+        await outbox.waitForTally(ids, { details: 2, onProgress: (n, total) => settled.push([n, total]) }),
+        {
+          total: 5,
+          delivered: 2,
+          dead: 2,
+          discarded: 0,
+          pending: 1,
+          sending: 0,
+          notDelivered: [
+            { id: a.id, state: 'dead', error: 'HTTP 400 "email: invalid"' },
+            { id: b.id, state: 'pending', heldBy: a.id },
+          ],
+        },
+      );
+      assert.deepEqual(
+        settled.at(-1),
+        [4, 5],
+        'the held write is not settled; the wait ends as it can only wait',
+      );
+      // Purged rows were delivered: they still count as delivered.
+      assert.equal(await outbox.purge({ delivered: true }), 2);
+      assert.equal(await outbox.discard(d.id), 1);
+      const after = await outbox.waitForTally(ids, { details: 0 });
+      assert.deepEqual(after, {
+        total: 5,
+        delivered: 2,
+        dead: 1,
+        discarded: 1,
+        pending: 1,
+        sending: 0,
+        notDelivered: [],
+      });
+      assert.deepEqual(await outbox.waitForTally([]), {
+        total: 0,
+        delivered: 0,
+        dead: 0,
+        discarded: 0,
+        pending: 0,
+        sending: 0,
+        notDelivered: [],
+      });
+      await assert.rejects(outbox.waitForTally([a.id, 0]), { code: 'outbox_unknown_job' });
+      await assert.rejects(outbox.waitForTally([a.id], { details: 1.5 }), { code: 'outbox_invalid_option' });
+      await outbox.close();
+    });
+
+    test('waitForTally reports progress through delivery, one write at a time, and what is left on a timeout', async () => {
+      const release: Array<() => void> = [];
+      const outbox = new Outbox({
+        destinations: [TEST_DESTINATION],
+        path: await engine.location(),
+        concurrency: 1,
+        deliver: () => new Promise((resolve) => release.push(() => resolve('sent'))),
+      });
+      const ids: number[] = [];
+      for (const user of ['u1', 'u2', 'u3']) ids.push((await outbox.enqueue(job(user, {}))).id);
+      // Nothing delivers yet: out of time at once, all three pending.
+      const early = await outbox.waitForTally(ids, { timeoutMs: 0, details: 1 });
+      assert.deepEqual(
+        [early.pending, early.delivered, early.notDelivered],
+        [3, 0, [{ id: ids[0], state: 'pending' }]],
+      );
+      const settled: number[] = [];
+      const tally = outbox.waitForTally(ids, { onProgress: (n) => settled.push(n) });
+      outbox.start();
+      for (let i = 1; i <= 3; i++) {
+        await until(() => release.length === i, `delivery ${i} started`);
+        assert.deepEqual(
+          settled,
+          Array.from({ length: i }, (_, n) => n),
+          `before delivery ${i} finishes`,
+        );
+        release[i - 1]?.();
+        await until(() => settled.length === i + 1, `delivery ${i} reported`);
+      }
+      assert.deepEqual(settled, [0, 1, 2, 3]);
+      assert.deepEqual(await tally, {
+        total: 3,
+        delivered: 3,
+        dead: 0,
+        discarded: 0,
+        pending: 0,
+        sending: 0,
+        notDelivered: [],
+      });
+      await outbox.close();
+    });
+
     test('a non-retryable failure is dead at once with its message; it holds back its key until discarded', async () => {
       const calls: number[] = [];
       const outbox = new Outbox({

@@ -1,7 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import type { Command } from 'commander';
 import { askOnTerminal } from '../ask.js';
-import { notDeliveredError } from '../delivery-report.js';
+import { notDeliveredTallyError } from '../delivery-report.js';
 import type { Cli } from '../io.js';
 import { plural, terminalSafe, UsageError } from '../output.js';
 import { bar, progressLine } from '../progress.js';
@@ -56,16 +56,18 @@ Examples:
           onProgress: ({ rows, accepted }) =>
             progress.update(`queueing: ${rows} rows read, ${accepted} queued`),
         });
-        const outcomes = flags.wait
-          ? await runtime.waitForDelivery(summary.outbox_ids, undefined, (done, total) =>
-              progress.update(`delivering ${bar(done, total)}`),
-            )
-          : [];
+        // Counts, not an outcome per row: memory stays flat however many rows the file has.
+        const tally =
+          flags.wait && summary.outbox_ids.length > 0
+            ? await runtime.waitForDeliveryTally(summary.outbox_ids, {
+                onProgress: (done, total) => progress.update(`delivering ${bar(done, total)}`),
+              })
+            : undefined;
         progress.done();
-        const delivered = outcomes.filter((o) => o.state === 'delivered').length;
-        const dead = outcomes.filter((o) => o.state === 'dead').length;
+        const delivered = tally?.delivered ?? 0;
+        const dead = tally?.dead ?? 0;
         const ok = summary.failed.length === 0 && dead === 0;
-        const error = notDeliveredError(outcomes, runtime.calls());
+        const error = tally ? notDeliveredTallyError(tally, summary.function_name) : null;
         const report = { ok, ...summary, delivered, dead, waited: flags.wait, error };
         if (flags.json) cli.json(report);
         else {

@@ -48,8 +48,13 @@ export const httpTransport: Transport = (request) =>
   new Promise((resolve, reject) => {
     const url = new URL(request.url);
     const isHttps = url.protocol === 'https:';
-    const headers: Record<string, string | number> = { ...request.headers };
-    if (request.body !== undefined) headers['content-length'] = Buffer.byteLength(request.body);
+    // One object made whole, not a spread of request.headers given a property afterwards: V8 (Node 20) moves
+    // objects grown that way to the old generation, so every request (an import's every row) left garbage there.
+    const headers: Record<string, string | number> = Object.assign(
+      {},
+      request.headers,
+      request.body === undefined ? {} : { 'content-length': Buffer.byteLength(request.body) },
+    );
 
     let settled = false;
     const fail = (err: unknown) => {

@@ -1,19 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { requirePackage } from '../../require-package.js';
+import type { IdRange } from '../id-set.js';
 import type { LockOwner } from '../liveness.js';
-import type {
-  ClaimRequest,
-  DestinationCounts,
-  DestinationRow,
-  JobRef,
-  NewJob,
-  OpenJob,
-  OutboxStorage,
-  PauseLength,
-  ServedDestination,
-  StorageChange,
-  StoredOutcome,
+import {
+  type ClaimRequest,
+  type DestinationCounts,
+  type DestinationRow,
+  type JobRef,
+  type NewJob,
+  type OpenJob,
+  type OutboxStorage,
+  type OutcomeRow,
+  type PauseLength,
+  type ServedDestination,
+  type StateCounts,
+  type StorageChange,
+  type StoredOutcome,
+  storedOutcome,
 } from '../storage.js';
 import type { Destination, HeldJob, OutboxErrorEntry, OutboxJob, OutboxState } from '../types.js';
 import { isTransientPostgresError, postgresFailure } from './failure.js';
@@ -39,6 +43,12 @@ const RELEASE_EVERY_MS = 1000;
 const TX_ATTEMPTS = 5;
 
 export const NOTIFY_CHANNEL = 'kosmo_vero_outbox';
+
+/** Ranges as two parallel arrays (firsts, lasts), for unnest. */
+const rangeColumns = (ranges: IdRange[]): [number[], number[]] => [
+  ranges.map(([first]) => first),
+  ranges.map(([, last]) => last),
+];
 
 interface JobRow {
   id: number;
@@ -544,35 +554,60 @@ export class PostgresStorage implements OutboxStorage {
   }
 
   async outcomes(ids: number[]): Promise<StoredOutcome[]> {
-    // heldBy: the earliest dead job sharing a key with a pending one (what holds it back, when anything does).
-    const rows = await this.query<{
-      id: number;
-      state: OutboxState;
-      error: string | null;
-      result: string | null;
-      destinationId: number;
-      pausedUntil: number | null;
-      heldBy: number | null;
-    }>(
-      `SELECT j.id, j.state, j.last_error AS error, j.result, j.destination_id AS "destinationId",
-              d.paused_until AS "pausedUntil",
-              CASE WHEN j.state = 'pending' THEN (
-                SELECT min(dead.id) FROM ${this.t.keys} k
-                  JOIN ${this.t.jobs} dead ON dead.id = k.job_id AND dead.state = 'dead'
-                 WHERE k.destination_id = j.destination_id AND k.key = ANY(j.ordering_keys) AND k.job_id < j.id)
-              END AS "heldBy"
-         FROM ${this.t.jobs} j LEFT JOIN ${this.t.destinations} d ON d.id = j.destination_id
-        WHERE j.id = ANY($1::bigint[])`,
+    const rows = await this.query<OutcomeRow>(
+      `SELECT ${this.outcomeColumns} FROM ${this.t.jobs} j ${this.withDestination} WHERE j.id = ANY($1::bigint[])`,
       [ids],
     );
-    return rows.map((row) => {
-      const outcome: StoredOutcome = { id: row.id, state: row.state, destinationId: row.destinationId };
-      if (row.error !== null) outcome.error = row.error;
-      if (row.state === 'pending' && row.pausedUntil !== null) outcome.pausedUntil = row.pausedUntil;
-      if (row.heldBy !== null) outcome.heldBy = row.heldBy;
-      if (row.state === 'delivered' && row.result !== null) outcome.result = JSON.parse(row.result);
-      return outcome;
-    });
+    return rows.map(storedOutcome);
+  }
+
+  async countStates(ranges: IdRange[], now: number): Promise<StateCounts> {
+    const counts: StateCounts = { pending: 0, sending: 0, delivered: 0, dead: 0, discarded: 0, paused: 0 };
+    const rows = await this.query<{ state: OutboxState; n: number; paused: number }>(
+      `SELECT j.state, count(*) AS n,
+              count(*) FILTER (WHERE j.state = 'pending' AND d.paused_until > $3) AS paused
+         FROM ${this.inRanges} ${this.withDestination}
+        GROUP BY j.state`,
+      [...rangeColumns(ranges), now],
+    );
+    for (const row of rows) {
+      counts[row.state] = row.n;
+      counts.paused += row.paused;
+    }
+    return counts;
+  }
+
+  async undelivered(ranges: IdRange[], limit: number): Promise<StoredOutcome[]> {
+    const rows = await this.query<OutcomeRow>(
+      `SELECT ${this.outcomeColumns} FROM ${this.inRanges} ${this.withDestination}
+        WHERE j.state <> 'delivered' ORDER BY j.id LIMIT $3`,
+      [...rangeColumns(ranges), limit],
+    );
+    return rows.map(storedOutcome);
+  }
+
+  /**
+   * A job's outcome (`j`, joined withDestination). heldBy: the earliest dead job sharing a key with a pending one
+   * (what holds it back, when anything does).
+   */
+  private get outcomeColumns(): string {
+    return `j.id, j.state, j.last_error AS error, j.result, j.destination_id AS "destinationId",
+            d.paused_until AS "pausedUntil",
+            CASE WHEN j.state = 'pending' THEN (
+              SELECT min(dead.id) FROM ${this.t.keys} k
+                JOIN ${this.t.jobs} dead ON dead.id = k.job_id AND dead.state = 'dead'
+               WHERE k.destination_id = j.destination_id AND k.key = ANY(j.ordering_keys) AND k.job_id < j.id)
+            END AS "heldBy"`;
+  }
+
+  private get withDestination(): string {
+    return `LEFT JOIN ${this.t.destinations} d ON d.id = j.destination_id`;
+  }
+
+  /** Jobs `j` with ids in the ranges given as $1 (firsts) and $2 (lasts): one primary-key range each. */
+  private get inRanges(): string {
+    return `unnest($1::bigint[], $2::bigint[]) AS r(first_id, last_id)
+      JOIN ${this.t.jobs} j ON j.id BETWEEN r.first_id AND r.last_id`;
   }
 
   openJobs(min: number, max: number): Promise<OpenJob[]> {

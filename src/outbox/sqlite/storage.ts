@@ -1,4 +1,5 @@
 import { isBusy, OutboxError, storageError } from '../errors.js';
+import type { IdRange } from '../id-set.js';
 import type { LockOwner } from '../liveness.js';
 import type {
   ClaimRequest,
@@ -9,6 +10,7 @@ import type {
   OpenJob,
   OutboxStorage,
   PauseLength,
+  StateCounts,
   StoredOutcome,
 } from '../storage.js';
 import type { Destination, HeldJob, OutboxErrorEntry, OutboxJob, OutboxState } from '../types.js';
@@ -122,6 +124,14 @@ export class SqliteStorage implements OutboxStorage {
 
   async outcomes(ids: number[]): Promise<StoredOutcome[]> {
     return this.store.outcomes(ids);
+  }
+
+  async countStates(ranges: IdRange[], now: number): Promise<StateCounts> {
+    return this.store.countStates(ranges, now);
+  }
+
+  async undelivered(ranges: IdRange[], limit: number): Promise<StoredOutcome[]> {
+    return this.store.undelivered(ranges, limit);
   }
 
   async openJobs(min: number, max: number): Promise<OpenJob[]> {

@@ -3,18 +3,23 @@ import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { requirePackage } from '../../require-package.js';
 import { OutboxError, storageError } from '../errors.js';
+import type { IdRange } from '../id-set.js';
 import { isOwnerGone, type LockOwner } from '../liveness.js';
-import type {
-  ClaimRequest,
-  DestinationCounts,
-  DestinationRow,
-  JobRef,
-  NewJob,
-  OpenJob,
-  PauseLength,
-  ServedDestination,
+import {
+  type ClaimRequest,
+  type DestinationCounts,
+  type DestinationRow,
+  type JobRef,
+  type NewJob,
+  type OpenJob,
+  type OutcomeRow,
+  type PauseLength,
+  type ServedDestination,
+  type StateCounts,
+  type StoredOutcome,
+  storedOutcome,
 } from '../storage.js';
-import type { Destination, HeldJob, JobOutcome, OutboxErrorEntry, OutboxJob, OutboxState } from '../types.js';
+import type { Destination, HeldJob, OutboxErrorEntry, OutboxJob, OutboxState } from '../types.js';
 
 /*
  * Jobs in outbox_jobs. A row moves pending -> sending -> delivered | pending (retry later) | dead.
@@ -150,6 +155,25 @@ const EARLIER_SHARES_KEY = `EXISTS (
 
 const MARK_BLOCKED = `UPDATE outbox_jobs AS j SET blocked = ${EARLIER_SHARES_KEY}
  WHERE j.state IN ('pending', 'sending', 'dead')`;
+
+/**
+ * A job's outcome (`j`, joined WITH_DESTINATION). heldBy: the earliest dead job sharing a key with a pending one
+ * (what holds it back, when anything does); CROSS JOIN: the key table is read by key, not every key row of the
+ * destination for each pending job.
+ */
+const OUTCOME_COLUMNS = `j.id, j.state, j.last_error AS error, j.result, j.destination_id AS destinationId,
+                d.paused_until AS pausedUntil,
+                CASE WHEN j.state = 'pending' THEN (
+                  SELECT MIN(dead.id) FROM json_each(j.ordering_keys) jk
+                    CROSS JOIN outbox_job_keys k
+                      ON k.destination_id = j.destination_id AND k.key = jk.value AND k.job_id < j.id
+                    JOIN outbox_jobs dead ON dead.id = k.job_id AND dead.state = 'dead') END AS heldBy`;
+
+const WITH_DESTINATION = 'LEFT JOIN outbox_destinations d ON d.id = j.destination_id';
+
+/** Jobs `j` with ids in @ranges (JSON `[[first, last], ...]`), one rowid range each. */
+const IN_RANGES = `json_each(@ranges) r
+  CROSS JOIN outbox_jobs j ON j.id BETWEEN r.value ->> 0 AND r.value ->> 1`;
 
 const sendingKey = (destinationId: number, key: string): string => `${destinationId}\n${key}`;
 
@@ -388,18 +412,19 @@ export class OutboxStore {
            FROM outbox_jobs WHERE state IN ('pending', 'sending', 'dead')
           GROUP BY destination_id ORDER BY destination_id`,
       ),
-      // heldBy: the earliest dead job sharing a key with a pending one (what holds it back, when anything does).
-      // CROSS JOIN: the key table is read by key, not every key row of the destination for each pending job.
       outcomes: db.prepare(
-        `SELECT j.id, j.state, j.last_error AS error, j.result, j.destination_id AS destinationId,
-                d.paused_until AS pausedUntil,
-                CASE WHEN j.state = 'pending' THEN (
-                  SELECT MIN(dead.id) FROM json_each(j.ordering_keys) jk
-                    CROSS JOIN outbox_job_keys k
-                      ON k.destination_id = j.destination_id AND k.key = jk.value AND k.job_id < j.id
-                    JOIN outbox_jobs dead ON dead.id = k.job_id AND dead.state = 'dead') END AS heldBy
-           FROM outbox_jobs j LEFT JOIN outbox_destinations d ON d.id = j.destination_id
+        `SELECT ${OUTCOME_COLUMNS} FROM outbox_jobs j ${WITH_DESTINATION}
           WHERE j.id IN (SELECT value FROM json_each(@ids))`,
+      ),
+      // The ranges drive the join (CROSS JOIN): each is one rowid range of the jobs table.
+      countStates: db.prepare(
+        `SELECT j.state, COUNT(*) AS n, SUM(j.state = 'pending' AND COALESCE(d.paused_until, 0) > @now) AS paused
+           FROM ${IN_RANGES} ${WITH_DESTINATION}
+          GROUP BY j.state`,
+      ),
+      undelivered: db.prepare(
+        `SELECT ${OUTCOME_COLUMNS} FROM ${IN_RANGES} ${WITH_DESTINATION}
+          WHERE j.state <> 'delivered' ORDER BY j.id LIMIT @limit`,
       ),
       // Pending and sending jobs with ids in a range, from the two partial indexes (as few as are still open).
       openJobs: db.prepare(
@@ -562,10 +587,15 @@ export class OutboxStore {
     };
     this.transactions = {
       insert: db.transaction((job: NewJob): number => {
-        const { orderingKeys, destination, ...row } = job;
+        const { orderingKeys, destination } = job;
+        // Field by field, not `{ ...row, integration, ... }`: V8 (Node 20) moves objects built as a spread
+        // followed by more properties to the old generation, where they wait for a major GC: per row queued.
         const id = Number(
           stmts.insert.run({
-            ...row,
+            key: job.key,
+            fn: job.fn,
+            payload: job.payload,
+            now: job.now,
             integration: destination.integration,
             account: destination.account,
             destinationId: destination.id,
@@ -843,28 +873,29 @@ export class OutboxStore {
   }
 
   /** Outcomes of the given ids that exist (with their destination ids), in no particular order. */
-  outcomes(ids: number[]): Array<JobOutcome & { destinationId: number }> {
-    const rows = this.stmts.outcomes.all({ ids: JSON.stringify(ids) }) as Array<{
-      id: number;
+  outcomes(ids: number[]): StoredOutcome[] {
+    return (this.stmts.outcomes.all({ ids: JSON.stringify(ids) }) as OutcomeRow[]).map(storedOutcome);
+  }
+
+  /** The stored jobs with ids in the ranges, by state; pending ones count as paused when paused past `now`. */
+  countStates(ranges: IdRange[], now: number): StateCounts {
+    const counts: StateCounts = { pending: 0, sending: 0, delivered: 0, dead: 0, discarded: 0, paused: 0 };
+    const rows = this.stmts.countStates.all({ ranges: JSON.stringify(ranges), now }) as Array<{
       state: OutboxState;
-      error: string | null;
-      result: string | null;
-      destinationId: number;
-      pausedUntil: number | null;
-      heldBy: number | null;
+      n: number;
+      paused: number;
     }>;
-    return rows.map((row) => {
-      const outcome: JobOutcome & { destinationId: number } = {
-        id: row.id,
-        state: row.state,
-        destinationId: row.destinationId,
-      };
-      if (row.error !== null) outcome.error = row.error;
-      if (row.state === 'pending' && row.pausedUntil !== null) outcome.pausedUntil = row.pausedUntil;
-      if (row.heldBy !== null) outcome.heldBy = row.heldBy;
-      if (row.state === 'delivered' && row.result !== null) outcome.result = JSON.parse(row.result);
-      return outcome;
-    });
+    for (const row of rows) {
+      counts[row.state] = row.n;
+      counts.paused += row.paused;
+    }
+    return counts;
+  }
+
+  /** The first `limit` stored jobs with ids in the ranges that are not delivered, in id order. */
+  undelivered(ranges: IdRange[], limit: number): StoredOutcome[] {
+    const rows = this.stmts.undelivered.all({ ranges: JSON.stringify(ranges), limit }) as OutcomeRow[];
+    return rows.map(storedOutcome);
   }
 
   /** Pending and sending jobs with ids from `min` to `max`, with their destination's pause. */
