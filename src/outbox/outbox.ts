@@ -5,7 +5,7 @@ import { OutboxError } from './errors.js';
 import { backoffDelayMs, classifyFailure } from './failure.js';
 import { type LockOwner, newLockOwner, releaseLockOwner } from './liveness.js';
 import { openStorage } from './open-storage.js';
-import type { OutboxStorage, ServedDestination } from './storage.js';
+import type { DeliveryOutcome, OutboxStorage, ServedDestination } from './storage.js';
 import type {
   DestinationInput,
   DestinationStatus,
@@ -41,10 +41,15 @@ interface Waiter {
   timeout: NodeJS.Timeout | undefined;
 }
 
-/** An outcome that could not be written (e.g. disk full); written again before the next claim. */
-type UnrecordedOutcome = () => Promise<unknown>;
-
 type LocalOutcome = 'delivered' | 'dead' | 'retry' | 'paused' | 'lost';
+
+/** A finished delivery: its outcome is recorded by the next claim, in the same transaction. */
+interface Finished {
+  job: OutboxJob;
+  outcome: DeliveryOutcome;
+  /** What it means here once recorded. */
+  local: Exclude<LocalOutcome, 'lost'>;
+}
 
 const FINAL: ReadonlySet<OutboxState> = new Set(['delivered', 'dead', 'discarded']);
 
@@ -91,10 +96,16 @@ export class Outbox {
   private started = false;
   private closing: Promise<void> | undefined;
   private readonly drains = new Set<DrainRun>();
-  private readonly inFlight = new Map<number, Promise<void>>();
+  /** Claimed jobs until their outcome is recorded (or given up on): settles when it is. */
+  private readonly inFlight = new Map<number, { settled: Promise<void>; settle: () => void }>();
+  /** Deliveries started and not finished: the slots in use. */
+  private delivering = 0;
+  /** Finished deliveries whose outcomes the next claim records. */
+  private finished: Finished[] = [];
+  /** Outcomes that could not be written (e.g. disk full); written again with the next claim. */
+  private unrecorded: DeliveryOutcome[] = [];
   private readonly lanes = new Map<string, number>();
   private readonly waiters = new Set<Waiter>();
-  private unrecorded: UnrecordedOutcome[] = [];
   private pumpQueued = false;
   /** The claim in progress: one at a time, so two never take the same free slots. */
   private pumping: Promise<void> | undefined;
@@ -196,8 +207,7 @@ export class Outbox {
   async stop(): Promise<void> {
     this.started = false;
     if (!this.active) this.clearPumpTimer();
-    await this.pumping;
-    await Promise.all([...this.inFlight.values()]);
+    await this.settleInFlight();
   }
 
   /**
@@ -412,13 +422,13 @@ export class Outbox {
     this.clearPumpTimer();
     await this.pumping;
     await Promise.all([...this.drains].map((run) => this.finishDrain(run)));
-    await Promise.all([...this.inFlight.values()]);
+    await this.settleInFlight();
     await Promise.all([...this.waiters].map((waiter) => this.finishWaiter(waiter)));
     this.stopWaitPollIfIdle();
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     try {
       await this.opened;
-      await this.flushUnrecorded();
+      if (this.unrecorded.length > 0) await this.exchange([], 0, [], []);
     } catch {
       // Still unwritable: those rows stay 'sending' under this instance, which is gone once released below, so
       // the next drainer on this host takes them back at once, and on any host once the lease expires (and
@@ -435,11 +445,23 @@ export class Outbox {
     return this.closing === undefined && (this.started || this.drains.size > 0);
   }
 
+  /**
+   * Waits until every claimed job's outcome is recorded or given up on: finished deliveries are recorded by the
+   * pump even while stopping or closing.
+   */
+  private async settleInFlight(): Promise<void> {
+    while (this.pumping || this.inFlight.size > 0) {
+      await this.pumping;
+      await Promise.all([...this.inFlight.values()].map((job) => job.settled));
+    }
+  }
+
   /** Coalesces wake-ups from a burst of enqueues or completions into one claim. */
   private wake(): void {
-    if (!this.active || this.pumpQueued) return;
-    // Every slot busy: the next finished delivery wakes the drainer itself, so a burst of enqueues costs nothing.
-    if (this.inFlight.size >= this.concurrency) return;
+    if (this.pumpQueued) return;
+    // Finished deliveries are recorded even when stopping. Every slot busy: the next finished delivery wakes the
+    // drainer itself, so a burst of enqueues costs nothing.
+    if (this.finished.length === 0 && (!this.active || this.delivering >= this.concurrency)) return;
     this.pumpQueued = true;
     setImmediate(() => {
       this.pumpQueued = false;
@@ -462,36 +484,106 @@ export class Outbox {
     });
   }
 
+  /**
+   * Records the finished deliveries' outcomes and claims due jobs for the free slots, in one storage call (one
+   * transaction on SQLite): a burst of finished deliveries costs one commit, and the next job of a delivered
+   * job's keys goes at once.
+   */
   private async claimAndLaunch(): Promise<void> {
     this.clearPumpTimer();
-    if (!this.active) return;
+    if (!this.active && this.finished.length === 0) return;
+    const batch = this.finished;
+    this.finished = [];
+    let served: ServedDestination[] = [];
+    let unpaused: ServedDestination[] = [];
+    let recorded: boolean[];
+    const repeated = this.unrecorded.length;
     try {
       const destinations = await this.opened;
-      await this.flushUnrecorded();
+      const claiming = this.active && this.delivering < this.concurrency;
       // Read once per pump: other processes may have recorded destinations or paused one since the last.
-      const served = await destinations.served();
-      const unpaused = this.unpaused(served);
-      const free = this.concurrency - this.inFlight.size;
-      if (free > 0) {
-        const jobs = await this.storage.claim({
-          owner: this.owner,
-          limit: free,
-          now: this.now(),
-          leaseMs: this.leaseMs,
-          maxInterruptions: this.maxInterruptions,
-          served: unpaused,
-          gates: this.laneGates(),
-        });
-        for (const job of jobs) this.launch(job);
-      }
+      if (claiming) served = await destinations.served();
+      // An outcome here may pause its destination or end its pause: it sits this claim out, and the next claim
+      // reads it afresh.
+      const repause = new Set(
+        [...this.unrecorded, ...batch.map((f) => f.outcome)]
+          .filter((o) => o.kind === 'paused' || this.isPaused(served, o.job.destination.id))
+          .map((o) => o.job.destination.id),
+      );
+      unpaused = this.unpaused(served);
+      const limit = claiming ? this.concurrency - this.delivering : 0;
+      const claimed = await this.exchange(
+        batch.map((f) => f.outcome),
+        limit,
+        unpaused.filter((d) => !repause.has(d.destination.id)),
+        this.laneGates(),
+      );
+      recorded = claimed.recorded.slice(repeated);
+      for (const job of claimed.jobs) this.launch(job);
+      if (repause.size > 0) this.pumpAgain = true;
+    } catch (error) {
+      // Not written: the leases keep the rows ours; the outcomes go again with the next claim.
+      this.unrecorded.push(...batch.map((f) => f.outcome));
+      const doing = this.unrecorded.length > 0 ? 'record a delivery outcome' : 'deliver queued writes';
+      this.storageTrouble(error, doing);
+      await this.settleBatch(batch, []);
+      return;
+    }
+    await this.settleBatch(batch, recorded);
+    if (!this.active) return;
+    try {
       if (this.drains.size > 0) await this.settleDrainsIfIdle(served, unpaused);
       await this.scheduleNextPump(unpaused);
     } catch (error) {
-      // Another process held the write lock past the busy timeout: try again after a pause. Anything else (disk
-      // full, a damaged or vanished file, an unreachable database) is reported at once, not retried in silence.
-      if (this.storage.isTransient(error)) this.armPumpTimer(this.pollIntervalMs);
-      else this.failStorage(this.storage.failure('deliver queued writes', error));
+      this.storageTrouble(error, 'deliver queued writes');
     }
+  }
+
+  /** Writes the outcomes that could not be written before (they go first), then these; claims up to `limit`. */
+  private async exchange(
+    outcomes: DeliveryOutcome[],
+    limit: number,
+    served: ServedDestination[],
+    gates: Array<(destinationId: number, fn: string) => boolean>,
+  ): Promise<{ recorded: boolean[]; jobs: OutboxJob[] }> {
+    if (limit === 0 && outcomes.length === 0 && this.unrecorded.length === 0)
+      return { recorded: [], jobs: [] };
+    const claimed = await this.storage.claim({
+      owner: this.owner,
+      outcomes: [...this.unrecorded, ...outcomes],
+      limit,
+      now: this.now(),
+      leaseMs: this.leaseMs,
+      maxInterruptions: this.maxInterruptions,
+      served,
+      gates,
+    });
+    this.unrecorded = [];
+    return claimed;
+  }
+
+  /** The batch's jobs leave the in-flight set (`recorded[i]` false: not ours any more, or not written). */
+  private async settleBatch(batch: Finished[], recorded: boolean[]): Promise<void> {
+    const outcomes = batch.map((f, i): [number, LocalOutcome] => [f.job.id, recorded[i] ? f.local : 'lost']);
+    for (const { job } of batch) {
+      this.inFlight.get(job.id)?.settle();
+      this.inFlight.delete(job.id);
+    }
+    if (this.inFlight.size === 0 && this.leaseTimer) {
+      clearInterval(this.leaseTimer);
+      this.leaseTimer = undefined;
+    }
+    for (const [id, outcome] of outcomes) await this.afterOutcome(id, outcome);
+  }
+
+  /**
+   * Another process held the write lock past the busy timeout: try again after a pause. Anything else (disk full,
+   * a damaged or vanished file, an unreachable database) is reported at once, not retried in silence.
+   */
+  private storageTrouble(error: unknown, doing: string): void {
+    if (this.storage.isTransient(error)) {
+      if (this.active) this.armPumpTimer(this.pollIntervalMs);
+    } else this.failStorage(this.storage.failure(doing, error));
   }
 
   /**
@@ -518,7 +610,7 @@ export class Outbox {
    * drainer themselves when they finish.
    */
   private async scheduleNextPump(unpaused: ServedDestination[]): Promise<void> {
-    if (!this.active || this.inFlight.size >= this.concurrency) return;
+    if (!this.active || this.delivering >= this.concurrency) return;
     const nextDue = await this.storage.nextDueAt(this.servedIds(unpaused));
     if (!this.active) return;
     const now = this.now();
@@ -547,29 +639,20 @@ export class Outbox {
   private launch(job: OutboxJob): void {
     const lane = laneOf(job.destination.id, job.fn);
     this.lanes.set(lane, (this.lanes.get(lane) ?? 0) + 1);
-    const run = async (): Promise<void> => {
-      let outcome: LocalOutcome;
-      let result: unknown;
-      let failure: { error: unknown } | undefined;
-      try {
-        result = await this.deliverFn(job);
-      } catch (error) {
-        failure = { error };
-      }
-      if (failure) outcome = await this.recordFailure(job, failure.error);
-      else outcome = await this.recordDelivered(job, result);
-      this.inFlight.delete(job.id);
+    this.delivering++;
+    let settle = () => {};
+    const settled = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    this.inFlight.set(job.id, { settled, settle });
+    void this.deliver(job).then((finished) => {
+      this.delivering--;
       const left = (this.lanes.get(lane) ?? 1) - 1;
       if (left > 0) this.lanes.set(lane, left);
       else this.lanes.delete(lane);
-      if (this.inFlight.size === 0 && this.leaseTimer) {
-        clearInterval(this.leaseTimer);
-        this.leaseTimer = undefined;
-      }
-      await this.afterOutcome(job.id, outcome);
+      this.finished.push(finished);
       this.wake();
-    };
-    this.inFlight.set(job.id, run());
+    });
     if (!this.leaseTimer) {
       const every = Math.max(1, Math.floor(this.leaseMs / 3));
       this.leaseTimer = setInterval(() => {
@@ -581,26 +664,32 @@ export class Outbox {
     }
   }
 
-  private async recordDelivered(job: OutboxJob, result: unknown): Promise<LocalOutcome> {
-    const write = () => this.storage.markDelivered(this.owner, job, serialiseResult(result), this.now());
-    return (await this.record(write)) ? 'delivered' : 'lost';
+  /** Sends the job; resolves with its outcome, to be recorded (never rejects). */
+  private async deliver(job: OutboxJob): Promise<Finished> {
+    let result: unknown;
+    try {
+      result = await this.deliverFn(job);
+    } catch (error) {
+      return this.failed(job, error);
+    }
+    return {
+      job,
+      outcome: { kind: 'delivered', job, result: serialiseResult(result), now: this.now() },
+      local: 'delivered',
+    };
   }
 
-  private async recordFailure(job: OutboxJob, error: unknown): Promise<LocalOutcome> {
+  private failed(job: OutboxJob, error: unknown): Finished {
     const verdict = classifyFailure(error);
     const now = this.now();
     if (verdict.pauseDestination) {
       const pause = { baseMs: this.pauseMs, maxMs: Math.max(this.maxDelayMs, this.pauseMs) };
-      const write = () =>
-        this.storage.markPaused(
-          this.owner,
-          job,
-          verdict.message,
-          pause,
-          now + (verdict.retryAfterMs ?? 0),
-          now,
-        );
-      return (await this.record(write)) ? 'paused' : 'lost';
+      const atLeast = now + (verdict.retryAfterMs ?? 0);
+      return {
+        job,
+        outcome: { kind: 'paused', job, error: verdict.message, pause, atLeast, now },
+        local: 'paused',
+      };
     }
     const failingSince = job.firstFailedAt ?? now;
     const dead =
@@ -611,42 +700,18 @@ export class Outbox {
     const nextAttemptAt = dead
       ? now
       : now + backoffDelayMs(job.attempts, verdict.retryAfterMs, this.baseDelayMs, this.maxDelayMs);
-    const write = () =>
-      this.storage.markFailed(
-        this.owner,
+    return {
+      job,
+      outcome: {
+        kind: 'failed',
         job,
-        dead ? 'dead' : 'pending',
-        verdict.message,
+        state: dead ? 'dead' : 'pending',
+        error: verdict.message,
         nextAttemptAt,
         now,
-      );
-    if (!(await this.record(write))) return 'lost';
-    return dead ? 'dead' : 'retry';
-  }
-
-  /** Writes an outcome; if the write itself fails, keeps it to write again (the lease keeps the row ours). */
-  private async record(write: () => Promise<boolean>): Promise<boolean> {
-    try {
-      return await write();
-    } catch (error) {
-      this.unrecorded.push(write);
-      if (!this.storage.isTransient(error))
-        this.failStorage(this.storage.failure('record a delivery outcome', error));
-      return false;
-    }
-  }
-
-  private async flushUnrecorded(): Promise<void> {
-    const queue = this.unrecorded;
-    this.unrecorded = [];
-    for (const [index, write] of queue.entries()) {
-      try {
-        await write();
-      } catch (error) {
-        this.unrecorded.push(...queue.slice(index));
-        throw error;
-      }
-    }
+      },
+      local: dead ? 'dead' : 'retry',
+    };
   }
 
   /** The storage failed: stop claiming, and fail every drain and wait with the reason instead of hanging. */
@@ -739,6 +804,14 @@ export class Outbox {
     } catch (error) {
       run.reject(this.storage.failure('count queued writes', error));
     }
+  }
+
+  private isPaused(served: ServedDestination[], destinationId: number): boolean {
+    const now = this.now();
+    return served.some(
+      ({ destination }) =>
+        destination.id === destinationId && destination.pausedUntil !== null && destination.pausedUntil > now,
+    );
   }
 
   /** Those of the destinations that are not paused now. */

@@ -40,9 +40,27 @@ export interface ServedDestination {
   account: string;
 }
 
-/** Up to `limit` due jobs of the served destinations, claimed in one pass per gate (see Outbox's lanes). */
+/** What became of one of this owner's deliveries, to record; `now` is when it was known. */
+export type DeliveryOutcome =
+  | { kind: 'delivered'; job: JobRef & { orderingKeys: string[] }; result: string; now: number }
+  | {
+      kind: 'failed';
+      job: JobRef;
+      state: 'pending' | 'dead';
+      error: string;
+      nextAttemptAt: number;
+      now: number;
+    }
+  /** The job back to pending and its destination paused (longer with each pause in a row, at least `atLeast`). */
+  | { kind: 'paused'; job: JobRef; error: string; pause: PauseLength; atLeast: number; now: number };
+
+/**
+ * Outcomes of this owner's finished deliveries to record, then up to `limit` due jobs of the served destinations
+ * to claim (0: record only), in one pass per gate (see Outbox's lanes).
+ */
 export interface ClaimRequest {
   owner: LockOwner;
+  outcomes: DeliveryOutcome[];
   limit: number;
   now: number;
   leaseMs: number;
@@ -84,35 +102,14 @@ export interface OutboxStorage {
   /** Commits the job (and its ordering keys) before it resolves; resolves with its id. */
   insert(job: NewJob): Promise<number>;
   /**
-   * Puts back jobs whose holder is gone (lease expired; on SQLite also a dead pid on this host), then marks due
-   * heads of all their ordering keys `sending` under `owner`'s lease. No two owners ever claim the same job.
+   * Records the outcomes (`recorded[i]` false when that job was no longer ours, its lease lost: its new holder
+   * records it), then, when `limit` > 0, puts back jobs whose holder is gone (lease expired; on SQLite also a dead
+   * pid on this host) and marks due heads of all their ordering keys `sending` under `owner`'s lease. All in one
+   * transaction: a delivered job's key rows are gone before the heads are read, so the next job of its keys can
+   * go in the same claim, and one commit serves a whole batch. No two owners ever claim the same job.
    */
-  claim(request: ClaimRequest): Promise<OutboxJob[]>;
+  claim(request: ClaimRequest): Promise<{ recorded: boolean[]; jobs: OutboxJob[] }>;
   renewLeases(owner: LockOwner, lockedUntil: number): Promise<void>;
-  /** Resolves false when the job was no longer ours (lease lost): its new holder records the outcome. */
-  markDelivered(
-    owner: LockOwner,
-    job: JobRef & { orderingKeys: string[] },
-    result: string,
-    now: number,
-  ): Promise<boolean>;
-  markFailed(
-    owner: LockOwner,
-    job: JobRef,
-    state: 'pending' | 'dead',
-    error: string,
-    nextAttemptAt: number,
-    now: number,
-  ): Promise<boolean>;
-  /** The job back to pending and its destination paused (longer with each pause in a row, at least `atLeast`). */
-  markPaused(
-    owner: LockOwner,
-    job: JobRef,
-    error: string,
-    pause: PauseLength,
-    atLeast: number,
-    now: number,
-  ): Promise<boolean>;
   sendingCount(destinationIds: number[]): Promise<number>;
   /** Pending and sending jobs of these destinations. */
   activeCount(destinationIds: number[]): Promise<number>;

@@ -4,11 +4,9 @@ import type {
   ClaimRequest,
   DestinationCounts,
   DestinationRow,
-  JobRef,
   NewJob,
   OpenJob,
   OutboxStorage,
-  PauseLength,
   StoredOutcome,
 } from '../storage.js';
 import type { Destination, HeldJob, OutboxErrorEntry, OutboxJob, OutboxState } from '../types.js';
@@ -45,43 +43,12 @@ export class SqliteStorage implements OutboxStorage {
     return this.store.insert(job);
   }
 
-  async claim(request: ClaimRequest): Promise<OutboxJob[]> {
+  async claim(request: ClaimRequest): Promise<{ recorded: boolean[]; jobs: OutboxJob[] }> {
     return this.store.claim(request);
   }
 
   async renewLeases(owner: LockOwner, lockedUntil: number): Promise<void> {
     this.store.renewLeases(owner, lockedUntil);
-  }
-
-  async markDelivered(
-    owner: LockOwner,
-    job: JobRef & { orderingKeys: string[] },
-    result: string,
-    now: number,
-  ): Promise<boolean> {
-    return this.store.markDelivered(owner, job, result, now);
-  }
-
-  async markFailed(
-    owner: LockOwner,
-    job: JobRef,
-    state: 'pending' | 'dead',
-    error: string,
-    nextAttemptAt: number,
-    now: number,
-  ): Promise<boolean> {
-    return this.store.markFailed(owner, job, state, error, nextAttemptAt, now);
-  }
-
-  async markPaused(
-    owner: LockOwner,
-    job: JobRef,
-    error: string,
-    pause: PauseLength,
-    atLeast: number,
-    now: number,
-  ): Promise<boolean> {
-    return this.store.markPaused(owner, job, error, pause, atLeast, now);
   }
 
   async sendingCount(destinationIds: number[]): Promise<number> {
