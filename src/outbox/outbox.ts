@@ -5,8 +5,9 @@ import { OutboxError } from './errors.js';
 import { backoffDelayMs, classifyFailure } from './failure.js';
 import { type LockOwner, newLockOwner, releaseLockOwner } from './liveness.js';
 import { openStorage } from './open-storage.js';
-import type { DeliveryOutcome, OutboxStorage, ServedDestination } from './storage.js';
+import type { ClaimResult, DeliveryOutcome, OutboxStorage, ServedDestination } from './storage.js';
 import type {
+  Destination,
   DestinationInput,
   DestinationStatus,
   DrainOptions,
@@ -428,7 +429,7 @@ export class Outbox {
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     try {
       await this.opened;
-      if (this.unrecorded.length > 0) await this.exchange([], 0, [], []);
+      if (this.unrecorded.length > 0) await this.exchange([], 0, () => [], []);
     } catch {
       // Still unwritable: those rows stay 'sending' under this instance, which is gone once released below, so
       // the next drainer on this host takes them back at once, and on any host once the lease expires (and
@@ -494,33 +495,27 @@ export class Outbox {
     if (!this.active && this.finished.length === 0) return;
     const batch = this.finished;
     this.finished = [];
+    // The held destinations as the claim read them: after this batch's outcomes, so its pauses (or their end) count.
     let served: ServedDestination[] = [];
-    let unpaused: ServedDestination[] = [];
     let recorded: boolean[];
+    let nextDueAt: number | null;
     const repeated = this.unrecorded.length;
     try {
       const destinations = await this.opened;
-      const claiming = this.active && this.delivering < this.concurrency;
-      // Read once per pump: other processes may have recorded destinations or paused one since the last.
-      if (claiming) served = await destinations.served();
-      // An outcome here may pause its destination or end its pause: it sits this claim out, and the next claim
-      // reads it afresh.
-      const repause = new Set(
-        [...this.unrecorded, ...batch.map((f) => f.outcome)]
-          .filter((o) => o.kind === 'paused' || this.isPaused(served, o.job.destination.id))
-          .map((o) => o.job.destination.id),
-      );
-      unpaused = this.unpaused(served);
-      const limit = claiming ? this.concurrency - this.delivering : 0;
+      const serve = (recorded: Destination[]): ServedDestination[] => {
+        served = destinations.servedFrom(recorded);
+        return this.unpaused(served);
+      };
+      const limit = this.active ? this.concurrency - this.delivering : 0;
       const claimed = await this.exchange(
         batch.map((f) => f.outcome),
         limit,
-        unpaused.filter((d) => !repause.has(d.destination.id)),
+        serve,
         this.laneGates(),
       );
       recorded = claimed.recorded.slice(repeated);
+      nextDueAt = claimed.nextDueAt;
       for (const job of claimed.jobs) this.launch(job);
-      if (repause.size > 0) this.pumpAgain = true;
     } catch (error) {
       // Not written: the leases keep the rows ours; the outcomes go again with the next claim.
       this.unrecorded.push(...batch.map((f) => f.outcome));
@@ -532,8 +527,8 @@ export class Outbox {
     await this.settleBatch(batch, recorded);
     if (!this.active) return;
     try {
-      if (this.drains.size > 0) await this.settleDrainsIfIdle(served, unpaused);
-      await this.scheduleNextPump(unpaused);
+      if (this.drains.size > 0) await this.settleDrainsIfIdle(served, nextDueAt);
+      this.scheduleNextPump(nextDueAt);
     } catch (error) {
       this.storageTrouble(error, 'deliver queued writes');
     }
@@ -543,11 +538,11 @@ export class Outbox {
   private async exchange(
     outcomes: DeliveryOutcome[],
     limit: number,
-    served: ServedDestination[],
+    serve: (recorded: Destination[]) => ServedDestination[],
     gates: Array<(destinationId: number, fn: string) => boolean>,
-  ): Promise<{ recorded: boolean[]; jobs: OutboxJob[] }> {
+  ): Promise<ClaimResult> {
     if (limit === 0 && outcomes.length === 0 && this.unrecorded.length === 0)
-      return { recorded: [], jobs: [] };
+      return { recorded: [], jobs: [], nextDueAt: null };
     const claimed = await this.storage.claim({
       owner: this.owner,
       outcomes: [...this.unrecorded, ...outcomes],
@@ -555,7 +550,7 @@ export class Outbox {
       now: this.now(),
       leaseMs: this.leaseMs,
       maxInterruptions: this.maxInterruptions,
-      served,
+      serve,
       gates,
     });
     this.unrecorded = [];
@@ -609,13 +604,11 @@ export class Outbox {
    * Timers only for backoffs and for work other processes may add or release; deliveries in flight wake the
    * drainer themselves when they finish.
    */
-  private async scheduleNextPump(unpaused: ServedDestination[]): Promise<void> {
+  private scheduleNextPump(nextDueAt: number | null): void {
     if (!this.active || this.delivering >= this.concurrency) return;
-    const nextDue = await this.storage.nextDueAt(this.servedIds(unpaused));
-    if (!this.active) return;
     const now = this.now();
-    if (nextDue !== null && nextDue > now) {
-      this.armPumpTimer(Math.min(nextDue - now, this.pollIntervalMs));
+    if (nextDueAt !== null && nextDueAt > now) {
+      this.armPumpTimer(Math.min(nextDueAt - now, this.pollIntervalMs));
     } else if (this.inFlight.size === 0) {
       this.armPumpTimer(this.pollIntervalMs);
     }
@@ -781,13 +774,9 @@ export class Outbox {
   }
 
   /** Drains end when nothing of this process's destinations is sending, due, or waiting for a backoff. */
-  private async settleDrainsIfIdle(
-    served: ServedDestination[],
-    unpaused: ServedDestination[],
-  ): Promise<void> {
-    if (this.inFlight.size > 0) return;
+  private async settleDrainsIfIdle(served: ServedDestination[], nextDueAt: number | null): Promise<void> {
+    if (this.inFlight.size > 0 || nextDueAt !== null) return;
     if ((await this.storage.sendingCount(this.servedIds(served))) > 0) return;
-    if ((await this.storage.nextDueAt(this.servedIds(unpaused))) !== null) return;
     // A delivery launched meanwhile (by no one: claims run one at a time) would have to be waited for.
     if (this.inFlight.size > 0) return;
     await Promise.all([...this.drains].map((run) => this.finishDrain(run)));
@@ -804,14 +793,6 @@ export class Outbox {
     } catch (error) {
       run.reject(this.storage.failure('count queued writes', error));
     }
-  }
-
-  private isPaused(served: ServedDestination[], destinationId: number): boolean {
-    const now = this.now();
-    return served.some(
-      ({ destination }) =>
-        destination.id === destinationId && destination.pausedUntil !== null && destination.pausedUntil > now,
-    );
   }
 
   /** Those of the destinations that are not paused now. */

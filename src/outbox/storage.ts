@@ -55,8 +55,8 @@ export type DeliveryOutcome =
   | { kind: 'paused'; job: JobRef; error: string; pause: PauseLength; atLeast: number; now: number };
 
 /**
- * Outcomes of this owner's finished deliveries to record, then up to `limit` due jobs of the served destinations
- * to claim (0: record only), in one pass per gate (see Outbox's lanes).
+ * Outcomes of this owner's finished deliveries to record, then up to `limit` due jobs to claim (0: record only)
+ * for the destinations `serve` picks from the recorded ones, in one pass per gate (see Outbox's lanes).
  */
 export interface ClaimRequest {
   owner: LockOwner;
@@ -65,8 +65,17 @@ export interface ClaimRequest {
   now: number;
   leaseMs: number;
   maxInterruptions: number;
-  served: ServedDestination[];
+  /** Called with the recorded destinations, read in the claim's transaction (pauses by others are seen). */
+  serve: (recorded: Destination[]) => ServedDestination[];
   gates: Array<(destinationId: number, fn: string) => boolean>;
+}
+
+export interface ClaimResult {
+  /** Per outcome: false when that job was no longer ours (its lease lost): its new holder records it. */
+  recorded: boolean[];
+  jobs: OutboxJob[];
+  /** After the claim: the earliest due time of a pending head of the served destinations; null when none. */
+  nextDueAt: number | null;
 }
 
 export interface DestinationCounts {
@@ -102,13 +111,13 @@ export interface OutboxStorage {
   /** Commits the job (and its ordering keys) before it resolves; resolves with its id. */
   insert(job: NewJob): Promise<number>;
   /**
-   * Records the outcomes (`recorded[i]` false when that job was no longer ours, its lease lost: its new holder
-   * records it), then, when `limit` > 0, puts back jobs whose holder is gone (lease expired; on SQLite also a dead
-   * pid on this host) and marks due heads of all their ordering keys `sending` under `owner`'s lease. All in one
-   * transaction: a delivered job's key rows are gone before the heads are read, so the next job of its keys can
-   * go in the same claim, and one commit serves a whole batch. No two owners ever claim the same job.
+   * Records the outcomes, then, when `limit` > 0, puts back jobs whose holder is gone (lease expired; on SQLite
+   * also a dead pid on this host), marks due heads of all their ordering keys `sending` under `owner`'s lease and
+   * looks up when the next head is due. All in one transaction: a delivered job's key rows are gone before the
+   * heads are read, so the next job of its keys can go in the same claim, and one commit (one round trip of
+   * locks) serves a whole batch. No two owners ever claim the same job.
    */
-  claim(request: ClaimRequest): Promise<{ recorded: boolean[]; jobs: OutboxJob[] }>;
+  claim(request: ClaimRequest): Promise<ClaimResult>;
   renewLeases(owner: LockOwner, lockedUntil: number): Promise<void>;
   sendingCount(destinationIds: number[]): Promise<number>;
   /** Pending and sending jobs of these destinations. */
@@ -118,8 +127,6 @@ export interface OutboxStorage {
    * backoff): in one read, so a job claimed meanwhile is seen as one or the other.
    */
   hasWork(destinationIds: number[]): Promise<boolean>;
-  /** Earliest time a head job of these destinations becomes due, null when none is pending. */
-  nextDueAt(destinationIds: number[]): Promise<number | null>;
   held(): Promise<HeldJob[]>;
   counts(): Promise<Record<OutboxState, number>>;
   oldestActiveCreatedAt(): Promise<number | null>;

@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { LockOwner } from '../liveness.js';
 import type {
   ClaimRequest,
+  ClaimResult,
   DeliveryOutcome,
   DestinationCounts,
   DestinationRow,
@@ -63,6 +64,7 @@ export class PostgresStorage implements OutboxStorage {
   private claimRotation = 0;
   private nextRelease = Number.NEGATIVE_INFINITY;
   private readonly t: { jobs: string; keys: string; destinations: string; meta: string };
+  private readonly selectDestinations: string;
 
   constructor(location: string, poolSize: number) {
     const parsed = parsePostgresLocation(location);
@@ -76,6 +78,9 @@ export class PostgresStorage implements OutboxStorage {
       destinations: `${s}.outbox_destinations`,
       meta: `${s}.outbox_meta`,
     };
+    this.selectDestinations = `SELECT id, integration, account, endpoint, fingerprint,
+        credential_hint AS "credentialHint", paused_until AS "pausedUntil", pause_reason AS "pauseReason"
+      FROM ${this.t.destinations} ORDER BY id`;
     // allowExitOnIdle: idle connections do not keep the process alive (a background drainer must not).
     this.pool = new pg.Pool({
       connectionString: parsed.connectionString,
@@ -218,11 +223,7 @@ export class PostgresStorage implements OutboxStorage {
   }
 
   destinations(): Promise<Destination[]> {
-    return this.query<Destination>(
-      `SELECT id, integration, account, endpoint, fingerprint, credential_hint AS "credentialHint",
-              paused_until AS "pausedUntil", pause_reason AS "pauseReason"
-         FROM ${this.t.destinations} ORDER BY id`,
-    );
+    return this.query<Destination>(this.selectDestinations);
   }
 
   insert(job: NewJob): Promise<number> {
@@ -261,7 +262,7 @@ export class PostgresStorage implements OutboxStorage {
     });
   }
 
-  claim(request: ClaimRequest): Promise<{ recorded: boolean[]; jobs: OutboxJob[] }> {
+  claim(request: ClaimRequest): Promise<ClaimResult> {
     // Expired leases are looked for at most once a second: a crashed drainer's rows wait a lease anyway.
     const { now, limit } = request;
     const release = limit > 0 && (now >= this.nextRelease || now < this.nextRelease - RELEASE_EVERY_MS);
@@ -269,16 +270,28 @@ export class PostgresStorage implements OutboxStorage {
     return this.tx(async (client) => {
       const changes = new Set<StorageChange>();
       const recorded = await this.recordOutcomes(client, request.owner, request.outcomes, changes);
-      const jobs = limit > 0 ? await this.claimDue(client, request, release, changes) : [];
+      let claimed: Omit<ClaimResult, 'recorded'> = { jobs: [], nextDueAt: null };
+      if (limit > 0) {
+        const served = request.serve((await client.query<Destination>(this.selectDestinations)).rows);
+        const jobs = await this.claimDue(client, request, served, release, changes);
+        claimed = {
+          jobs,
+          nextDueAt: await this.nextDueOf(
+            client,
+            served.map((s) => s.destination.id),
+          ),
+        };
+      }
       if (changes.size > 0) await this.notify(client, ...changes);
-      return { recorded, jobs };
+      return { recorded, ...claimed };
     });
   }
 
   /** Due heads, marked `sending` under `owner`'s lease, after putting back expired leases when `release`. */
   private async claimDue(
     client: pg.PoolClient,
-    { owner, limit, now, leaseMs, maxInterruptions, served, gates }: ClaimRequest,
+    { owner, limit, now, leaseMs, maxInterruptions, gates }: ClaimRequest,
+    served: ServedDestination[],
     release: boolean,
     changes: Set<StorageChange>,
   ): Promise<OutboxJob[]> {
@@ -500,9 +513,9 @@ export class PostgresStorage implements OutboxStorage {
     return rows[0]?.busy ?? false;
   }
 
-  async nextDueAt(destinationIds: number[]): Promise<number | null> {
-    // Heads only: a job queued behind another of its key waits for that one's outcome, not for the clock.
-    const rows = await this.query<{ t: number | null }>(
+  /** Heads only: a job queued behind another of its key waits for that one's outcome, not for the clock. */
+  private async nextDueOf(client: pg.PoolClient, destinationIds: number[]): Promise<number | null> {
+    const { rows } = await client.query<{ t: number | null }>(
       `SELECT min(next_attempt_at) AS t FROM ${this.t.jobs}
         WHERE state = 'pending' AND blockers = 0 AND destination_id = ANY($1::bigint[])`,
       [destinationIds],

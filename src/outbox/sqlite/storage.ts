@@ -2,6 +2,7 @@ import { isBusy, OutboxError, storageError } from '../errors.js';
 import type { LockOwner } from '../liveness.js';
 import type {
   ClaimRequest,
+  ClaimResult,
   DestinationCounts,
   DestinationRow,
   NewJob,
@@ -9,7 +10,7 @@ import type {
   OutboxStorage,
   StoredOutcome,
 } from '../storage.js';
-import type { Destination, HeldJob, OutboxErrorEntry, OutboxJob, OutboxState } from '../types.js';
+import type { Destination, HeldJob, OutboxErrorEntry, OutboxState } from '../types.js';
 import { OutboxStore } from './store.js';
 
 /**
@@ -43,7 +44,7 @@ export class SqliteStorage implements OutboxStorage {
     return this.store.insert(job);
   }
 
-  async claim(request: ClaimRequest): Promise<{ recorded: boolean[]; jobs: OutboxJob[] }> {
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
     return this.store.claim(request);
   }
 
@@ -61,10 +62,6 @@ export class SqliteStorage implements OutboxStorage {
 
   async hasWork(destinationIds: number[]): Promise<boolean> {
     return this.store.sendingCount(destinationIds) > 0 || this.store.nextDueAt(destinationIds) !== null;
-  }
-
-  async nextDueAt(destinationIds: number[]): Promise<number | null> {
-    return this.store.nextDueAt(destinationIds);
   }
 
   async held(): Promise<HeldJob[]> {

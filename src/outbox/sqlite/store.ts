@@ -5,6 +5,7 @@ import { OutboxError, storageError } from '../errors.js';
 import { isOwnerGone, type LockOwner } from '../liveness.js';
 import type {
   ClaimRequest,
+  ClaimResult,
   DeliveryOutcome,
   DestinationCounts,
   DestinationRow,
@@ -154,14 +155,14 @@ const sendingKey = (destinationId: number, key: string): string => `${destinatio
 /** A due head as a claim first reads it (a raw row: no object per row, as more are read than claimed). */
 type Candidate = [id: number, fn: string, orderingKeys: string];
 
-/** What marking a candidate `sending` returns of it. */
-interface ClaimedRow {
-  key: string;
-  payload: string;
-  attempts: number;
-  created_at: number;
-  first_failed_at: number | null;
-}
+/** What marking a candidate `sending` returns of it (raw, like the candidate). */
+type ClaimedRow = [
+  key: string,
+  payload: string,
+  attempts: number,
+  createdAt: number,
+  firstFailedAt: number | null,
+];
 
 interface KeyRows {
   id: number;
@@ -214,7 +215,7 @@ export class OutboxStore {
   /** The claim's candidate query, one per LIMIT (see claimable()). */
   private readonly claimables = new Map<number, Database.Statement>();
   private readonly synchronous: 'normal' | 'full';
-  private readonly exchange: (request: ClaimRequest) => { recorded: boolean[]; jobs: OutboxJob[] };
+  private readonly exchange: (request: ClaimRequest) => ClaimResult;
 
   constructor(file: string, synchronous: 'normal' | 'full') {
     this.synchronous = synchronous;
@@ -269,15 +270,12 @@ export class OutboxStore {
       deleteKey: db.prepare(
         `DELETE FROM outbox_job_keys WHERE destination_id = @destinationId AND key = @key AND job_id = @id`,
       ),
-      // The job next in line on a key after the given one (which no longer holds it).
-      nextOnKey: db
-        .prepare(
-          `SELECT MIN(job_id) FROM outbox_job_keys
-            WHERE destination_id = @destinationId AND key = @key AND job_id > @id`,
-        )
-        .pluck(),
-      refreshOne: db.prepare(
-        `UPDATE outbox_jobs AS j SET blocked = NOT j.blocked WHERE j.id = @id AND j.blocked <> ${EARLIER_SHARES_KEY}`,
+      // The job next in line on a key after the given one (which no longer holds it), its flag looked at again.
+      refreshNext: db.prepare(
+        `UPDATE outbox_jobs AS j SET blocked = NOT j.blocked
+          WHERE j.id = (SELECT MIN(job_id) FROM outbox_job_keys
+                         WHERE destination_id = @destinationId AND key = @key AND job_id > @id)
+            AND j.blocked <> ${EARLIER_SHARES_KEY}`,
       ),
       /*
        * A head (blocked = 0) still waits while a job of its destination sharing a key is sending: normally that
@@ -288,13 +286,15 @@ export class OutboxStore {
         `SELECT s.destination_id AS destinationId, sk.value AS key
            FROM outbox_jobs s, json_each(s.ordering_keys) sk WHERE s.state = 'sending'`,
       ),
-      markSending: db.prepare(
-        `UPDATE outbox_jobs
-            SET state = 'sending', attempts = attempts + 1, locked_by = @ownerId, locked_pid = @pid,
-                locked_host = @host, locked_until = @lockedUntil, updated_at = @now
-          WHERE id = @id AND state = 'pending'
-         RETURNING key, payload, attempts, created_at, first_failed_at`,
-      ),
+      markSending: db
+        .prepare(
+          `UPDATE outbox_jobs
+              SET state = 'sending', attempts = attempts + 1, locked_by = @ownerId, locked_pid = @pid,
+                  locked_host = @host, locked_until = @lockedUntil, updated_at = @now
+            WHERE id = @id AND state = 'pending'
+           RETURNING key, payload, attempts, created_at, first_failed_at`,
+        )
+        .raw(),
       foreignHolders: db.prepare(
         `SELECT DISTINCT locked_by AS id, locked_pid AS pid, locked_host AS host
            FROM outbox_jobs WHERE state = 'sending' AND locked_by IS NOT @ownerId`,
@@ -493,9 +493,12 @@ export class OutboxStore {
       return changes;
     };
     // BEGIN IMMEDIATE: take the write lock before reading, so two drainers cannot both see a row as claimable.
-    this.exchange = db.transaction((request: ClaimRequest) => {
+    this.exchange = db.transaction((request: ClaimRequest): ClaimResult => {
       const recorded = this.recordOutcomes(request.owner, request.outcomes);
-      return { recorded, jobs: request.limit > 0 ? this.claimDue(request) : [] };
+      if (request.limit === 0) return { recorded, jobs: [], nextDueAt: null };
+      const served = request.serve(this.destinations());
+      const jobs = this.claimDue(request, served);
+      return { recorded, jobs, nextDueAt: this.nextDueAt(served.map((s) => s.destination.id)) };
     }).immediate;
     this.transactions = {
       insert: db.transaction((job: NewJob): number => {
@@ -633,7 +636,7 @@ export class OutboxStore {
    * without an fsync all the same: a claim or an outcome lost to a power cut means one more delivery of the same
    * job (at-least-once), never a lost write; enqueues and operator actions keep their fsync.
    */
-  claim(request: ClaimRequest): { recorded: boolean[]; jobs: OutboxJob[] } {
+  claim(request: ClaimRequest): ClaimResult {
     if (this.synchronous === 'normal') return this.exchange(request);
     // Not a prepared statement: SQLite applies this pragma when it is prepared, not when it runs.
     this.db.pragma('synchronous = NORMAL');
@@ -652,10 +655,7 @@ export class OutboxStore {
   private forgetKeys(jobs: Array<{ id: number; destinationId: number; keys: string[] }>): void {
     for (const { id, destinationId, keys } of jobs) {
       for (const key of keys) this.stmts.deleteKey.run({ destinationId, key, id });
-      for (const key of keys) {
-        const next = this.stmts.nextOnKey.get({ destinationId, key, id }) as number | null;
-        if (next !== null) this.stmts.refreshOne.run({ id: next });
-      }
+      for (const key of keys) this.stmts.refreshNext.run({ destinationId, key, id });
     }
   }
 
@@ -726,15 +726,10 @@ export class OutboxStore {
   }
 
   /** Due heads of all their ordering keys, marked `sending` under `owner`'s lease (within the claim transaction). */
-  private claimDue({
-    owner,
-    limit,
-    now,
-    leaseMs,
-    maxInterruptions,
-    served,
-    gates,
-  }: ClaimRequest): OutboxJob[] {
+  private claimDue(
+    { owner, limit, now, leaseMs, maxInterruptions, gates }: ClaimRequest,
+    served: ServedDestination[],
+  ): OutboxJob[] {
     this.releaseOrphans(owner, now, maxInterruptions);
     const jobs: OutboxJob[] = [];
     const sending = new Set(
@@ -776,17 +771,18 @@ export class OutboxStore {
             lockedUntil: now + leaseMs,
             now,
           }) as ClaimedRow;
+          const [key, payload, attempts, createdAt, firstFailedAt] = row;
           jobs.push({
             id,
-            key: row.key,
+            key,
             fn,
             orderingKeys,
-            payload: JSON.parse(row.payload),
+            payload: JSON.parse(payload),
             destination,
             account,
-            attempts: row.attempts,
-            createdAt: row.created_at,
-            firstFailedAt: row.first_failed_at,
+            attempts,
+            createdAt,
+            firstFailedAt,
           });
         }
       }
