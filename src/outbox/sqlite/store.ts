@@ -661,12 +661,12 @@ export class OutboxStore {
 
   /** `recorded[i]` is false when that job was no longer ours (lease lost): its new holder records the outcome. */
   private recordOutcomes(owner: LockOwner, outcomes: DeliveryOutcome[]): boolean[] {
-    const recorded: boolean[] = [];
-    for (const outcome of outcomes) recorded.push(this.recordOutcome(owner, outcome));
-    return recorded;
+    // Destinations whose pauses in a row this batch has ended (and not paused again since): once is enough.
+    const unpaused = new Set<number>();
+    return outcomes.map((outcome) => this.recordOutcome(owner, outcome, unpaused));
   }
 
-  private recordOutcome(owner: LockOwner, outcome: DeliveryOutcome): boolean {
+  private recordOutcome(owner: LockOwner, outcome: DeliveryOutcome, unpaused: Set<number>): boolean {
     const stmts = this.stmts;
     const { job, now } = outcome;
     const row = { ownerId: owner.id, id: job.id, now };
@@ -675,7 +675,10 @@ export class OutboxStore {
         if (stmts.delivered.run({ ...row, result: outcome.result }).changes === 0) return false;
         this.forgetKeys([{ id: job.id, destinationId: job.destination.id, keys: outcome.job.orderingKeys }]);
         // A delivery ends its destination's pauses in a row.
-        stmts.unpauseDestination.run({ destinationId: job.destination.id });
+        if (!unpaused.has(job.destination.id)) {
+          stmts.unpauseDestination.run({ destinationId: job.destination.id });
+          unpaused.add(job.destination.id);
+        }
         return true;
       case 'failed':
         // A dead job keeps its key rows: later jobs sharing a key wait until it is retried or discarded.
@@ -696,6 +699,7 @@ export class OutboxStore {
           now,
           reason: outcome.error,
         });
+        unpaused.delete(job.destination.id);
         return true;
     }
   }
