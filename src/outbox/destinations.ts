@@ -55,9 +55,13 @@ export class Destinations {
 
   /** The recorded destinations this process holds a matching account for (read fresh: other processes add some). */
   async served(): Promise<ServedDestination[]> {
-    if (this.holds.size === 0) return [];
+    return this.holds.size === 0 ? [] : this.servedFrom(await this.storage.destinations());
+  }
+
+  /** Those of these recorded destinations this process holds a matching account for. */
+  servedFrom(recorded: Destination[]): ServedDestination[] {
     const served: ServedDestination[] = [];
-    for (const destination of await this.storage.destinations()) {
+    for (const destination of recorded) {
       const account = this.localAccount(destination);
       if (account !== undefined) served.push({ destination, account });
     }

@@ -6,8 +6,15 @@ import { backoffDelayMs, classifyFailure } from './failure.js';
 import { IdSet } from './id-set.js';
 import { type LockOwner, newLockOwner, releaseLockOwner } from './liveness.js';
 import { openStorage } from './open-storage.js';
-import type { OutboxStorage, ServedDestination, StoredOutcome } from './storage.js';
 import type {
+  ClaimResult,
+  DeliveryOutcome,
+  OutboxStorage,
+  ServedDestination,
+  StoredOutcome,
+} from './storage.js';
+import type {
+  Destination,
   DestinationInput,
   DestinationStatus,
   DrainOptions,
@@ -50,10 +57,15 @@ interface Conclusion<T> {
   settled: number;
 }
 
-/** An outcome that could not be written (e.g. disk full); written again before the next claim. */
-type UnrecordedOutcome = () => Promise<unknown>;
-
 type LocalOutcome = 'delivered' | 'dead' | 'retry' | 'paused' | 'lost';
+
+/** A finished delivery: its outcome is recorded by the next claim, in the same transaction. */
+interface Finished {
+  job: OutboxJob;
+  outcome: DeliveryOutcome;
+  /** What it means here once recorded. */
+  local: Exclude<LocalOutcome, 'lost'>;
+}
 
 const FINAL: ReadonlySet<OutboxState> = new Set(['delivered', 'dead', 'discarded']);
 
@@ -100,10 +112,16 @@ export class Outbox {
   private started = false;
   private closing: Promise<void> | undefined;
   private readonly drains = new Set<DrainRun>();
-  private readonly inFlight = new Map<number, Promise<void>>();
+  /** Claimed jobs until their outcome is recorded (or given up on): settles when it is. */
+  private readonly inFlight = new Map<number, { settled: Promise<void>; settle: () => void }>();
+  /** Deliveries started and not finished: the slots in use. */
+  private delivering = 0;
+  /** Finished deliveries whose outcomes the next claim records. */
+  private finished: Finished[] = [];
+  /** Outcomes that could not be written (e.g. disk full); written again with the next claim. */
+  private unrecorded: DeliveryOutcome[] = [];
   private readonly lanes = new Map<string, number>();
   private readonly waiters = new Set<Waiter>();
-  private unrecorded: UnrecordedOutcome[] = [];
   private pumpQueued = false;
   /** The claim in progress: one at a time, so two never take the same free slots. */
   private pumping: Promise<void> | undefined;
@@ -205,8 +223,7 @@ export class Outbox {
   async stop(): Promise<void> {
     this.started = false;
     if (!this.active) this.clearPumpTimer();
-    await this.pumping;
-    await Promise.all([...this.inFlight.values()]);
+    await this.settleInFlight();
   }
 
   /**
@@ -476,13 +493,13 @@ export class Outbox {
     this.clearPumpTimer();
     await this.pumping;
     await Promise.all([...this.drains].map((run) => this.finishDrain(run)));
-    await Promise.all([...this.inFlight.values()]);
+    await this.settleInFlight();
     await Promise.all([...this.waiters].map((waiter) => this.finishWaiter(waiter)));
     this.stopWaitPollIfIdle();
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     try {
       await this.opened;
-      await this.flushUnrecorded();
+      if (this.unrecorded.length > 0) await this.exchange([], 0, () => [], []);
     } catch {
       // Still unwritable: those rows stay 'sending' under this instance, which is gone once released below, so
       // the next drainer on this host takes them back at once, and on any host once the lease expires (and
@@ -499,11 +516,23 @@ export class Outbox {
     return this.closing === undefined && (this.started || this.drains.size > 0);
   }
 
+  /**
+   * Waits until every claimed job's outcome is recorded or given up on: finished deliveries are recorded by the
+   * pump even while stopping or closing.
+   */
+  private async settleInFlight(): Promise<void> {
+    while (this.pumping || this.inFlight.size > 0) {
+      await this.pumping;
+      await Promise.all([...this.inFlight.values()].map((job) => job.settled));
+    }
+  }
+
   /** Coalesces wake-ups from a burst of enqueues or completions into one claim. */
   private wake(): void {
-    if (!this.active || this.pumpQueued) return;
-    // Every slot busy: the next finished delivery wakes the drainer itself, so a burst of enqueues costs nothing.
-    if (this.inFlight.size >= this.concurrency) return;
+    if (this.pumpQueued) return;
+    // Finished deliveries are recorded even when stopping. Every slot busy: the next finished delivery wakes the
+    // drainer itself, so a burst of enqueues costs nothing.
+    if (this.finished.length === 0 && (!this.active || this.delivering >= this.concurrency)) return;
     this.pumpQueued = true;
     setImmediate(() => {
       this.pumpQueued = false;
@@ -526,36 +555,100 @@ export class Outbox {
     });
   }
 
+  /**
+   * Records the finished deliveries' outcomes and claims due jobs for the free slots, in one storage call (one
+   * transaction on SQLite): a burst of finished deliveries costs one commit, and the next job of a delivered
+   * job's keys goes at once.
+   */
   private async claimAndLaunch(): Promise<void> {
     this.clearPumpTimer();
-    if (!this.active) return;
+    if (!this.active && this.finished.length === 0) return;
+    const batch = this.finished;
+    this.finished = [];
+    // The held destinations as the claim read them: after this batch's outcomes, so its pauses (or their end) count.
+    let served: ServedDestination[] = [];
+    let recorded: boolean[];
+    let nextDueAt: number | null;
+    const repeated = this.unrecorded.length;
     try {
       const destinations = await this.opened;
-      await this.flushUnrecorded();
-      // Read once per pump: other processes may have recorded destinations or paused one since the last.
-      const served = await destinations.served();
-      const unpaused = this.unpaused(served);
-      const free = this.concurrency - this.inFlight.size;
-      if (free > 0) {
-        const jobs = await this.storage.claim({
-          owner: this.owner,
-          limit: free,
-          now: this.now(),
-          leaseMs: this.leaseMs,
-          maxInterruptions: this.maxInterruptions,
-          served: unpaused,
-          gates: this.laneGates(),
-        });
-        for (const job of jobs) this.launch(job);
-      }
-      if (this.drains.size > 0) await this.settleDrainsIfIdle(served, unpaused);
-      await this.scheduleNextPump(unpaused);
+      const serve = (recorded: Destination[]): ServedDestination[] => {
+        served = destinations.servedFrom(recorded);
+        return this.unpaused(served);
+      };
+      const limit = this.active ? this.concurrency - this.delivering : 0;
+      const claimed = await this.exchange(
+        batch.map((f) => f.outcome),
+        limit,
+        serve,
+        this.laneGates(),
+      );
+      recorded = claimed.recorded.slice(repeated);
+      nextDueAt = claimed.nextDueAt;
+      for (const job of claimed.jobs) this.launch(job);
     } catch (error) {
-      // Another process held the write lock past the busy timeout: try again after a pause. Anything else (disk
-      // full, a damaged or vanished file, an unreachable database) is reported at once, not retried in silence.
-      if (this.storage.isTransient(error)) this.armPumpTimer(this.pollIntervalMs);
-      else this.failStorage(this.storage.failure('deliver queued writes', error));
+      // Not written: the leases keep the rows ours; the outcomes go again with the next claim.
+      this.unrecorded.push(...batch.map((f) => f.outcome));
+      const doing = this.unrecorded.length > 0 ? 'record a delivery outcome' : 'deliver queued writes';
+      this.storageTrouble(error, doing);
+      await this.settleBatch(batch, []);
+      return;
     }
+    await this.settleBatch(batch, recorded);
+    if (!this.active) return;
+    try {
+      if (this.drains.size > 0) await this.settleDrainsIfIdle(served, nextDueAt);
+      this.scheduleNextPump(nextDueAt);
+    } catch (error) {
+      this.storageTrouble(error, 'deliver queued writes');
+    }
+  }
+
+  /** Writes the outcomes that could not be written before (they go first), then these; claims up to `limit`. */
+  private async exchange(
+    outcomes: DeliveryOutcome[],
+    limit: number,
+    serve: (recorded: Destination[]) => ServedDestination[],
+    gates: Array<(destinationId: number, fn: string) => boolean>,
+  ): Promise<ClaimResult> {
+    if (limit === 0 && outcomes.length === 0 && this.unrecorded.length === 0)
+      return { recorded: [], jobs: [], nextDueAt: null };
+    const claimed = await this.storage.claim({
+      owner: this.owner,
+      outcomes: [...this.unrecorded, ...outcomes],
+      limit,
+      now: this.now(),
+      leaseMs: this.leaseMs,
+      maxInterruptions: this.maxInterruptions,
+      serve,
+      gates,
+    });
+    this.unrecorded = [];
+    return claimed;
+  }
+
+  /** The batch's jobs leave the in-flight set (`recorded[i]` false: not ours any more, or not written). */
+  private async settleBatch(batch: Finished[], recorded: boolean[]): Promise<void> {
+    const outcomes = batch.map((f, i): [number, LocalOutcome] => [f.job.id, recorded[i] ? f.local : 'lost']);
+    for (const { job } of batch) {
+      this.inFlight.get(job.id)?.settle();
+      this.inFlight.delete(job.id);
+    }
+    if (this.inFlight.size === 0 && this.leaseTimer) {
+      clearInterval(this.leaseTimer);
+      this.leaseTimer = undefined;
+    }
+    for (const [id, outcome] of outcomes) await this.afterOutcome(id, outcome);
+  }
+
+  /**
+   * Another process held the write lock past the busy timeout: try again after a pause. Anything else (disk full,
+   * a damaged or vanished file, an unreachable database) is reported at once, not retried in silence.
+   */
+  private storageTrouble(error: unknown, doing: string): void {
+    if (this.storage.isTransient(error)) {
+      if (this.active) this.armPumpTimer(this.pollIntervalMs);
+    } else this.failStorage(this.storage.failure(doing, error));
   }
 
   /**
@@ -581,13 +674,11 @@ export class Outbox {
    * Timers only for backoffs and for work other processes may add or release; deliveries in flight wake the
    * drainer themselves when they finish.
    */
-  private async scheduleNextPump(unpaused: ServedDestination[]): Promise<void> {
-    if (!this.active || this.inFlight.size >= this.concurrency) return;
-    const nextDue = await this.storage.nextDueAt(this.servedIds(unpaused));
-    if (!this.active) return;
+  private scheduleNextPump(nextDueAt: number | null): void {
+    if (!this.active || this.delivering >= this.concurrency) return;
     const now = this.now();
-    if (nextDue !== null && nextDue > now) {
-      this.armPumpTimer(Math.min(nextDue - now, this.pollIntervalMs));
+    if (nextDueAt !== null && nextDueAt > now) {
+      this.armPumpTimer(Math.min(nextDueAt - now, this.pollIntervalMs));
     } else if (this.inFlight.size === 0) {
       this.armPumpTimer(this.pollIntervalMs);
     }
@@ -611,29 +702,20 @@ export class Outbox {
   private launch(job: OutboxJob): void {
     const lane = laneOf(job.destination.id, job.fn);
     this.lanes.set(lane, (this.lanes.get(lane) ?? 0) + 1);
-    const run = async (): Promise<void> => {
-      let outcome: LocalOutcome;
-      let result: unknown;
-      let failure: { error: unknown } | undefined;
-      try {
-        result = await this.deliverFn(job);
-      } catch (error) {
-        failure = { error };
-      }
-      if (failure) outcome = await this.recordFailure(job, failure.error);
-      else outcome = await this.recordDelivered(job, result);
-      this.inFlight.delete(job.id);
+    this.delivering++;
+    let settle = () => {};
+    const settled = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    this.inFlight.set(job.id, { settled, settle });
+    void this.deliver(job).then((finished) => {
+      this.delivering--;
       const left = (this.lanes.get(lane) ?? 1) - 1;
       if (left > 0) this.lanes.set(lane, left);
       else this.lanes.delete(lane);
-      if (this.inFlight.size === 0 && this.leaseTimer) {
-        clearInterval(this.leaseTimer);
-        this.leaseTimer = undefined;
-      }
-      await this.afterOutcome(job.id, outcome);
+      this.finished.push(finished);
       this.wake();
-    };
-    this.inFlight.set(job.id, run());
+    });
     if (!this.leaseTimer) {
       const every = Math.max(1, Math.floor(this.leaseMs / 3));
       this.leaseTimer = setInterval(() => {
@@ -645,26 +727,32 @@ export class Outbox {
     }
   }
 
-  private async recordDelivered(job: OutboxJob, result: unknown): Promise<LocalOutcome> {
-    const write = () => this.storage.markDelivered(this.owner, job, serialiseResult(result), this.now());
-    return (await this.record(write)) ? 'delivered' : 'lost';
+  /** Sends the job; resolves with its outcome, to be recorded (never rejects). */
+  private async deliver(job: OutboxJob): Promise<Finished> {
+    let result: unknown;
+    try {
+      result = await this.deliverFn(job);
+    } catch (error) {
+      return this.failed(job, error);
+    }
+    return {
+      job,
+      outcome: { kind: 'delivered', job, result: serialiseResult(result), now: this.now() },
+      local: 'delivered',
+    };
   }
 
-  private async recordFailure(job: OutboxJob, error: unknown): Promise<LocalOutcome> {
+  private failed(job: OutboxJob, error: unknown): Finished {
     const verdict = classifyFailure(error);
     const now = this.now();
     if (verdict.pauseDestination) {
       const pause = { baseMs: this.pauseMs, maxMs: Math.max(this.maxDelayMs, this.pauseMs) };
-      const write = () =>
-        this.storage.markPaused(
-          this.owner,
-          job,
-          verdict.message,
-          pause,
-          now + (verdict.retryAfterMs ?? 0),
-          now,
-        );
-      return (await this.record(write)) ? 'paused' : 'lost';
+      const atLeast = now + (verdict.retryAfterMs ?? 0);
+      return {
+        job,
+        outcome: { kind: 'paused', job, error: verdict.message, pause, atLeast, now },
+        local: 'paused',
+      };
     }
     const failingSince = job.firstFailedAt ?? now;
     const dead =
@@ -675,42 +763,18 @@ export class Outbox {
     const nextAttemptAt = dead
       ? now
       : now + backoffDelayMs(job.attempts, verdict.retryAfterMs, this.baseDelayMs, this.maxDelayMs);
-    const write = () =>
-      this.storage.markFailed(
-        this.owner,
+    return {
+      job,
+      outcome: {
+        kind: 'failed',
         job,
-        dead ? 'dead' : 'pending',
-        verdict.message,
+        state: dead ? 'dead' : 'pending',
+        error: verdict.message,
         nextAttemptAt,
         now,
-      );
-    if (!(await this.record(write))) return 'lost';
-    return dead ? 'dead' : 'retry';
-  }
-
-  /** Writes an outcome; if the write itself fails, keeps it to write again (the lease keeps the row ours). */
-  private async record(write: () => Promise<boolean>): Promise<boolean> {
-    try {
-      return await write();
-    } catch (error) {
-      this.unrecorded.push(write);
-      if (!this.storage.isTransient(error))
-        this.failStorage(this.storage.failure('record a delivery outcome', error));
-      return false;
-    }
-  }
-
-  private async flushUnrecorded(): Promise<void> {
-    const queue = this.unrecorded;
-    this.unrecorded = [];
-    for (const [index, write] of queue.entries()) {
-      try {
-        await write();
-      } catch (error) {
-        this.unrecorded.push(...queue.slice(index));
-        throw error;
-      }
-    }
+      },
+      local: dead ? 'dead' : 'retry',
+    };
   }
 
   /** The storage failed: stop claiming, and fail every drain and wait with the reason instead of hanging. */
@@ -780,13 +844,9 @@ export class Outbox {
   }
 
   /** Drains end when nothing of this process's destinations is sending, due, or waiting for a backoff. */
-  private async settleDrainsIfIdle(
-    served: ServedDestination[],
-    unpaused: ServedDestination[],
-  ): Promise<void> {
-    if (this.inFlight.size > 0) return;
+  private async settleDrainsIfIdle(served: ServedDestination[], nextDueAt: number | null): Promise<void> {
+    if (this.inFlight.size > 0 || nextDueAt !== null) return;
     if ((await this.storage.sendingCount(this.servedIds(served))) > 0) return;
-    if ((await this.storage.nextDueAt(this.servedIds(unpaused))) !== null) return;
     // A delivery launched meanwhile (by no one: claims run one at a time) would have to be waited for.
     if (this.inFlight.size > 0) return;
     await Promise.all([...this.drains].map((run) => this.finishDrain(run)));

@@ -41,15 +41,42 @@ export interface ServedDestination {
   account: string;
 }
 
-/** Up to `limit` due jobs of the served destinations, claimed in one pass per gate (see Outbox's lanes). */
+/** What became of one of this owner's deliveries, to record; `now` is when it was known. */
+export type DeliveryOutcome =
+  | { kind: 'delivered'; job: JobRef & { orderingKeys: string[] }; result: string; now: number }
+  | {
+      kind: 'failed';
+      job: JobRef;
+      state: 'pending' | 'dead';
+      error: string;
+      nextAttemptAt: number;
+      now: number;
+    }
+  /** The job back to pending and its destination paused (longer with each pause in a row, at least `atLeast`). */
+  | { kind: 'paused'; job: JobRef; error: string; pause: PauseLength; atLeast: number; now: number };
+
+/**
+ * Outcomes of this owner's finished deliveries to record, then up to `limit` due jobs to claim (0: record only)
+ * for the destinations `serve` picks from the recorded ones, in one pass per gate (see Outbox's lanes).
+ */
 export interface ClaimRequest {
   owner: LockOwner;
+  outcomes: DeliveryOutcome[];
   limit: number;
   now: number;
   leaseMs: number;
   maxInterruptions: number;
-  served: ServedDestination[];
+  /** Called with the recorded destinations, read in the claim's transaction (pauses by others are seen). */
+  serve: (recorded: Destination[]) => ServedDestination[];
   gates: Array<(destinationId: number, fn: string) => boolean>;
+}
+
+export interface ClaimResult {
+  /** Per outcome: false when that job was no longer ours (its lease lost): its new holder records it. */
+  recorded: boolean[];
+  jobs: OutboxJob[];
+  /** After the claim: the earliest due time of a pending head of the served destinations; null when none. */
+  nextDueAt: number | null;
 }
 
 export interface DestinationCounts {
@@ -109,35 +136,14 @@ export interface OutboxStorage {
   /** Commits the job (and its ordering keys) before it resolves; resolves with its id. */
   insert(job: NewJob): Promise<number>;
   /**
-   * Puts back jobs whose holder is gone (lease expired; on SQLite also a dead pid on this host), then marks due
-   * heads of all their ordering keys `sending` under `owner`'s lease. No two owners ever claim the same job.
+   * Records the outcomes, then, when `limit` > 0, puts back jobs whose holder is gone (lease expired; on SQLite
+   * also a dead pid on this host), marks due heads of all their ordering keys `sending` under `owner`'s lease and
+   * looks up when the next head is due. All in one transaction: a delivered job's key rows are gone before the
+   * heads are read, so the next job of its keys can go in the same claim, and one commit (one round trip of
+   * locks) serves a whole batch. No two owners ever claim the same job.
    */
-  claim(request: ClaimRequest): Promise<OutboxJob[]>;
+  claim(request: ClaimRequest): Promise<ClaimResult>;
   renewLeases(owner: LockOwner, lockedUntil: number): Promise<void>;
-  /** Resolves false when the job was no longer ours (lease lost): its new holder records the outcome. */
-  markDelivered(
-    owner: LockOwner,
-    job: JobRef & { orderingKeys: string[] },
-    result: string,
-    now: number,
-  ): Promise<boolean>;
-  markFailed(
-    owner: LockOwner,
-    job: JobRef,
-    state: 'pending' | 'dead',
-    error: string,
-    nextAttemptAt: number,
-    now: number,
-  ): Promise<boolean>;
-  /** The job back to pending and its destination paused (longer with each pause in a row, at least `atLeast`). */
-  markPaused(
-    owner: LockOwner,
-    job: JobRef,
-    error: string,
-    pause: PauseLength,
-    atLeast: number,
-    now: number,
-  ): Promise<boolean>;
   sendingCount(destinationIds: number[]): Promise<number>;
   /** Pending and sending jobs of these destinations. */
   activeCount(destinationIds: number[]): Promise<number>;
@@ -146,8 +152,6 @@ export interface OutboxStorage {
    * backoff): in one read, so a job claimed meanwhile is seen as one or the other.
    */
   hasWork(destinationIds: number[]): Promise<boolean>;
-  /** Earliest time a head job of these destinations becomes due, null when none is pending. */
-  nextDueAt(destinationIds: number[]): Promise<number | null>;
   held(): Promise<HeldJob[]>;
   counts(): Promise<Record<OutboxState, number>>;
   oldestActiveCreatedAt(): Promise<number | null>;

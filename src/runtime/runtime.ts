@@ -407,7 +407,7 @@ export class Runtime {
     this.outboxInstance ??= new Outbox({
       path: this.options.outbox ?? this.env.KOSMO_VERO_OUTBOX ?? this.config.outbox ?? Outbox.defaultPath(),
       deliver: (job) => this.deliverQueued(job),
-      now: () => (this.options.now?.() ?? new Date()).getTime(),
+      now: () => this.options.now?.().getTime() ?? Date.now(),
       ...this.config.queue,
       ...this.options.queue,
       destinations: this.heldDestinations(),

@@ -5,6 +5,8 @@ import type { IdRange } from '../id-set.js';
 import type { LockOwner } from '../liveness.js';
 import {
   type ClaimRequest,
+  type ClaimResult,
+  type DeliveryOutcome,
   type DestinationCounts,
   type DestinationRow,
   type JobRef,
@@ -79,6 +81,7 @@ export class PostgresStorage implements OutboxStorage {
   private claimRotation = 0;
   private nextRelease = Number.NEGATIVE_INFINITY;
   private readonly t: { jobs: string; keys: string; destinations: string; meta: string };
+  private readonly selectDestinations: string;
 
   constructor(location: string, poolSize: number) {
     const parsed = parsePostgresLocation(location);
@@ -92,6 +95,9 @@ export class PostgresStorage implements OutboxStorage {
       destinations: `${s}.outbox_destinations`,
       meta: `${s}.outbox_meta`,
     };
+    this.selectDestinations = `SELECT id, integration, account, endpoint, fingerprint,
+        credential_hint AS "credentialHint", paused_until AS "pausedUntil", pause_reason AS "pauseReason"
+      FROM ${this.t.destinations} ORDER BY id`;
     // allowExitOnIdle: idle connections do not keep the process alive (a background drainer must not).
     const driver = requirePackage('pg') as typeof pg;
     this.pool = new driver.Pool({
@@ -235,11 +241,7 @@ export class PostgresStorage implements OutboxStorage {
   }
 
   destinations(): Promise<Destination[]> {
-    return this.query<Destination>(
-      `SELECT id, integration, account, endpoint, fingerprint, credential_hint AS "credentialHint",
-              paused_until AS "pausedUntil", pause_reason AS "pauseReason"
-         FROM ${this.t.destinations} ORDER BY id`,
-    );
+    return this.query<Destination>(this.selectDestinations);
   }
 
   insert(job: NewJob): Promise<number> {
@@ -278,81 +280,108 @@ export class PostgresStorage implements OutboxStorage {
     });
   }
 
-  claim({ owner, limit, now, leaseMs, maxInterruptions, served, gates }: ClaimRequest): Promise<OutboxJob[]> {
+  claim(request: ClaimRequest): Promise<ClaimResult> {
     // Expired leases are looked for at most once a second: a crashed drainer's rows wait a lease anyway.
-    const release = now >= this.nextRelease || now < this.nextRelease - RELEASE_EVERY_MS;
+    const { now, limit } = request;
+    const release = limit > 0 && (now >= this.nextRelease || now < this.nextRelease - RELEASE_EVERY_MS);
     if (release) this.nextRelease = now + RELEASE_EVERY_MS;
     return this.tx(async (client) => {
-      if (release) {
-        const released = await client.query(
-          `UPDATE ${this.t.jobs}
-              SET state = CASE WHEN interruptions + 1 >= $2 THEN 'dead' ELSE 'pending' END,
-                  interruptions = interruptions + 1,
-                  last_error = 'interrupted: its delivery lease expired before the outcome was recorded',
-                  next_attempt_at = $1, locked_by = NULL, locked_until = NULL, updated_at = $1
-            WHERE id IN (SELECT id FROM ${this.t.jobs} WHERE state = 'sending' AND locked_until < $1
-                          FOR UPDATE SKIP LOCKED)`,
-          [now, maxInterruptions],
-        );
-        if ((released.rowCount ?? 0) > 0) await this.notify(client, 'work', 'outcome');
+      const changes = new Set<StorageChange>();
+      const recorded = await this.recordOutcomes(client, request.owner, request.outcomes, changes);
+      let claimed: Omit<ClaimResult, 'recorded'> = { jobs: [], nextDueAt: null };
+      if (limit > 0) {
+        const served = request.serve((await client.query<Destination>(this.selectDestinations)).rows);
+        const jobs = await this.claimDue(client, request, served, release, changes);
+        claimed = {
+          jobs,
+          nextDueAt: await this.nextDueOf(
+            client,
+            served.map((s) => s.destination.id),
+          ),
+        };
       }
-      const chosen: Array<{ row: JobRow; served: ServedDestination }> = [];
-      const taken = new Set<number>();
-      // Rows read (and locked) per destination; `all` when the read returned everything due there.
-      const read = new Map<number, { rows: JobRow[]; all: boolean }>();
-      const start = served.length > 0 ? this.claimRotation++ % served.length : 0;
-      for (const gate of gates) {
-        for (let i = 0; i < served.length && chosen.length < limit; i++) {
-          const destination = served[(start + i) % served.length] as ServedDestination;
-          const id = destination.destination.id;
-          let candidates = read.get(id);
-          if (!candidates?.all) {
-            // Due heads, oldest due first, skipping rows another drainer is claiming right now. A few more than
-            // needed: `gate` may turn some down (their lane is full).
-            const want = (limit - chosen.length) * 4;
-            const { rows } = await client.query<JobRow>(
-              `SELECT id, key, fn, ordering_keys, payload, attempts, created_at, first_failed_at
-                 FROM ${this.t.jobs}
-                WHERE state = 'pending' AND blockers = 0 AND destination_id = $1 AND next_attempt_at <= $2
-                  AND NOT id = ANY($4::bigint[])
-                ORDER BY next_attempt_at, id LIMIT $3
-                FOR UPDATE SKIP LOCKED`,
-              [id, now, want, [...taken]],
-            );
-            candidates = { rows, all: rows.length < want };
-            read.set(id, candidates);
-          }
-          for (const row of candidates.rows) {
-            if (chosen.length >= limit) break;
-            if (taken.has(row.id) || !gate(id, row.fn)) continue;
-            chosen.push({ row, served: destination });
-            taken.add(row.id);
-          }
-        }
-        if (chosen.length >= limit) break;
-      }
-      if (chosen.length === 0) return [];
-      await client.query(
-        `UPDATE ${this.t.jobs}
-            SET state = 'sending', attempts = attempts + 1, locked_by = $2, locked_until = $3, updated_at = $4
-          WHERE id = ANY($1::bigint[])`,
-        [[...taken], owner.id, now + leaseMs, now],
-      );
-      return chosen.map(
-        ({ row, served: { destination, account } }): OutboxJob => ({
-          id: row.id,
-          key: row.key,
-          fn: row.fn,
-          orderingKeys: row.ordering_keys,
-          payload: JSON.parse(row.payload),
-          destination,
-          account,
-          attempts: row.attempts + 1,
-          createdAt: row.created_at,
-          firstFailedAt: row.first_failed_at,
-        }),
-      );
+      if (changes.size > 0) await this.notify(client, ...changes);
+      return { recorded, ...claimed };
     });
+  }
+
+  /** Due heads, marked `sending` under `owner`'s lease, after putting back expired leases when `release`. */
+  private async claimDue(
+    client: pg.PoolClient,
+    { owner, limit, now, leaseMs, maxInterruptions, gates }: ClaimRequest,
+    served: ServedDestination[],
+    release: boolean,
+    changes: Set<StorageChange>,
+  ): Promise<OutboxJob[]> {
+    if (release) {
+      const released = await client.query(
+        `UPDATE ${this.t.jobs}
+            SET state = CASE WHEN interruptions + 1 >= $2 THEN 'dead' ELSE 'pending' END,
+                interruptions = interruptions + 1,
+                last_error = 'interrupted: its delivery lease expired before the outcome was recorded',
+                next_attempt_at = $1, locked_by = NULL, locked_until = NULL, updated_at = $1
+          WHERE id IN (SELECT id FROM ${this.t.jobs} WHERE state = 'sending' AND locked_until < $1
+                        FOR UPDATE SKIP LOCKED)`,
+        [now, maxInterruptions],
+      );
+      if ((released.rowCount ?? 0) > 0) changes.add('work').add('outcome');
+    }
+    const chosen: Array<{ row: JobRow; served: ServedDestination }> = [];
+    const taken = new Set<number>();
+    // Rows read (and locked) per destination; `all` when the read returned everything due there.
+    const read = new Map<number, { rows: JobRow[]; all: boolean }>();
+    const start = served.length > 0 ? this.claimRotation++ % served.length : 0;
+    for (const gate of gates) {
+      for (let i = 0; i < served.length && chosen.length < limit; i++) {
+        const destination = served[(start + i) % served.length] as ServedDestination;
+        const id = destination.destination.id;
+        let candidates = read.get(id);
+        if (!candidates?.all) {
+          // Due heads, oldest due first, skipping rows another drainer is claiming right now. A few more than
+          // needed: `gate` may turn some down (their lane is full).
+          const want = (limit - chosen.length) * 4;
+          const { rows } = await client.query<JobRow>(
+            `SELECT id, key, fn, ordering_keys, payload, attempts, created_at, first_failed_at
+               FROM ${this.t.jobs}
+              WHERE state = 'pending' AND blockers = 0 AND destination_id = $1 AND next_attempt_at <= $2
+                AND NOT id = ANY($4::bigint[])
+              ORDER BY next_attempt_at, id LIMIT $3
+              FOR UPDATE SKIP LOCKED`,
+            [id, now, want, [...taken]],
+          );
+          candidates = { rows, all: rows.length < want };
+          read.set(id, candidates);
+        }
+        for (const row of candidates.rows) {
+          if (chosen.length >= limit) break;
+          if (taken.has(row.id) || !gate(id, row.fn)) continue;
+          chosen.push({ row, served: destination });
+          taken.add(row.id);
+        }
+      }
+      if (chosen.length >= limit) break;
+    }
+    if (chosen.length === 0) return [];
+    await client.query(
+      `UPDATE ${this.t.jobs}
+          SET state = 'sending', attempts = attempts + 1, locked_by = $2, locked_until = $3, updated_at = $4
+        WHERE id = ANY($1::bigint[])`,
+      [[...taken], owner.id, now + leaseMs, now],
+    );
+    return chosen.map(
+      ({ row, served: { destination, account } }): OutboxJob => ({
+        id: row.id,
+        key: row.key,
+        fn: row.fn,
+        orderingKeys: row.ordering_keys,
+        payload: JSON.parse(row.payload),
+        destination,
+        account,
+        attempts: row.attempts + 1,
+        createdAt: row.created_at,
+        firstFailedAt: row.first_failed_at,
+      }),
+    );
   }
 
   async renewLeases(owner: LockOwner, lockedUntil: number): Promise<void> {
@@ -362,18 +391,48 @@ export class PostgresStorage implements OutboxStorage {
     );
   }
 
-  markDelivered(
+  /**
+   * Records this owner's outcomes in order; false for a job that was no longer ours (lease lost). The keys of the
+   * delivered jobs are locked first, all at once, in (destination, key) order like every other key lock.
+   */
+  private async recordOutcomes(
+    client: pg.PoolClient,
     owner: LockOwner,
-    job: JobRef & { orderingKeys: string[] },
-    result: string,
-    now: number,
+    outcomes: DeliveryOutcome[],
+    changes: Set<StorageChange>,
+  ): Promise<boolean[]> {
+    const keysByDestination = new Map<number, Set<string>>();
+    for (const outcome of outcomes) {
+      if (outcome.kind !== 'delivered') continue;
+      const keys = keysByDestination.get(outcome.job.destination.id) ?? new Set<string>();
+      for (const key of outcome.job.orderingKeys) keys.add(key);
+      keysByDestination.set(outcome.job.destination.id, keys);
+    }
+    for (const [destinationId, keys] of [...keysByDestination].sort(([a], [b]) => a - b))
+      await this.lockKeys(client, destinationId, [...keys]);
+    const recorded: boolean[] = [];
+    for (const outcome of outcomes) {
+      const ours = await this.recordOutcome(client, owner, outcome, changes);
+      // Waiters elsewhere hear of outcomes; idle drainers elsewhere only when a job became claimable.
+      if (ours) changes.add('outcome');
+      recorded.push(ours);
+    }
+    return recorded;
+  }
+
+  private async recordOutcome(
+    client: pg.PoolClient,
+    owner: LockOwner,
+    outcome: DeliveryOutcome,
+    changes: Set<StorageChange>,
   ): Promise<boolean> {
-    return this.tx(async (client) => {
-      await this.lockKeys(client, job.destination.id, job.orderingKeys);
-      // One statement: the outcome, the key rows gone, the next head of each key freed, the destination unpaused.
-      // Its CTEs share one snapshot, so they read the key rows as they were before the DELETE.
-      const { rows } = await client.query<{ unblocked: number }>(
-        `WITH done AS (
+    const { job, now } = outcome;
+    switch (outcome.kind) {
+      case 'delivered': {
+        // One statement: the outcome, the key rows gone, the next head of each key freed, the destination
+        // unpaused. Its CTEs share one snapshot, so they read the key rows as they were before the DELETE.
+        const { rows } = await client.query<{ unblocked: number }>(
+          `WITH done AS (
            UPDATE ${this.t.jobs}
               SET state = 'delivered', result = $3, locked_by = NULL, locked_until = NULL, updated_at = $4
             WHERE id = $1 AND state = 'sending' AND locked_by = $2
@@ -397,70 +456,52 @@ export class PostgresStorage implements OutboxStorage {
             WHERE id IN (SELECT destination_id FROM done) AND pauses > 0
          )
          SELECT (SELECT count(*)::integer FROM freed WHERE blockers = 0) AS unblocked FROM done`,
-        [job.id, owner.id, result, now],
-      );
-      const done = rows[0];
-      if (!done) return false;
-      // Waiters elsewhere hear of the outcome; idle drainers elsewhere only when a job became claimable.
-      if (done.unblocked > 0) await this.notify(client, 'outcome', 'work');
-      else await this.notify(client, 'outcome');
-      return true;
-    });
-  }
-
-  markFailed(
-    owner: LockOwner,
-    job: JobRef,
-    state: 'pending' | 'dead',
-    error: string,
-    nextAttemptAt: number,
-    now: number,
-  ): Promise<boolean> {
-    // A dead job keeps its key rows: later jobs sharing a key wait until it is retried or discarded.
-    return this.tx(async (client) => {
-      const changed = await client.query(
-        `UPDATE ${this.t.jobs}
-            SET state = $3, last_error = $4, next_attempt_at = $5, first_failed_at = COALESCE(first_failed_at, $6),
-                locked_by = NULL, locked_until = NULL, updated_at = $6
-          WHERE id = $1 AND state = 'sending' AND locked_by = $2`,
-        [job.id, owner.id, state, error, nextAttemptAt, now],
-      );
-      if (changed.rowCount === 0) return false;
-      await this.notify(client, 'outcome');
-      return true;
-    });
-  }
-
-  markPaused(
-    owner: LockOwner,
-    job: JobRef,
-    error: string,
-    pause: PauseLength,
-    atLeast: number,
-    now: number,
-  ): Promise<boolean> {
-    return this.tx(async (client) => {
-      // A refused credential is not the write's fault: back to pending, its attempt not counted.
-      const changed = await client.query(
-        `UPDATE ${this.t.jobs}
-            SET state = 'pending', attempts = attempts - 1, last_error = $3, next_attempt_at = $4,
-                locked_by = NULL, locked_until = NULL, updated_at = $4
-          WHERE id = $1 AND state = 'sending' AND locked_by = $2`,
-        [job.id, owner.id, error, now],
-      );
-      if (changed.rowCount === 0) return false;
-      // Each pause in a row lasts twice as long as the one before, up to maxMs (and never less than atLeast).
-      await client.query(
-        `UPDATE ${this.t.destinations}
-            SET paused_until = GREATEST(COALESCE(paused_until, 0), $2::bigint,
-                                        $3::bigint + LEAST($4::bigint, $5::bigint * (1::bigint << LEAST(pauses, 20)))),
-                pause_reason = $6, pauses = pauses + 1
-          WHERE id = $1`,
-        [job.destination.id, atLeast, now, pause.maxMs, pause.baseMs, error],
-      );
-      await this.notify(client, 'outcome');
-      return true;
-    });
+          [job.id, owner.id, outcome.result, now],
+        );
+        const done = rows[0];
+        if (done && done.unblocked > 0) changes.add('work');
+        return done !== undefined;
+      }
+      case 'failed': {
+        // A dead job keeps its key rows: later jobs sharing a key wait until it is retried or discarded.
+        const changed = await client.query(
+          `UPDATE ${this.t.jobs}
+              SET state = $3, last_error = $4, next_attempt_at = $5, first_failed_at = COALESCE(first_failed_at, $6),
+                  locked_by = NULL, locked_until = NULL, updated_at = $6
+            WHERE id = $1 AND state = 'sending' AND locked_by = $2`,
+          [job.id, owner.id, outcome.state, outcome.error, outcome.nextAttemptAt, now],
+        );
+        return (changed.rowCount ?? 0) > 0;
+      }
+      case 'paused': {
+        // A refused credential is not the write's fault: back to pending, its attempt not counted.
+        const changed = await client.query(
+          `UPDATE ${this.t.jobs}
+              SET state = 'pending', attempts = attempts - 1, last_error = $3, next_attempt_at = $4,
+                  locked_by = NULL, locked_until = NULL, updated_at = $4
+            WHERE id = $1 AND state = 'sending' AND locked_by = $2`,
+          [job.id, owner.id, outcome.error, now],
+        );
+        if (changed.rowCount === 0) return false;
+        // Each pause in a row lasts twice as long as the one before, up to maxMs (and never less than atLeast).
+        await client.query(
+          `UPDATE ${this.t.destinations}
+              SET paused_until = GREATEST(COALESCE(paused_until, 0), $2::bigint,
+                                          $3::bigint + LEAST($4::bigint, $5::bigint * (1::bigint << LEAST(pauses, 20)))),
+                  pause_reason = $6, pauses = pauses + 1
+            WHERE id = $1`,
+          [
+            job.destination.id,
+            outcome.atLeast,
+            now,
+            outcome.pause.maxMs,
+            outcome.pause.baseMs,
+            outcome.error,
+          ],
+        );
+        return true;
+      }
+    }
   }
 
   async sendingCount(destinationIds: number[]): Promise<number> {
@@ -490,9 +531,9 @@ export class PostgresStorage implements OutboxStorage {
     return rows[0]?.busy ?? false;
   }
 
-  async nextDueAt(destinationIds: number[]): Promise<number | null> {
-    // Heads only: a job queued behind another of its key waits for that one's outcome, not for the clock.
-    const rows = await this.query<{ t: number | null }>(
+  /** Heads only: a job queued behind another of its key waits for that one's outcome, not for the clock. */
+  private async nextDueOf(client: pg.PoolClient, destinationIds: number[]): Promise<number | null> {
+    const { rows } = await client.query<{ t: number | null }>(
       `SELECT min(next_attempt_at) AS t FROM ${this.t.jobs}
         WHERE state = 'pending' AND blockers = 0 AND destination_id = ANY($1::bigint[])`,
       [destinationIds],

@@ -3,9 +3,9 @@ import type { IdRange } from '../id-set.js';
 import type { LockOwner } from '../liveness.js';
 import type {
   ClaimRequest,
+  ClaimResult,
   DestinationCounts,
   DestinationRow,
-  JobRef,
   NewJob,
   OpenJob,
   OutboxStorage,
@@ -13,7 +13,7 @@ import type {
   StateCounts,
   StoredOutcome,
 } from '../storage.js';
-import type { Destination, HeldJob, OutboxErrorEntry, OutboxJob, OutboxState } from '../types.js';
+import type { Destination, HeldJob, OutboxErrorEntry, OutboxState } from '../types.js';
 import { OutboxStore } from './store.js';
 
 /**
@@ -47,43 +47,12 @@ export class SqliteStorage implements OutboxStorage {
     return this.store.insert(job);
   }
 
-  async claim(request: ClaimRequest): Promise<OutboxJob[]> {
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
     return this.store.claim(request);
   }
 
   async renewLeases(owner: LockOwner, lockedUntil: number): Promise<void> {
     this.store.renewLeases(owner, lockedUntil);
-  }
-
-  async markDelivered(
-    owner: LockOwner,
-    job: JobRef & { orderingKeys: string[] },
-    result: string,
-    now: number,
-  ): Promise<boolean> {
-    return this.store.markDelivered(owner, job, result, now);
-  }
-
-  async markFailed(
-    owner: LockOwner,
-    job: JobRef,
-    state: 'pending' | 'dead',
-    error: string,
-    nextAttemptAt: number,
-    now: number,
-  ): Promise<boolean> {
-    return this.store.markFailed(owner, job, state, error, nextAttemptAt, now);
-  }
-
-  async markPaused(
-    owner: LockOwner,
-    job: JobRef,
-    error: string,
-    pause: PauseLength,
-    atLeast: number,
-    now: number,
-  ): Promise<boolean> {
-    return this.store.markPaused(owner, job, error, pause, atLeast, now);
   }
 
   async sendingCount(destinationIds: number[]): Promise<number> {
@@ -96,10 +65,6 @@ export class SqliteStorage implements OutboxStorage {
 
   async hasWork(destinationIds: number[]): Promise<boolean> {
     return this.store.sendingCount(destinationIds) > 0 || this.store.nextDueAt(destinationIds) !== null;
-  }
-
-  async nextDueAt(destinationIds: number[]): Promise<number | null> {
-    return this.store.nextDueAt(destinationIds);
   }
 
   async held(): Promise<HeldJob[]> {

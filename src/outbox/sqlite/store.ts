@@ -7,6 +7,8 @@ import type { IdRange } from '../id-set.js';
 import { isOwnerGone, type LockOwner } from '../liveness.js';
 import {
   type ClaimRequest,
+  type ClaimResult,
+  type DeliveryOutcome,
   type DestinationCounts,
   type DestinationRow,
   type JobRef,
@@ -177,23 +179,25 @@ const IN_RANGES = `json_each(@ranges) r
 
 const sendingKey = (destinationId: number, key: string): string => `${destinationId}\n${key}`;
 
-interface JobRow {
-  id: number;
-  key: string;
-  fn: string;
-  ordering_keys: string;
-  payload: string;
-  attempts: number;
-  created_at: number;
-  first_failed_at: number | null;
-  destination_id: number;
-}
+/** A due head as a claim first reads it (a raw row: no object per row, as more are read than claimed). */
+type Candidate = [id: number, fn: string, orderingKeys: string];
+
+/** What marking a candidate `sending` returns of it (raw, like the candidate). */
+type ClaimedRow = [
+  key: string,
+  payload: string,
+  attempts: number,
+  createdAt: number,
+  firstFailedAt: number | null,
+];
 
 interface KeyRows {
   id: number;
   keys: string;
   destinationId: number;
 }
+
+const parseKeys = (row: KeyRows) => ({ ...row, keys: JSON.parse(row.keys) as string[] });
 
 /** A held job as SQLite returns it: its keys as JSON text. */
 export type HeldRow = Omit<HeldJob, 'keys'> & { keys: string };
@@ -236,9 +240,13 @@ export class OutboxStore {
   private readonly stmts;
   private readonly transactions;
   private claimRotation = 0;
-  readonly claim: (request: ClaimRequest) => OutboxJob[];
+  /** The claim's candidate query, one per LIMIT (see claimable()). */
+  private readonly claimables = new Map<number, Database.Statement>();
+  private readonly synchronous: 'normal' | 'full';
+  private readonly exchange: (request: ClaimRequest) => ClaimResult;
 
   constructor(file: string, synchronous: 'normal' | 'full') {
+    this.synchronous = synchronous;
     this.db = openChecked(file, synchronous);
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) {
@@ -266,9 +274,9 @@ export class OutboxStore {
                      CROSS JOIN outbox_job_keys o ON o.destination_id = @destinationId AND o.key = k.value))`,
       ),
       /*
-       * After a job's key rows were deleted or put back: the job itself and, on each of its keys, the next job
-       * after it are the only ones whose head-ness can change (the jobs further back still wait behind that one).
-       * One seek per key; rows whose flag is already right are not written.
+       * After a job's key rows were put back: the job itself and, on each of its keys, the next job after it are
+       * the only ones whose head-ness can change (the jobs further back still wait behind that one). One seek per
+       * key; rows whose flag is already right are not written.
        */
       refreshBlocked: db.prepare(
         `UPDATE outbox_jobs AS j SET blocked = NOT j.blocked
@@ -287,19 +295,15 @@ export class OutboxStore {
       insertKey: db.prepare(
         `INSERT INTO outbox_job_keys (destination_id, key, job_id) VALUES (@destinationId, @key, @jobId)`,
       ),
-      deleteKeys: db.prepare(
-        `DELETE FROM outbox_job_keys
-          WHERE destination_id = @destinationId AND job_id = @id AND key IN (SELECT value FROM json_each(@keys))`,
+      deleteKey: db.prepare(
+        `DELETE FROM outbox_job_keys WHERE destination_id = @destinationId AND key = @key AND job_id = @id`,
       ),
-      // Heads of all their ordering keys only, of one destination, read straight from the pending index: the
-      // rows waiting behind them are not read at all. Due rows go oldest-due first (fresh rows: in enqueue order).
-      claimable: db.prepare(
-        `SELECT id, key, fn, ordering_keys, payload, attempts, created_at, first_failed_at, destination_id
-           FROM outbox_jobs j
-          WHERE j.state = 'pending' AND j.destination_id = @destinationId AND j.blocked = 0
-            AND j.next_attempt_at <= @now
-          ORDER BY j.next_attempt_at, j.id
-          LIMIT @limit`,
+      // The job next in line on a key after the given one (which no longer holds it), its flag looked at again.
+      refreshNext: db.prepare(
+        `UPDATE outbox_jobs AS j SET blocked = NOT j.blocked
+          WHERE j.id = (SELECT MIN(job_id) FROM outbox_job_keys
+                         WHERE destination_id = @destinationId AND key = @key AND job_id > @id)
+            AND j.blocked <> ${EARLIER_SHARES_KEY}`,
       ),
       /*
        * A head (blocked = 0) still waits while a job of its destination sharing a key is sending: normally that
@@ -310,12 +314,15 @@ export class OutboxStore {
         `SELECT s.destination_id AS destinationId, sk.value AS key
            FROM outbox_jobs s, json_each(s.ordering_keys) sk WHERE s.state = 'sending'`,
       ),
-      markSending: db.prepare(
-        `UPDATE outbox_jobs
-            SET state = 'sending', attempts = attempts + 1, locked_by = @ownerId, locked_pid = @pid,
-                locked_host = @host, locked_until = @lockedUntil, updated_at = @now
-          WHERE id = @id AND state = 'pending'`,
-      ),
+      markSending: db
+        .prepare(
+          `UPDATE outbox_jobs
+              SET state = 'sending', attempts = attempts + 1, locked_by = @ownerId, locked_pid = @pid,
+                  locked_host = @host, locked_until = @lockedUntil, updated_at = @now
+            WHERE id = @id AND state = 'pending'
+           RETURNING key, payload, attempts, created_at, first_failed_at`,
+        )
+        .raw(),
       foreignHolders: db.prepare(
         `SELECT DISTINCT locked_by AS id, locked_pid AS pid, locked_host AS host
            FROM outbox_jobs WHERE state = 'sending' AND locked_by IS NOT @ownerId`,
@@ -506,85 +513,22 @@ export class OutboxStore {
       ),
     };
 
-    // BEGIN IMMEDIATE: take the write lock before reading, so two drainers cannot both see a row as claimable.
-    this.claim = db.transaction(
-      ({ owner, limit, now, leaseMs, maxInterruptions, served, gates }: ClaimRequest): OutboxJob[] => {
-        this.releaseOrphans(owner, now, maxInterruptions);
-        const jobs: OutboxJob[] = [];
-        const sending = new Set(
-          (this.stmts.sendingKeys.all() as Array<{ destinationId: number; key: string }>).map((row) =>
-            sendingKey(row.destinationId, row.key),
-          ),
-        );
-        // Each destination's candidates are read once and serve every pass (a later pass would read the same).
-        const candidates = new Map<number, JobRow[]>();
-        const claimed = new Set<number>();
-        // Start with a different destination each time, so a busy one cannot keep the others waiting.
-        const start = served.length > 0 ? this.claimRotation++ % served.length : 0;
-        // One pass per gate, while slots are free: e.g. each lane within its share first, then beyond it.
-        for (const gate of gates) {
-          for (let i = 0; i < served.length && jobs.length < limit; i++) {
-            const { destination, account } = served[(start + i) % served.length] as ServedDestination;
-            let rows = candidates.get(destination.id);
-            if (rows === undefined) {
-              // Read a few more than needed: `gate` may turn some down (their lane is full).
-              rows = this.stmts.claimable.all({
-                destinationId: destination.id,
-                now,
-                limit: (limit - jobs.length) * 4,
-              }) as JobRow[];
-              candidates.set(destination.id, rows);
-            }
-            for (const row of rows) {
-              if (jobs.length >= limit) break;
-              if (claimed.has(row.id)) continue;
-              const orderingKeys: string[] = JSON.parse(row.ordering_keys);
-              if (orderingKeys.some((key) => sending.has(sendingKey(destination.id, key)))) continue;
-              if (!gate(destination.id, row.fn)) continue;
-              claimed.add(row.id);
-              for (const key of orderingKeys) sending.add(sendingKey(destination.id, key));
-              this.stmts.markSending.run({
-                id: row.id,
-                ownerId: owner.id,
-                pid: owner.pid,
-                host: owner.host,
-                lockedUntil: now + leaseMs,
-                now,
-              });
-              jobs.push({
-                id: row.id,
-                key: row.key,
-                fn: row.fn,
-                orderingKeys,
-                payload: JSON.parse(row.payload),
-                destination,
-                account,
-                attempts: row.attempts + 1,
-                createdAt: row.created_at,
-                firstFailedAt: row.first_failed_at,
-              });
-            }
-          }
-          if (jobs.length >= limit) break;
-        }
-        return jobs;
-      },
-    ).immediate;
-
     // Each state change and its key rows commit together: key rows exist exactly for pending and sending jobs.
     const stmts = this.stmts;
-    const forgetKeys = (rows: KeyRows[]) => {
-      for (const row of rows) {
-        stmts.deleteKeys.run(row);
-        stmts.refreshBlocked.run(row);
-      }
-    };
     const restoreKeys = (rows: KeyRows[], retry: () => number): number => {
       for (const row of rows) stmts.restoreKeys.run(row);
       const changes = retry();
       for (const row of rows) stmts.refreshBlocked.run(row);
       return changes;
     };
+    // BEGIN IMMEDIATE: take the write lock before reading, so two drainers cannot both see a row as claimable.
+    this.exchange = db.transaction((request: ClaimRequest): ClaimResult => {
+      const recorded = this.recordOutcomes(request.owner, request.outcomes);
+      if (request.limit === 0) return { recorded, jobs: [], nextDueAt: null };
+      const served = request.serve(this.destinations());
+      const jobs = this.claimDue(request, served);
+      return { recorded, jobs, nextDueAt: this.nextDueAt(served.map((s) => s.destination.id)) };
+    }).immediate;
     this.transactions = {
       insert: db.transaction((job: NewJob): number => {
         const { orderingKeys, destination } = job;
@@ -606,70 +550,14 @@ export class OutboxStore {
           stmts.insertKey.run({ destinationId: destination.id, key, jobId: id });
         return id;
       }),
-      delivered: db.transaction(
-        (
-          owner: LockOwner,
-          job: JobRef & { orderingKeys: string[] },
-          result: string,
-          now: number,
-        ): boolean => {
-          if (stmts.delivered.run({ ownerId: owner.id, id: job.id, result, now }).changes === 0) return false;
-          forgetKeys([
-            { id: job.id, destinationId: job.destination.id, keys: JSON.stringify(job.orderingKeys) },
-          ]);
-          stmts.unpauseDestination.run({ destinationId: job.destination.id });
-          return true;
-        },
-      ),
-      failed: db.transaction(
-        (
-          owner: LockOwner,
-          job: JobRef,
-          state: 'pending' | 'dead',
-          error: string,
-          nextAttemptAt: number,
-          now: number,
-        ): boolean => {
-          const changes = stmts.failed.run({
-            ownerId: owner.id,
-            id: job.id,
-            state,
-            error,
-            nextAttemptAt,
-            now,
-          }).changes;
-          // A dead job keeps its key rows: later jobs sharing a key wait until it is retried or discarded.
-          return changes > 0;
-        },
-      ),
-      paused: db.transaction(
-        (
-          owner: LockOwner,
-          job: JobRef,
-          error: string,
-          pause: PauseLength,
-          atLeast: number,
-          now: number,
-        ): boolean => {
-          if (stmts.pausedJob.run({ ownerId: owner.id, id: job.id, error, now }).changes === 0) return false;
-          stmts.pauseDestination.run({
-            destinationId: job.destination.id,
-            ...pause,
-            atLeast,
-            now,
-            reason: error,
-          });
-          return true;
-        },
-      ),
       discardOne: db.transaction((id: number, now: number): number => {
         const rows = stmts.discardOne.all({ id, now }) as KeyRows[];
-        forgetKeys(rows);
+        this.forgetKeys(rows.map(parseKeys));
         return rows.length;
       }),
       discardDead: db.transaction((now: number): number => {
         const rows = stmts.discardDead.all({ now }) as KeyRows[];
-        forgetKeys(rows);
+        this.forgetKeys(rows.map(parseKeys));
         return rows.length;
       }),
       retryOne: db.transaction((id: number, now: number): number =>
@@ -777,37 +665,168 @@ export class OutboxStore {
     this.stmts.renew.run({ ownerId: owner.id, lockedUntil });
   }
 
-  /** Returns false when the row was no longer ours (lease lost): its new holder records the outcome. */
-  markDelivered(
-    owner: LockOwner,
-    job: JobRef & { orderingKeys: string[] },
-    result: string,
-    now: number,
-  ): boolean {
-    return this.transactions.delivered(owner, job, result, now);
+  /**
+   * Records the outcomes, then claims (when `limit` > 0), in one transaction. With `synchronous: 'full'` it commits
+   * without an fsync all the same: a claim or an outcome lost to a power cut means one more delivery of the same
+   * job (at-least-once), never a lost write; enqueues and operator actions keep their fsync.
+   */
+  claim(request: ClaimRequest): ClaimResult {
+    if (this.synchronous === 'normal') return this.exchange(request);
+    // Not a prepared statement: SQLite applies this pragma when it is prepared, not when it runs.
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return this.exchange(request);
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 
-  markFailed(
-    owner: LockOwner,
-    job: JobRef,
-    state: 'pending' | 'dead',
-    error: string,
-    nextAttemptAt: number,
-    now: number,
-  ): boolean {
-    return this.transactions.failed(owner, job, state, error, nextAttemptAt, now);
+  /**
+   * Deletes the key rows of jobs leaving the active states (their own `blocked` no longer matters). The next job
+   * after each on each of its keys is the only one whose head-ness can change (the jobs further back still wait
+   * behind that one). Plain statements per key, no JSON: most jobs have one or two keys.
+   */
+  private forgetKeys(jobs: Array<{ id: number; destinationId: number; keys: string[] }>): void {
+    for (const { id, destinationId, keys } of jobs) {
+      for (const key of keys) this.stmts.deleteKey.run({ destinationId, key, id });
+      for (const key of keys) this.stmts.refreshNext.run({ destinationId, key, id });
+    }
   }
 
-  /** The job back to pending and its destination paused (longer with each pause in a row, at least `atLeast`). */
-  markPaused(
-    owner: LockOwner,
-    job: JobRef,
-    error: string,
-    pause: PauseLength,
-    atLeast: number,
-    now: number,
-  ): boolean {
-    return this.transactions.paused(owner, job, error, pause, atLeast, now);
+  /** `recorded[i]` is false when that job was no longer ours (lease lost): its new holder records the outcome. */
+  private recordOutcomes(owner: LockOwner, outcomes: DeliveryOutcome[]): boolean[] {
+    // Destinations whose pauses in a row this batch has ended (and not paused again since): once is enough.
+    const unpaused = new Set<number>();
+    return outcomes.map((outcome) => this.recordOutcome(owner, outcome, unpaused));
+  }
+
+  private recordOutcome(owner: LockOwner, outcome: DeliveryOutcome, unpaused: Set<number>): boolean {
+    const stmts = this.stmts;
+    const { job, now } = outcome;
+    const row = { ownerId: owner.id, id: job.id, now };
+    switch (outcome.kind) {
+      case 'delivered':
+        if (stmts.delivered.run({ ...row, result: outcome.result }).changes === 0) return false;
+        this.forgetKeys([{ id: job.id, destinationId: job.destination.id, keys: outcome.job.orderingKeys }]);
+        // A delivery ends its destination's pauses in a row.
+        if (!unpaused.has(job.destination.id)) {
+          stmts.unpauseDestination.run({ destinationId: job.destination.id });
+          unpaused.add(job.destination.id);
+        }
+        return true;
+      case 'failed':
+        // A dead job keeps its key rows: later jobs sharing a key wait until it is retried or discarded.
+        return (
+          stmts.failed.run({
+            ...row,
+            state: outcome.state,
+            error: outcome.error,
+            nextAttemptAt: outcome.nextAttemptAt,
+          }).changes > 0
+        );
+      case 'paused':
+        if (stmts.pausedJob.run({ ...row, error: outcome.error }).changes === 0) return false;
+        stmts.pauseDestination.run({
+          destinationId: job.destination.id,
+          ...outcome.pause,
+          atLeast: outcome.atLeast,
+          now,
+          reason: outcome.error,
+        });
+        unpaused.delete(job.destination.id);
+        return true;
+    }
+  }
+
+  /**
+   * Heads of all their ordering keys only, of one destination, read straight from the pending index: the rows
+   * waiting behind them are not read at all. Due rows go oldest-due first (fresh rows: in enqueue order). Only what
+   * choosing needs, as raw rows: a claim reads more candidates than it takes, and markSending returns the rest.
+   * The LIMIT is written into the SQL, one statement per value (a handful: up to four per slot): SQLite prepares a
+   * statement whose LIMIT is a bound parameter again on every run (about half of this query's cost).
+   */
+  private claimable(limit: number): Database.Statement {
+    let statement = this.claimables.get(limit);
+    if (statement === undefined) {
+      statement = this.db
+        .prepare(
+          `SELECT id, fn, ordering_keys
+             FROM outbox_jobs j
+            WHERE j.state = 'pending' AND j.destination_id = @destinationId AND j.blocked = 0
+              AND j.next_attempt_at <= @now
+            ORDER BY j.next_attempt_at, j.id
+            LIMIT ${Math.trunc(limit)}`,
+        )
+        .raw();
+      this.claimables.set(limit, statement);
+    }
+    return statement;
+  }
+
+  /** Due heads of all their ordering keys, marked `sending` under `owner`'s lease (within the claim transaction). */
+  private claimDue(
+    { owner, limit, now, leaseMs, maxInterruptions, gates }: ClaimRequest,
+    served: ServedDestination[],
+  ): OutboxJob[] {
+    this.releaseOrphans(owner, now, maxInterruptions);
+    const jobs: OutboxJob[] = [];
+    const sending = new Set(
+      (this.stmts.sendingKeys.all() as Array<{ destinationId: number; key: string }>).map((row) =>
+        sendingKey(row.destinationId, row.key),
+      ),
+    );
+    // Each destination's candidates are read once and serve every pass (a later pass would read the same).
+    const candidates = new Map<number, Candidate[]>();
+    const claimed = new Set<number>();
+    // Start with a different destination each time, so a busy one cannot keep the others waiting.
+    const start = served.length > 0 ? this.claimRotation++ % served.length : 0;
+    // One pass per gate, while slots are free: e.g. each lane within its share first, then beyond it.
+    for (const gate of gates) {
+      for (let i = 0; i < served.length && jobs.length < limit; i++) {
+        const { destination, account } = served[(start + i) % served.length] as ServedDestination;
+        let rows = candidates.get(destination.id);
+        if (rows === undefined) {
+          // Read a few more than needed: `gate` may turn some down (their lane is full).
+          rows = this.claimable((limit - jobs.length) * 4).all({
+            destinationId: destination.id,
+            now,
+          }) as Candidate[];
+          candidates.set(destination.id, rows);
+        }
+        for (const [id, fn, keys] of rows) {
+          if (jobs.length >= limit) break;
+          if (claimed.has(id)) continue;
+          const orderingKeys: string[] = JSON.parse(keys);
+          if (orderingKeys.some((key) => sending.has(sendingKey(destination.id, key)))) continue;
+          if (!gate(destination.id, fn)) continue;
+          claimed.add(id);
+          for (const key of orderingKeys) sending.add(sendingKey(destination.id, key));
+          const row = this.stmts.markSending.get({
+            id,
+            ownerId: owner.id,
+            pid: owner.pid,
+            host: owner.host,
+            lockedUntil: now + leaseMs,
+            now,
+          }) as ClaimedRow;
+          const [key, payload, attempts, createdAt, firstFailedAt] = row;
+          jobs.push({
+            id,
+            key,
+            fn,
+            orderingKeys,
+            payload: JSON.parse(payload),
+            destination,
+            account,
+            attempts,
+            createdAt,
+            firstFailedAt,
+          });
+        }
+      }
+      if (jobs.length >= limit) break;
+    }
+    return jobs;
   }
 
   sendingCount(destinationIds: number[]): number {
