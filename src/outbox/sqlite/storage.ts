@@ -9,7 +9,6 @@ import type {
   NewJob,
   OpenJob,
   OutboxStorage,
-  PauseLength,
   StateCounts,
   StoredOutcome,
 } from '../storage.js';
