@@ -757,6 +757,61 @@ export function outboxConformance(engine: Engine): void {
       await outbox.close();
     });
 
+    test('deliveries that finish together are recorded in the order they finished: the last word on a pause holds', async () => {
+      const clock = manualClock('2026-11-30T09:00:00Z');
+      const refused = () => Object.assign(new Error('HTTP 401'), { pauseDestination: true });
+      for (const steps of [
+        ['delivered', 'refused'],
+        ['refused', 'delivered'],
+        ['delivered', 'refused', 'delivered'],
+      ] as const) {
+        const held = new Map<number, { resolve: (value: string) => void; reject: (error: Error) => void }>();
+        let holding = true;
+        const outbox = new Outbox({
+          destinations: [TEST_DESTINATION],
+          path: await engine.location(),
+          concurrency: 4,
+          pauseMs: 60_000,
+          now: () => clock.now().getTime(),
+          deliver: (j) =>
+            holding
+              ? new Promise((resolve, reject) => held.set(j.id, { resolve, reject }))
+              : Promise.resolve('again'),
+        });
+        const ids: number[] = [];
+        for (const [i] of steps.entries()) ids.push((await outbox.enqueue(job(`u${i}`, {}))).id);
+        outbox.start();
+        await until(() => held.size === steps.length, 'every job in flight');
+        // They settle in one go, so one claim records them all (in one transaction), in this order.
+        holding = false;
+        for (const [i, step] of steps.entries()) {
+          const gate = held.get(ids[i] as number);
+          if (step === 'delivered') gate?.resolve('ok');
+          else gate?.reject(refused());
+        }
+        const outcomes = await outbox.waitFor(ids);
+        if (steps.at(-1) === 'refused') {
+          // The refusal came last: the destination pauses, and the refused job waits for it.
+          assert.deepEqual(
+            outcomes.map((o) => [o.state, o.pausedUntil]),
+            steps.map((step) =>
+              step === 'delivered' ? ['delivered', undefined] : ['pending', clock.now().getTime() + 60_000],
+            ),
+          );
+          const [destination] = (await outbox.status()).destinations;
+          assert.equal(destination?.pauseReason, 'HTTP 401');
+        } else {
+          // A delivery came last: it ends the pause (a paused job would be returned pending), so the refused job
+          // goes again.
+          assert.deepEqual(
+            outcomes.map((o) => [o.state, o.result]),
+            steps.map((step) => ['delivered', step === 'delivered' ? 'ok' : 'again']),
+          );
+        }
+        await outbox.close();
+      }
+    });
+
     test('a refused credential pauses its destination: the job stays pending, its attempt not counted', async () => {
       const clock = manualClock('2026-11-30T09:00:00Z');
       let refuse = true;

@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Outbox, OutboxError } from '../../src/outbox/index.js';
+import { newLockOwner, releaseLockOwner } from '../../src/outbox/liveness.js';
+import { OutboxStore } from '../../src/outbox/sqlite/store.js';
 import { CANARY, failure, job, TEST_DESTINATION, tempDb } from './helpers.js';
 
 const ok = async () => ({ status: 200, message: 'Success.' });
@@ -80,4 +82,45 @@ test('the stored error is the message only: no credential from cause, properties
 
 test('defaultPath is under the user data directory', () => {
   assert.match(Outbox.defaultPath(), /kosmo-vero[/\\]outbox\.db$/);
+});
+
+test("synchronous 'full' fsyncs enqueues only: claims and outcomes commit at NORMAL, and FULL is back after each", () => {
+  const store = new OutboxStore(tempDb(), 'full');
+  const synchronous = () => store.db.pragma('synchronous', { simple: true });
+  const row = { integration: 'test', account: 'a', endpoint: 'e', fingerprint: 'f', credentialHint: 'h' };
+  const destination = { id: store.destinationId(row, 1), ...row, pausedUntil: null, pauseReason: null };
+  store.insert({ key: 'k', destination, fn: 'test.write', orderingKeys: ['u1'], payload: '{}', now: 1 });
+  assert.equal(synchronous(), 2, 'FULL after an enqueue');
+  const owner = newLockOwner();
+  const seenInside: unknown[] = [];
+  const request = {
+    owner,
+    outcomes: [],
+    limit: 1,
+    now: 2,
+    leaseMs: 30_000,
+    maxInterruptions: 10,
+    serve: () => {
+      seenInside.push(synchronous());
+      return [{ destination, account: 'a' }];
+    },
+    gates: [() => true],
+  };
+  const [claimed] = store.claim(request).jobs;
+  assert.ok(claimed);
+  const outcome = { kind: 'delivered' as const, job: claimed, result: 'null', now: 3 };
+  assert.deepEqual(store.claim({ ...request, outcomes: [outcome] }).recorded, [true]);
+  assert.deepEqual(seenInside, [1, 1], 'NORMAL inside each claim');
+  assert.equal(synchronous(), 2, 'FULL again after the claims');
+  assert.throws(() =>
+    store.claim({
+      ...request,
+      serve: () => {
+        throw new Error('serve failed');
+      },
+    }),
+  );
+  assert.equal(synchronous(), 2, 'FULL again after a claim that failed');
+  releaseLockOwner(owner);
+  store.close();
 });
