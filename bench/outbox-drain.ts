@@ -1,12 +1,15 @@
 // The outbox's drain rate against a bare node:http keep-alive loop sending the same requests with the same
 // concurrency (8, the outbox's default), against the emulator with no added latency: what the outbox costs per
 // write (claim, record, the runtime's client) when Vero answers at once. Same emulator, reset before each case
-// (its cost per request grows with what it holds), interleaved rounds.
+// (its cost per request grows with what it holds), interleaved rounds. A third case drains the same number of
+// writes through an Outbox whose delivery is an in-process no-op: the outbox's own CPU per write, whatever the
+// emulator costs.
 // Run: npm run build && npm run bench:outbox-drain   (CALLS=2000 ROUNDS=5)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime } from '../src/index.js';
+import { Outbox } from '../src/outbox/index.js';
 import {
   interleave,
   jsonPoster,
@@ -22,12 +25,13 @@ const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const CONCURRENCY = 8; // the outbox's default
 const USERS = 50;
 const TOKEN = 'bench-token-0123456789';
+const WARMUP = 1;
 
 const emulator = await startEmulatorProcess(TOKEN);
 const dir = mkdtempSync(join(tmpdir(), 'kosmo-bench-drain-'));
 let files = 0;
 /** This process's CPU per write in each case: on a busy machine, what it costs us, apart from what it waits for. */
-const cpuPerWrite = { bare: [] as number[], drain: [] as number[] };
+const cpuPerWrite = { bare: [] as number[], drain: [] as number[], own: [] as number[] };
 const cpuSince = (start: NodeJS.CpuUsage) => {
   const used = process.cpuUsage(start);
   return (used.user + used.system) / CALLS;
@@ -86,15 +90,43 @@ async function drainMs(): Promise<number> {
   return elapsed;
 }
 
-const result = await interleave<'drain' | 'bare'>(
-  { drain: drainMs, bare: bareMs },
-  { rounds: ROUNDS, warmup: 1, baseline: 'drain' },
+/** The outbox alone: the same number of writes (same keys) drained with a delivery that does nothing. */
+async function ownMs(): Promise<number> {
+  const destination = { integration: 'vero', account: 'default', endpoint: emulator.url, credential: TOKEN };
+  const outbox = new Outbox({
+    path: join(dir, `own-${files++}.db`),
+    destinations: [destination],
+    deliver: async () => ({ status: 200, message: 'Success.', duplicate: false }),
+  });
+  for (let i = 0; i < CALLS; i++) {
+    await outbox.enqueue({
+      destination,
+      fn: 'track_event',
+      orderingKeys: [`usr_${i % USERS}`],
+      payload: { identity: { id: `usr_${i % USERS}` }, eventName: 'Bench', data: { i } },
+    });
+  }
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const drained = await outbox.drain();
+  const elapsed = performance.now() - started;
+  cpuPerWrite.own.push(cpuSince(cpu));
+  await outbox.close();
+  if (drained.delivered !== CALLS) throw new Error(`delivered ${drained.delivered} of ${CALLS}`);
+  return elapsed;
+}
+
+const result = await interleave<'drain' | 'bare' | 'own'>(
+  { drain: drainMs, bare: bareMs, own: ownMs },
+  { rounds: ROUNDS, warmup: WARMUP, baseline: 'drain' },
 );
 poster.close();
 emulator.stop();
 rmSync(dir, { recursive: true, force: true });
 
 const rate = (ms: number) => CALLS / (ms / 1000);
+/** CPU per write over the measured rounds (the warm-up rounds are left out). */
+const cpu = (name: keyof typeof cpuPerWrite) => showSpread(spread(cpuPerWrite[name].slice(WARMUP)), 0);
 report(
   'outbox-drain',
   [
@@ -109,16 +141,9 @@ report(
       target: '',
     },
     { measure: 'bare rate (writes/s)', value: rate(result.cases.bare.median), target: '' },
-    {
-      measure: 'bare: CPU of this process per write (µs)',
-      value: showSpread(spread(cpuPerWrite.bare), 0),
-      target: '',
-    },
-    {
-      measure: 'drain: CPU of this process per write (µs)',
-      value: showSpread(spread(cpuPerWrite.drain), 0),
-      target: '',
-    },
+    { measure: 'bare: CPU of this process per write (µs)', value: cpu('bare'), target: '' },
+    { measure: 'drain: CPU of this process per write (µs)', value: cpu('drain'), target: '' },
+    { measure: 'outbox alone (no-op delivery): CPU per write (µs)', value: cpu('own'), target: '' },
     { measure: 'drain rate (writes/s)', value: rate(result.cases.drain.median), target: '' },
     // Per round: bare time / drain time = drain rate / bare rate.
     { measure: 'drain rate / bare rate', value: showSpread(result.ratios.bare), target: '>= 0.8' },
