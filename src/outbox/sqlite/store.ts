@@ -232,6 +232,13 @@ function openChecked(file: string, synchronous: 'normal' | 'full'): Database.Dat
   }
 }
 
+/** A count statement (`n` for one @destinationId) summed over destinations: one index seek each. */
+function sumPerDestination(count: Database.Statement, destinationIds: number[]): number {
+  let total = 0;
+  for (const destinationId of destinationIds) total += (count.get({ destinationId }) as { n: number }).n;
+  return total;
+}
+
 /** All SQL of the outbox, as prepared statements. Synchronous, like better-sqlite3 itself. */
 export class OutboxStore {
   readonly db: Database.Database;
@@ -828,10 +835,7 @@ export class OutboxStore {
   }
 
   sendingCount(destinationIds: number[]): number {
-    let total = 0;
-    for (const destinationId of destinationIds)
-      total += (this.stmts.sendingCount.get({ destinationId }) as { n: number }).n;
-    return total;
+    return sumPerDestination(this.stmts.sendingCount, destinationIds);
   }
 
   held(): HeldRow[] {
@@ -861,10 +865,7 @@ export class OutboxStore {
 
   /** Pending and sending jobs of these destinations. */
   activeCount(destinationIds: number[]): number {
-    let total = 0;
-    for (const destinationId of destinationIds)
-      total += (this.stmts.activeCount.get({ destinationId }) as { n: number }).n;
-    return total;
+    return sumPerDestination(this.stmts.activeCount, destinationIds);
   }
 
   oldestActiveCreatedAt(): number | null {
