@@ -1,9 +1,14 @@
 import { toErrorInfo } from '../errors.js';
+import type { LuaPool } from '../lua/index.js';
 import { CLIENT_VERSION } from '../version.js';
 import { Cli, type CliIo } from './io.js';
 import { EXIT_USAGE, exitCodeFor } from './output.js';
 
 export type { CliIo, CliOutput } from './io.js';
+
+/** Whether commander will print a help text instead of running a command. */
+const asksForHelp = (argv: string[]): boolean =>
+  argv[0] === 'help' || argv.some((arg) => arg === '--help' || arg === '-h');
 
 /**
  * Runs `kosmo-vero` with `argv` (the arguments after the program name) and resolves to its exit code: 0 ok, 1 script
@@ -18,14 +23,26 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     cli.out(`${CLIENT_VERSION}\n`);
     return 0;
   }
-  const [{ CommanderError }, { asksForHelp, buildProgram }, { toolsLine }] = await Promise.all([
+  // Most of a run's start-up is its sandbox worker booting (wasm, a Lua state): started before commander and the
+  // command tree load, it boots on another core meanwhile. The run command hands it to its runtime.
+  const luaPool =
+    argv[0] === 'run' && !asksForHelp(argv) ? new (await import('../lua/index.js')).LuaPool() : undefined;
+  try {
+    return await runProgram(cli, argv, luaPool);
+  } finally {
+    await luaPool?.close();
+  }
+}
+
+async function runProgram(cli: Cli, argv: string[], luaPool: LuaPool | undefined): Promise<number> {
+  const [{ CommanderError }, { buildProgram }, { toolsLine }] = await Promise.all([
     import('commander'),
     import('./program.js'),
     import('./commands/mcp.js'),
   ]);
   // The MCP tools are listed from a runtime: loaded only for the help text that shows them.
   const mcpTools = asksForHelp(argv) && argv.includes('mcp') ? await toolsLine() : '';
-  const program = buildProgram(cli, mcpTools);
+  const program = buildProgram(cli, mcpTools, luaPool);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return cli.exitCode;

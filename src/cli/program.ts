@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { builtinAccountEnvironments } from '../integrations/accounts.js';
+import type { LuaPool } from '../lua/index.js';
 import { accountVariables } from '../runtime/accounts.js';
 import { CLIENT_VERSION } from '../version.js';
 import { registerAccounts } from './commands/accounts.js';
@@ -13,19 +14,16 @@ import { registerRun } from './commands/run.js';
 import { registerServe } from './commands/serve.js';
 import type { Cli, CliIo } from './io.js';
 
-/** Whether commander will print a help text instead of running a command. */
-export const asksForHelp = (argv: string[]): boolean =>
-  argv[0] === 'help' || argv.some((arg) => arg === '--help' || arg === '-h');
-
 /** The terminal's width, as commander uses by default for process.stdout; 80 off a terminal. */
 const helpWidth = (stream: CliIo['stdout']): number =>
   (stream.isTTY && (stream as { columns?: number }).columns) || 80;
 
 /**
  * The command tree for one invocation; every command writes through `cli`. Commands import what they need when
- * they run. `mcpTools`: the MCP help text's list of tools (toolsLine()), needed only when that help is shown.
+ * they run. `mcpTools`: the MCP help text's list of tools (toolsLine()), needed only when that help is shown;
+ * `luaPool`: a pool main() started early for `run`.
  */
-export function buildProgram(cli: Cli, mcpTools: string): Command {
+export function buildProgram(cli: Cli, mcpTools: string, luaPool?: LuaPool): Command {
   const { stdout, stderr } = cli.io;
   const program = new Command('kosmo-vero')
     .description(
@@ -52,7 +50,7 @@ Exit codes: 0 ok, 1 script or call error, 2 usage error.
 Accounts come from the environment, or the same settings in a JSON file given with --config:
 ${accounts.join('\n')}`,
   );
-  registerRun(program, cli);
+  registerRun(program, cli, luaPool);
   registerCall(program, cli);
   registerDocs(program, cli);
   registerEmulator(program, cli);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * A zod schema for `McpServer.registerTool` that lists as `jsonSchema` exactly and accepts any arguments object.

@@ -1,4 +1,5 @@
-import { type core, z } from 'zod';
+import type { core } from 'zod';
+import * as z from 'zod';
 import { type ArgumentProblem, InvalidArgumentsError } from './errors.js';
 
 /** How deep arguments may nest: the same as `json.encode` in the Lua sandbox, which every Lua call goes through. */

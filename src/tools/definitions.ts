@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_QUERY_LENGTH } from '../runtime/docs.js';
 import type { FunctionInfo } from '../runtime/runtime-types.js';
 import { jsonSchemaOf } from '../runtime/validate-arguments.js';

@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { startEmulator } from '../../src/emulator/index.js';
 import { builtinAccountEnvironments } from '../../src/integrations/accounts.js';
 import { builtinIntegrations } from '../../src/integrations/index.js';
@@ -17,6 +18,12 @@ import { runToEnd } from '../support/process.js';
 import { BIN, isolatedEnv, launchCli, runCli } from './support.js';
 
 const RECORDER = new URL('../support/record-imports.mjs', import.meta.url).pathname;
+const BIN_DIR = pathToFileURL(`${dirname(BIN)}/`).href;
+/** The binary is bundled (scripts/bundle-cli.mjs): each of its files, with the modules (project paths) it holds. */
+const bundleContents = JSON.parse(readFileSync(join(dirname(BIN), 'bundle-contents.json'), 'utf8')) as Record<
+  string,
+  string[]
+>;
 
 /** The modules `kosmo-vero ...args` imported, relative to the project (packages by name). */
 async function importsOf(
@@ -31,7 +38,11 @@ async function importsOf(
   const modules = readFileSync(file, 'utf8')
     .split('\n')
     .filter((url) => url.startsWith(root))
-    .map((url) => url.slice(root.length).replace(/^node_modules\/((@[^/]+\/)?[^/]+)\/.*$/, '$1'));
+    .flatMap(
+      (url) =>
+        (url.startsWith(BIN_DIR) && bundleContents[url.slice(BIN_DIR.length)]) || url.slice(root.length),
+    )
+    .map((path) => path.replace(/^node_modules\/((@[^/]+\/)?[^/]+)\/.*$/, '$1'));
   return { code: run.code, stdout: run.stdout, stderr: run.stderr, modules: [...new Set(modules)] };
 }
 

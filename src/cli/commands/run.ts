@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import type { LuaPool } from '../../lua/index.js';
 import { askOnTerminal } from '../ask.js';
 import { notDeliveredError } from '../delivery-report.js';
 import { emulatorSummary } from '../emulator-summary.js';
@@ -32,7 +33,8 @@ async function readScript(file: string, stdin: NodeJS.ReadableStream): Promise<s
   return asLua(await readAll(stdin));
 }
 
-export function registerRun(program: Command, cli: Cli): void {
+/** `started`: a pool main() started before the command tree loaded; without it the command starts its own. */
+export function registerRun(program: Command, cli: Cli, started?: LuaPool): void {
   addDeliveryFlags(
     addRuntimeFlags(
       program
@@ -60,8 +62,7 @@ Examples:
       if (flags.keep && !flags.emulator) throw new UsageError('--keep goes with --emulator');
       // Started first: the sandbox's worker boots (wasm, Lua state) on another core while this thread reads the
       // script and loads the runtime. Once the runtime is open it owns the pool.
-      const { LuaPool } = await import('../../lua/index.js');
-      const luaPool = new LuaPool();
+      const luaPool = started ?? new (await import('../../lua/index.js')).LuaPool();
       const opening = readScript(file, cli.io.stdin).then(async (code) => ({
         code,
         ...(await openRuntime(cli, flags, { ask: askOnTerminal(cli.io), luaPool })),

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isValidEmail, MAX_FIELD_LENGTH as MAX_LENGTH } from '../../clients/vero/validate.js';
 
 // Vero treats a blank identifier as missing; checked here so that a queued write is never accepted to fail later.
