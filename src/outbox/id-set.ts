@@ -57,14 +57,22 @@ export class IdSet {
     return { min: this.ids[this.low] as number, max: this.ids[this.high - 1] as number };
   }
 
-  /** Settles every open id that is not among `stillOpen`; returns how many it settled. */
-  settleAllBut(stillOpen: Iterable<number>): number {
+  /**
+   * Settles every open id from `from` to `to` (inclusive; by default all) that is not among `stillOpen`; returns how
+   * many it settled.
+   */
+  settleAllBut(
+    stillOpen: Iterable<number>,
+    from = Number.NEGATIVE_INFINITY,
+    to = Number.POSITIVE_INFINITY,
+  ): number {
     const keep = Float64Array.from(stillOpen).sort();
     let k = 0;
     let settled = 0;
-    for (let i = this.low; i < this.high; i++) {
-      if (this.open[i] === 0) continue;
+    for (let i = Math.max(this.low, this.firstAtLeast(from)); i < this.high; i++) {
       const id = this.ids[i] as number;
+      if (id > to) break;
+      if (this.open[i] === 0) continue;
       while (k < keep.length && (keep[k] as number) < id) k++;
       if (keep[k] === id) continue;
       this.open[i] = 0;
@@ -91,16 +99,20 @@ export class IdSet {
     while (this.high > this.low && this.open[this.high - 1] === 0) this.high--;
   }
 
-  private indexOf(id: number): number {
+  /** The index of the first id at or above `id` (the length when there is none). */
+  private firstAtLeast(id: number): number {
     let lo = 0;
-    let hi = this.ids.length - 1;
-    while (lo <= hi) {
+    let hi = this.ids.length;
+    while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const value = this.ids[mid] as number;
-      if (value === id) return mid;
-      if (value < id) lo = mid + 1;
-      else hi = mid - 1;
+      if ((this.ids[mid] as number) < id) lo = mid + 1;
+      else hi = mid;
     }
-    return -1;
+    return lo;
+  }
+
+  private indexOf(id: number): number {
+    const index = this.firstAtLeast(id);
+    return this.ids[index] === id ? index : -1;
   }
 }

@@ -9,6 +9,7 @@ import { openStorage } from './open-storage.js';
 import type {
   ClaimResult,
   DeliveryOutcome,
+  OpenJob,
   OutboxStorage,
   ServedDestination,
   StoredOutcome,
@@ -70,6 +71,8 @@ interface Finished {
 const FINAL: ReadonlySet<OutboxState> = new Set(['delivered', 'dead', 'discarded']);
 
 const HOUR = 3_600_000;
+/** How many open jobs a wait reads at once. */
+const LOOK_PAGE = 1000;
 
 /**
  * Durable write outbox on SQLite (a file, the default) or PostgreSQL (a `postgres://` URL as `path`: any number
@@ -271,7 +274,10 @@ export class Outbox {
       throw new OutboxError('outbox_unknown_job', `waitFor: no outbox job with id ${missing.join(', ')}.`);
     }
     const open = current.filter((o) => !this.settled(o));
-    if (open.length === 0 || (await this.read('read queued writes', () => this.stuck(open))))
+    if (
+      open.length === 0 ||
+      (await this.read('read queued writes', () => this.stuck(open.map((o) => o.destinationId))))
+    )
       return ordered(ids, current);
     const waited = new IdSet(ids);
     waited.settleAllBut(open.map((o) => o.id));
@@ -889,8 +895,8 @@ export class Outbox {
    * The unsettled jobs can only wait for an operator: nothing of their destinations is sending or due (now or
    * after a backoff), so what is left is held back by dead jobs.
    */
-  private async stuck(open: Array<{ destinationId: number }>): Promise<boolean> {
-    return !(await this.storage.hasWork([...new Set(open.map((o) => o.destinationId))]));
+  private async stuck(destinationIds: Iterable<number>): Promise<boolean> {
+    return !(await this.storage.hasWork([...new Set(destinationIds)]));
   }
 
   /** Jobs may be finished by other processes: look now and then while someone waits. */
@@ -939,12 +945,27 @@ export class Outbox {
     const bounds = waiter.ids.openBounds();
     if (bounds === undefined) return true;
     const now = this.now();
-    const open = (await this.storage.openJobs(bounds.min, bounds.max)).filter(
-      (o) =>
-        waiter.ids.isOpen(o.id) && !(o.state === 'pending' && o.pausedUntil !== null && o.pausedUntil > now),
-    );
-    if (waiter.ids.settleAllBut(open.map((o) => o.id)) > 0) reportProgress(waiter);
-    return waiter.ids.size === 0 || (await this.stuck(open));
+    // A page at a time: an import's wait can have its whole backlog open, and memory stays flat in its size.
+    const openDestinations = new Set<number>();
+    let settled = 0;
+    for (let from = bounds.min; from <= bounds.max; ) {
+      const page = await this.storage.openJobs(from, bounds.max, LOOK_PAGE);
+      const to = page.length < LOOK_PAGE ? bounds.max : (page.at(-1) as OpenJob).id;
+      const open = page.filter(
+        (o) =>
+          waiter.ids.isOpen(o.id) &&
+          !(o.state === 'pending' && o.pausedUntil !== null && o.pausedUntil > now),
+      );
+      settled += waiter.ids.settleAllBut(
+        open.map((o) => o.id),
+        from,
+        to,
+      );
+      for (const o of open) openDestinations.add(o.destinationId);
+      from = to + 1;
+    }
+    if (settled > 0) reportProgress(waiter);
+    return waiter.ids.size === 0 || (await this.stuck(openDestinations));
   }
 
   private async finishWaiter(waiter: Waiter): Promise<void> {

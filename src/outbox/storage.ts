@@ -163,8 +163,11 @@ export interface OutboxStorage {
   countStates(ranges: IdRange[], now: number): Promise<StateCounts>;
   /** The first `limit` stored jobs with ids in the ranges that are not delivered, in id order. */
   undelivered(ranges: IdRange[], limit: number): Promise<StoredOutcome[]>;
-  /** Pending and sending jobs with ids from `min` to `max`, with their destination's pause. */
-  openJobs(min: number, max: number): Promise<OpenJob[]>;
+  /**
+   * Pending and sending jobs with ids from `min` to `max`, with their destination's pause: the first `limit` of
+   * them, ascending by id.
+   */
+  openJobs(min: number, max: number, limit: number): Promise<OpenJob[]>;
   stateOf(id: number): Promise<OutboxState | undefined>;
   deadIds(limit: number): Promise<number[]>;
   retryOne(id: number, now: number): Promise<number>;

@@ -227,6 +227,31 @@ export function outboxConformance(engine: Engine): void {
       await outbox.close();
     });
 
+    test('a wait reads open writes a page at a time: a held backlog longer than a page stays open to its end', async () => {
+      const outbox = new Outbox({
+        destinations: [TEST_DESTINATION],
+        path: await engine.location(),
+        deliver: async (j) => {
+          if ((j.payload as { n: number }).n === 50)
+            throw failure('HTTP 400 "id: invalid"', { retryable: false });
+          return { ok: true };
+        },
+      });
+      // 49 writes of their own, then one that dies and 1050 held behind it (more than one page of 1000).
+      const ids: number[] = [];
+      for (let n = 1; n <= 1100; n++)
+        ids.push((await outbox.enqueue(job(n < 50 ? `u${n}` : 'held', { n }))).id);
+      assert.deepEqual(await outbox.drain(), { delivered: 49, dead: 1, pending: 1050 });
+      const settled: Array<[number, number]> = [];
+      const tally = await outbox.waitForTally(ids, {
+        details: 0,
+        onProgress: (n, total) => settled.push([n, total]),
+      });
+      assert.deepEqual([tally.delivered, tally.dead, tally.pending], [49, 1, 1050]);
+      assert.deepEqual(settled.at(-1), [50, 1100], 'every held write is still open, on either page');
+      await outbox.close();
+    });
+
     test('waitForTally reports progress through delivery, one write at a time, and what is left on a timeout', async () => {
       const release: Array<() => void> = [];
       const outbox = new Outbox({

@@ -25,3 +25,15 @@ test('IdSet: distinct ids, settled one by one or all but some, open bounds closi
   assert.equal(ids.ranges().length, 3, 'ranges cover every id, settled or not');
   assert.deepEqual(new IdSet([]).ranges(), []);
 });
+
+test('IdSet: settling all but some within a range of ids leaves the ids outside it open', () => {
+  const ids = new IdSet([1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.equal(ids.settleAllBut([3], 2, 5), 3, '2, 4 and 5');
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 6].map((id) => ids.isOpen(id)),
+    [true, false, true, false, false, true],
+  );
+  assert.equal(ids.settleAllBut([], 6, 100), 3, '6, 7 and 8');
+  assert.deepEqual([ids.size, ids.openBounds()], [2, { min: 1, max: 3 }]);
+  assert.equal(ids.settleAllBut([], 0, 0), 0, 'no id in the range');
+});

@@ -649,12 +649,13 @@ export class PostgresStorage implements OutboxStorage {
       JOIN ${this.t.jobs} j ON j.id BETWEEN r.first_id AND r.last_id`;
   }
 
-  openJobs(min: number, max: number): Promise<OpenJob[]> {
+  openJobs(min: number, max: number, limit: number): Promise<OpenJob[]> {
     return this.query<OpenJob>(
       `SELECT j.id, j.state, j.destination_id AS "destinationId", d.paused_until AS "pausedUntil"
          FROM ${this.t.jobs} j LEFT JOIN ${this.t.destinations} d ON d.id = j.destination_id
-        WHERE j.state IN ('pending', 'sending') AND j.id BETWEEN $1 AND $2`,
-      [min, max],
+        WHERE j.state IN ('pending', 'sending') AND j.id BETWEEN $1 AND $2
+        ORDER BY j.id LIMIT $3`,
+      [min, max, limit],
     );
   }
 

@@ -98,8 +98,8 @@ export class SqliteStorage implements OutboxStorage {
     return this.store.undelivered(ranges, limit);
   }
 
-  async openJobs(min: number, max: number): Promise<OpenJob[]> {
-    return this.store.openJobs(min, max);
+  async openJobs(min: number, max: number, limit: number): Promise<OpenJob[]> {
+    return this.store.openJobs(min, max, limit);
   }
 
   async stateOf(id: number): Promise<OutboxState | undefined> {
