@@ -48,8 +48,14 @@ class RawClient {
       new Promise<void>((resolve) => {
         // A server that died mid-line never drains: stop writing then, so the test fails on the missing answer.
         if (this.exitCode !== null || this.child.stdin.write(text)) return resolve();
-        this.child.stdin.once('drain', resolve);
-        this.child.once('exit', () => resolve());
+        // Whichever comes first; the other listener goes too (a huge message would pile up exit listeners).
+        const done = () => {
+          this.child.stdin.off('drain', done);
+          this.child.off('exit', done);
+          resolve();
+        };
+        this.child.stdin.once('drain', done);
+        this.child.once('exit', done);
       });
     await write(prefix);
     for (let sent = 0; sent < size; sent += piece.length) await write(piece);

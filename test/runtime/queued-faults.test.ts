@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
@@ -224,6 +224,7 @@ describe('queued writes under Vero faults (runtime, emulator, injected clock)', 
       }
     } finally {
       await runtime.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
