@@ -68,6 +68,7 @@ export interface ClaimRequest {
   maxInterruptions: number;
   /** Called with the recorded destinations, read in the claim's transaction (pauses by others are seen). */
   serve: (recorded: Destination[]) => ServedDestination[];
+  /** Each takes a slot of its lane when it lets a job through; one that turns a lane down does so until the pass ends. */
   gates: Array<(destinationId: number, fn: string) => boolean>;
 }
 

@@ -159,19 +159,16 @@ export class AccountRegistry {
   }
 
   resolve(requested: string | undefined): Account {
-    const configured = this.names();
-    const listing =
-      configured.length > 0 ? `configured: ${configured.join(', ')}` : 'no account is configured';
     if (requested !== undefined && requested.length > MAX_NAME_LENGTH) {
       throw new UnknownAccountError(
-        `${this.integration}: unknown account ${quoteName(requested)}: account names are at most ${MAX_NAME_LENGTH} characters (${listing}).`,
+        `${this.integration}: unknown account ${quoteName(requested)}: account names are at most ${MAX_NAME_LENGTH} characters (${this.listing()}).`,
       );
     }
     const name = (requested ?? DEFAULT_ACCOUNT).toLowerCase();
     const account = this.accounts.get(name);
     if (!account) {
       throw new UnknownAccountError(
-        `${this.integration}: unknown account ${quoteName(name)} (${listing}).${didYouMean(name, configured)} ${this.howToAdd(name)}`,
+        `${this.integration}: unknown account ${quoteName(name)} (${this.listing()}).${didYouMean(name, this.names())} ${this.howToAdd(name)}`,
       );
     }
     if (!account.credential) {
@@ -180,6 +177,12 @@ export class AccountRegistry {
       );
     }
     return { name, credential: account.credential, settings: { ...account.settings } };
+  }
+
+  /** For messages; built only when one is (resolve runs for every queued delivery). */
+  private listing(): string {
+    const configured = this.names();
+    return configured.length > 0 ? `configured: ${configured.join(', ')}` : 'no account is configured';
   }
 
   /**

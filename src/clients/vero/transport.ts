@@ -44,18 +44,22 @@ const AGENTS = {
   'https:': new https.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS_PER_HOST }),
 };
 
+/** What node:http needs of a URL. */
+type Target = Pick<http.RequestOptions, 'protocol' | 'hostname' | 'port' | 'path' | 'auth'>;
+
 /**
- * Where a URL points, as request options, parsed once per URL: a client sends to a handful of URLs (its base and
- * each operation's path) over and over, and parsing each time was a visible share of a queued delivery's cost.
+ * Where a URL points, parsed once per URL: a client sends to a handful of URLs (its base and each operation's
+ * path) over and over, and parsing each time was a visible share of a queued delivery's cost.
  */
-const TARGETS = new Map<string, http.RequestOptions>();
+const TARGETS = new Map<string, Target>();
 const MAX_TARGETS = 256;
 
-function targetOf(url: string): http.RequestOptions {
+function targetOf(url: string): Target {
   let target = TARGETS.get(url);
   if (target === undefined) {
     if (TARGETS.size >= MAX_TARGETS) TARGETS.clear();
-    target = urlToHttpOptions(new URL(url));
+    const { protocol, hostname, port, path, auth } = urlToHttpOptions(new URL(url));
+    target = { protocol, hostname, port, path, auth };
     TARGETS.set(url, target);
   }
   return target;
@@ -81,8 +85,14 @@ export const httpTransport: Transport = (request) =>
       clearTimeout(timer);
       reject(err);
     };
-    const options = {
-      ...target,
+    // Field by field: a spread of the target followed by more properties took V8 (Node 20) 1 to 7 µs a request
+    // (urlToHttpOptions gives a null-prototype object in dictionary mode); this literal takes well under 0.1.
+    const options: http.RequestOptions = {
+      protocol: target.protocol,
+      hostname: target.hostname,
+      port: target.port,
+      path: target.path,
+      auth: target.auth,
       method: request.method,
       headers,
       agent: isHttps ? AGENTS['https:'] : AGENTS['http:'],
