@@ -22,15 +22,23 @@ const keepModuleUrls = {
   setup(build) {
     build.onLoad({ filter: /\.js$/ }, async ({ path }) => {
       const source = await readFile(path, 'utf8');
-      if (!source.includes('import.meta.url')) return undefined;
+      // Only the URL is kept (`import.meta.resolve` finds packages from the bundle's folder, in the same package).
+      if (/\bimport\.meta\.(dirname|filename)\b/.test(source)) {
+        throw new Error(`${path}: use import.meta.url, the only module location the bundle keeps`);
+      }
+      if (!/\bimport\.meta\.url\b/.test(source)) return undefined;
       const fromBundle = JSON.stringify(relative(dir, path));
       return {
-        contents: source.replaceAll('import.meta.url', `new URL(${fromBundle}, import.meta.url).href`),
+        contents: source.replaceAll(/\bimport\.meta\.url\b/g, `new URL(${fromBundle}, import.meta.url).href`),
       };
     });
   },
 };
 
+// The entry must be tsc's: a second run over a bundled entry would bundle the chunks deleted next.
+if ((await readFile(entry, 'utf8')).includes('requireFor(import.meta.url)')) {
+  throw new Error(`${entry} is bundled already: run tsc first (npm run build)`);
+}
 // A previous build's chunks: their names carry a hash of their content.
 for (const file of await readdir(dir)) if (file.startsWith('chunk-')) await rm(join(dir, file));
 
@@ -54,6 +62,8 @@ const { metafile } = await build({
   plugins: [keepModuleUrls],
   logLevel: 'warning',
   metafile: true,
+  // Maps back to src/ through tsc's maps, as for the rest of dist/ (replacing tsc's map of the entry).
+  sourcemap: true,
 });
 
 // Which modules each file of the bundle holds (paths from the project root): how a test tells what a command loaded.

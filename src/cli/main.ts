@@ -25,12 +25,20 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
   // Most of a run's start-up is its sandbox worker booting (wasm, a Lua state): started before commander and the
   // command tree load, it boots on another core meanwhile. The run command hands it to its runtime.
-  const luaPool =
-    argv[0] === 'run' && !asksForHelp(argv) ? new (await import('../lua/index.js')).LuaPool() : undefined;
+  const luaPool = argv[0] === 'run' && !asksForHelp(argv) ? await startLuaPool() : undefined;
   try {
     return await runProgram(cli, argv, luaPool);
   } finally {
     await luaPool?.close();
+  }
+}
+
+/** A pool for `run`, or none when it cannot start yet: the run command then starts its own and reports why not. */
+async function startLuaPool(): Promise<LuaPool | undefined> {
+  try {
+    return new (await import('../lua/index.js')).LuaPool();
+  } catch {
+    return undefined;
   }
 }
 

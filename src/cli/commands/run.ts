@@ -60,8 +60,8 @@ Examples:
         throw new UsageError(`--timeout: expected a positive number of milliseconds, got "${flags.timeout}"`);
       }
       if (flags.keep && !flags.emulator) throw new UsageError('--keep goes with --emulator');
-      // Started first: the sandbox's worker boots (wasm, Lua state) on another core while this thread reads the
-      // script and loads the runtime. Once the runtime is open it owns the pool.
+      // Usually main() started the pool before the command tree loaded; either way the sandbox's worker boots (wasm,
+      // Lua state) on another core while this thread reads the script and loads the runtime, which then owns it.
       const luaPool = started ?? new (await import('../../lua/index.js')).LuaPool();
       const opening = readScript(file, cli.io.stdin).then(async (code) => ({
         code,

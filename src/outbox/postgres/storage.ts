@@ -649,14 +649,14 @@ export class PostgresStorage implements OutboxStorage {
       JOIN ${this.t.jobs} j ON j.id BETWEEN r.first_id AND r.last_id`;
   }
 
-  openJobs(min: number, max: number, limit: number): Promise<OpenJob[]> {
-    return this.query<OpenJob>(
-      `SELECT j.id, j.state, j.destination_id AS "destinationId", d.paused_until AS "pausedUntil"
+  /** As the SQLite store's: the open jobs' partial index first, for one more than a page; by id when more. */
+  async openJobs(min: number, max: number, limit: number): Promise<OpenJob[]> {
+    const select = `SELECT j.id, j.state, j.destination_id AS "destinationId", d.paused_until AS "pausedUntil"
          FROM ${this.t.jobs} j LEFT JOIN ${this.t.destinations} d ON d.id = j.destination_id
-        WHERE j.state IN ('pending', 'sending') AND j.id BETWEEN $1 AND $2
-        ORDER BY j.id LIMIT $3`,
-      [min, max, limit],
-    );
+        WHERE j.state IN ('pending', 'sending') AND j.id BETWEEN $1 AND $2`;
+    const few = await this.query<OpenJob>(`${select} LIMIT $3`, [min, max, limit + 1]);
+    if (few.length <= limit) return few.sort((a, b) => a.id - b.id);
+    return this.query<OpenJob>(`${select} ORDER BY j.id LIMIT $3`, [min, max, limit]);
   }
 
   async stateOf(id: number): Promise<OutboxState | undefined> {
