@@ -14,6 +14,7 @@ import {
   type JobTally,
   Outbox,
   type OutboxJob,
+  type WaitOptions,
 } from '../outbox/index.js';
 import { maskCredential } from '../secrets.js';
 import { didYouMean, MAX_NAME_LENGTH, quoteName } from '../suggest.js';
@@ -466,11 +467,7 @@ export class Runtime {
    */
   async waitForDeliveryTally(
     ids: number[],
-    options: {
-      timeoutMs?: number;
-      details?: number;
-      onProgress?: (finished: number, total: number) => void;
-    } = {},
+    options: WaitOptions & { details?: number } = {},
   ): Promise<JobTally> {
     const outbox = this.outbox();
     outbox.start();

@@ -727,7 +727,6 @@ export class OutboxStore {
   private recordOutcome(owner: LockOwner, outcome: DeliveryOutcome, unpaused: Set<number>): boolean {
     const stmts = this.stmts;
     const { job, now } = outcome;
-    const row = { ownerId: owner.id, id: job.id, now };
     switch (outcome.kind) {
       case 'delivered':
         if (stmts.delivered.run(outcome.result, now, job.id, owner.id).changes === 0) return false;
@@ -742,14 +741,17 @@ export class OutboxStore {
         // A dead job keeps its key rows: later jobs sharing a key wait until it is retried or discarded.
         return (
           stmts.failed.run({
-            ...row,
+            ownerId: owner.id,
+            id: job.id,
+            now,
             state: outcome.state,
             error: outcome.error,
             nextAttemptAt: outcome.nextAttemptAt,
           }).changes > 0
         );
       case 'paused':
-        if (stmts.pausedJob.run({ ...row, error: outcome.error }).changes === 0) return false;
+        if (stmts.pausedJob.run({ ownerId: owner.id, id: job.id, now, error: outcome.error }).changes === 0)
+          return false;
         stmts.pauseDestination.run({
           destinationId: job.destination.id,
           ...outcome.pause,
@@ -941,11 +943,11 @@ export class OutboxStore {
     return rows.map(storedOutcome);
   }
 
-  /** Pending and sending jobs with ids from `min` to `max`, with their destination's pause. */
   /**
-   * Neither query is cheap in both cases: the partial indexes hold every open job of the outbox in no id order, and
-   * walking rows by id reads the delivered ones too. So the indexes first, for at most one more than a page: where
-   * that is all of them (a write in backoff while the rest of an import was delivered), they are the answer.
+   * Pending and sending jobs with ids from `min` to `max`, the first `limit` by id. Neither query is cheap in both
+   * cases: the partial indexes hold every open job of the outbox in no id order, and walking rows by id reads the
+   * delivered ones too. So the indexes first, for at most one more than a page: where that is all of them (a write
+   * in backoff while the rest of an import was delivered), they are the answer.
    */
   openJobs(min: number, max: number, limit: number): OpenJob[] {
     const few = this.stmts.openJobsFew.all({ min, max, limit: limit + 1 }) as OpenJob[];
