@@ -1,9 +1,10 @@
 // Whole-process start-up of the CLI against `node -e ''` in the same run: `--version`, and `run` of an empty script
 // with an account pointed at an emulator process, and with `--emulator` (the emulator embedded). Each case is one
 // fresh process; wall time and the CPU it used (user + system, from this process's children totals). Target: each
-// at most 2x `node -e ''`. Two floors, measured alongside: a process that starts an empty worker thread, and one
-// that runs an empty Lua chunk on wasmoon in a worker thread, as the sandbox does (the worker is what lets a run
-// that hangs inside a C function or a regex be stopped at its time limit): no `run` can start faster than that.
+// at most 2x `node -e ''`. Three floors, measured alongside: a process that starts an empty worker thread, one that
+// runs an empty Lua chunk on wasmoon in its own thread, and one that does so in a worker thread, as the sandbox does
+// (the worker is what lets a run that hangs inside a C function or a regex be stopped at its time limit): no `run`
+// can start faster than the last, and no design with Lua on wasmoon faster than the second.
 // Run: npm run build && npm run bench:cli-startup
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -47,11 +48,18 @@ const LUA_IN_WORKER = [
   'new LuaFactory().createEngine().then((engine) => engine.doString(""))',
   '  .then(() => require("node:worker_threads").parentPort.postMessage(0));',
 ].join('\n');
+// The same Lua start-up in the process's own thread: no sandbox worker at all (no hard stop for a run stuck in a C
+// function or a regex), the floor of any design that runs Lua on wasmoon.
+const LUA_IN_THREAD = [
+  `const { LuaFactory } = require(${JSON.stringify(require.resolve('wasmoon'))});`,
+  'new LuaFactory().createEngine().then((engine) => engine.doString(""));',
+].join('\n');
 const WASMOON_WORKER = `const { Worker } = require('node:worker_threads');
 new Worker(${JSON.stringify(LUA_IN_WORKER)}, { eval: true }).once('message', () => process.exit(0));`;
 const commands = {
   "node -e ''": ['-e', ''],
   'floor: node + empty worker': ['-e', EMPTY_WORKER],
+  'floor: node + wasmoon Lua in-thread': ['-e', LUA_IN_THREAD],
   'floor: node + wasmoon Lua in a worker': ['-e', WASMOON_WORKER],
   'kosmo-vero --version': ['dist/cli/bin.js', '--version'],
   'kosmo-vero run empty.lua': ['dist/cli/bin.js', 'run', script],
