@@ -1,13 +1,16 @@
 // `kosmo-vero import` of a users CSV, whole processes of the built CLI against the emulator (another process), for
 // each size in SIZES: the import's peak RSS (flat in the file's size when the file is streamed), the outbox file
 // before and after `outbox purge`, and `outbox drain` of the same rows queued with `--no-wait` against the time
-// the import itself spent delivering after queueing (its total minus the `--no-wait` run's).
+// the import itself spent delivering after queueing (its total minus the `--no-wait` run's). The import also reports
+// its live heap (the heap in use after each major collection, bench/live-heap.mjs): what it keeps, apart from the
+// garbage V8 lets wait, which moves the peak RSS from run to run.
 // Run: npm run build && npm run bench:import   (SIZES=25000,100000)
 import { execFile } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { report, resetEmulator, startEmulatorProcess } from './support.js';
 
@@ -31,18 +34,34 @@ async function writeUsers(file: string, rows: number): Promise<void> {
   await finished(out);
 }
 
-/** One CLI process under /usr/bin/time: wall seconds and peak RSS. */
-async function cli(args: string[], outbox: string): Promise<{ seconds: number; rssMiB: number }> {
+const LIVE_HEAP = fileURLToPath(new URL('./live-heap.mjs', import.meta.url));
+
+/** One CLI process under /usr/bin/time: wall seconds, peak RSS and the largest live heap. */
+async function cli(
+  args: string[],
+  outbox: string,
+): Promise<{ seconds: number; rssMiB: number; liveHeapMiB: number }> {
   const { stderr } = await run(
     '/usr/bin/time',
-    ['-f', 'bench-time %e %M', process.execPath, 'dist/cli/bin.js', ...args, '--outbox', outbox],
+    [
+      '-f',
+      'bench-time %e %M',
+      process.execPath,
+      '--import',
+      LIVE_HEAP,
+      'dist/cli/bin.js',
+      ...args,
+      '--outbox',
+      outbox,
+    ],
     {
       env: { ...process.env, VERO_AUTH_TOKEN: TOKEN, VERO_BASE_URL: emulator.url },
       maxBuffer: 64 * MiB,
     },
   );
   const [, seconds, kib] = /bench-time ([\d.]+) (\d+)/.exec(stderr) ?? [];
-  return { seconds: Number(seconds), rssMiB: Number(kib) / 1024 };
+  const [, liveHeap] = /live-heap ([\d.]+)/.exec(stderr) ?? [];
+  return { seconds: Number(seconds), rssMiB: Number(kib) / 1024, liveHeapMiB: Number(liveHeap) };
 }
 
 /** The outbox file and its WAL, as the file system holds them. */
@@ -96,6 +115,11 @@ report(
         target: '',
       },
       { measure: `${r.rows} rows: import peak RSS (MiB)`, value: r.imported.rssMiB, target: '' },
+      {
+        measure: `${r.rows} rows: import live heap, largest after a major GC (MiB)`,
+        value: r.imported.liveHeapMiB,
+        target: '',
+      },
       { measure: `${r.rows} rows: import --no-wait, queue only (s)`, value: r.queued.seconds, target: '' },
       {
         measure: `${r.rows} rows: the import's own delivery, after queueing (s)`,
@@ -117,6 +141,11 @@ report(
     {
       measure: `import peak RSS, ${last.rows} / ${first.rows} rows`,
       value: last.imported.rssMiB / first.imported.rssMiB,
+      target: '~1 (flat)',
+    },
+    {
+      measure: `import live heap, ${last.rows} / ${first.rows} rows`,
+      value: last.imported.liveHeapMiB / first.imported.liveHeapMiB,
       target: '~1 (flat)',
     },
   ],
