@@ -838,7 +838,10 @@ export class OutboxStore {
           }
           claimed.add(id);
           for (const key of orderingKeys) sending.add(sendingKey(destination.id, key));
-          this.stmts.markSending.run(owner.id, owner.pid, owner.host, now + leaseMs, now, id);
+          // The transaction has held the write lock since the candidate was read: it is still pending. Were it not,
+          // the claim rolls back rather than launch a job it does not hold.
+          const marked = this.stmts.markSending.run(owner.id, owner.pid, owner.host, now + leaseMs, now, id);
+          if (marked.changes !== 1) throw new Error(`claim: job ${id} is no longer pending`);
           const row = this.stmts.claimedRow.get(id) as ClaimedRow;
           const [key, payload, attempts, createdAt, firstFailedAt] = row;
           jobs.push({
