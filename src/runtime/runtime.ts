@@ -43,6 +43,12 @@ import { checkArgumentSize, jsonSchemaOf, validateArguments } from './validate-a
 
 export type * from './runtime-types.js';
 
+/** What delivers a queued write: its integration and the queued client of its local account. */
+interface QueuedSender {
+  integration: Integration;
+  client: unknown;
+}
+
 interface ResolvedFunction {
   integration: Integration;
   fn: IntegrationFunction;
@@ -78,6 +84,8 @@ export class Runtime {
   private readonly byName = new Map<string, ResolvedFunction>();
   private readonly functionList: FunctionInfo[];
   private readonly accountsByIntegration = new Map<string, AccountRegistry>();
+  /** By integration, then by account name as the job names it (see queuedSender()). */
+  private readonly queuedSenders = new Map<string, Map<string, QueuedSender>>();
   private readonly clients = new Map<string, unknown>();
   private readonly log: CallLog;
   private readonly options: RuntimeOptions;
@@ -498,6 +506,7 @@ export class Runtime {
     await (this.luaPool ?? this.options.luaPool)?.close();
     await this.outboxInstance?.close();
     this.clients.clear();
+    this.queuedSenders.clear();
   }
 
   /** The Lua pool's default limits; calls from outside Lua get the same argument bounds. */
@@ -530,22 +539,38 @@ export class Runtime {
    * credential); jobs hold a fingerprint of the credential, never the credential.
    */
   private async deliverQueued(job: OutboxJob): Promise<unknown> {
-    const integration = this.integrations.find((candidate) => candidate.name === job.destination.integration);
-    let account: Account;
+    const { integration, client } = this.queuedSender(job);
     try {
-      if (!integration) {
-        throw new UnknownFunctionError(`integration "${job.destination.integration}" is not loaded`);
+      // The payload is a plan this integration made when the write was accepted, stored as JSON.
+      return await integration.send(client, job.payload as WritePlan);
+    } catch (error) {
+      throw new QueuedDeliveryError(error, integration.queuedFailure?.(error) ?? {});
+    }
+  }
+
+  /**
+   * The integration and queued client of a job's destination and local account, kept once found (accounts do not
+   * change during a runtime's life): resolving them again cost a copy of the account's settings per delivery.
+   */
+  private queuedSender(job: OutboxJob): QueuedSender {
+    const integrationName = job.destination.integration;
+    let byAccount = this.queuedSenders.get(integrationName);
+    const known = byAccount?.get(job.account);
+    if (known) return known;
+    try {
+      const integration = this.integrations.find((candidate) => candidate.name === integrationName);
+      if (!integration) throw new UnknownFunctionError(`integration "${integrationName}" is not loaded`);
+      const account = this.accountRegistry(integration).resolve(job.account);
+      const sender = { integration, client: this.clientFor(integration, account, 'queued') };
+      if (!byAccount) {
+        byAccount = new Map();
+        this.queuedSenders.set(integrationName, byAccount);
       }
-      account = this.accountRegistry(integration).resolve(job.account);
+      byAccount.set(job.account, sender);
+      return sender;
     } catch (error) {
       // Not the write's fault: its destination waits until the configuration is there again.
       throw new QueuedDeliveryError(error, { pauseDestination: true });
-    }
-    try {
-      // The payload is a plan this integration made when the write was accepted, stored as JSON.
-      return await integration.send(this.clientFor(integration, account, 'queued'), job.payload as WritePlan);
-    } catch (error) {
-      throw new QueuedDeliveryError(error, integration.queuedFailure?.(error) ?? {});
     }
   }
 

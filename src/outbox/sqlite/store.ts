@@ -180,7 +180,10 @@ const sendingKey = (destinationId: number, key: string): string => `${destinatio
 /** A due head as a claim first reads it (a raw row: no object per row, as more are read than claimed). */
 type Candidate = [id: number, fn: string, orderingKeys: string];
 
-/** What marking a candidate `sending` returns of it (raw, like the candidate). */
+/** A holder of sending rows as `holders` reads it (raw), with the earliest lease of its rows. */
+type Holder = [id: string | null, pid: number | null, host: string | null, lockedUntil: number | null];
+
+/** The rest of a candidate marked `sending` (raw, like the candidate). */
 type ClaimedRow = [
   key: string,
   payload: string,
@@ -327,20 +330,24 @@ export class OutboxStore {
         `SELECT s.destination_id AS destinationId, sk.value AS key
            FROM outbox_jobs s, json_each(s.ordering_keys) sk WHERE s.state = 'sending'`,
       ),
-      // (ownerId, pid, host, lockedUntil, now, id)
-      markSending: db
+      // (ownerId, pid, host, lockedUntil, now, id). No RETURNING: it cost more than claimedRow's read after it.
+      markSending: db.prepare(
+        `UPDATE outbox_jobs
+            SET state = 'sending', attempts = attempts + 1, locked_by = ?, locked_pid = ?, locked_host = ?,
+                locked_until = ?, updated_at = ?
+          WHERE id = ? AND state = 'pending'`,
+      ),
+      // (id): the rest of a claimed candidate.
+      claimedRow: db
+        .prepare(`SELECT key, payload, attempts, created_at, first_failed_at FROM outbox_jobs WHERE id = ?`)
+        .raw(),
+      // Every holder of sending rows (ours too) with its earliest lease: the expiry UPDATE runs only when one ran out.
+      holders: db
         .prepare(
-          `UPDATE outbox_jobs
-              SET state = 'sending', attempts = attempts + 1, locked_by = ?, locked_pid = ?, locked_host = ?,
-                  locked_until = ?, updated_at = ?
-            WHERE id = ? AND state = 'pending'
-           RETURNING key, payload, attempts, created_at, first_failed_at`,
+          `SELECT locked_by, locked_pid, locked_host, MIN(locked_until)
+             FROM outbox_jobs WHERE state = 'sending' GROUP BY locked_by, locked_pid, locked_host`,
         )
         .raw(),
-      foreignHolders: db.prepare(
-        `SELECT DISTINCT locked_by AS id, locked_pid AS pid, locked_host AS host
-           FROM outbox_jobs WHERE state = 'sending' AND locked_by IS NOT @ownerId`,
-      ),
       releaseHolder: db.prepare(
         `UPDATE outbox_jobs
             SET state = CASE WHEN interruptions + 1 >= @maxInterruptions THEN 'dead' ELSE 'pending' END,
@@ -645,21 +652,19 @@ export class OutboxStore {
    * process) is dead.
    */
   private releaseOrphans(owner: LockOwner, now: number, maxInterruptions: number): void {
-    const holders = this.stmts.foreignHolders.all({ ownerId: owner.id }) as Array<{
-      id: string | null;
-      pid: number | null;
-      host: string | null;
-    }>;
-    for (const holder of holders) {
-      if (holder.id === null || holder.pid === null || holder.host === null) continue;
-      if (!isOwnerGone({ id: holder.id, pid: holder.pid, host: holder.host })) continue;
+    let expired = false;
+    for (const [id, pid, host, lockedUntil] of this.stmts.holders.all() as Holder[]) {
+      if (lockedUntil !== null && lockedUntil < now) expired = true;
+      if (id === null || pid === null || host === null || id === owner.id) continue;
+      if (!isOwnerGone({ id, pid, host })) continue;
       this.stmts.releaseHolder.run({
-        holderId: holder.id,
+        holderId: id,
         maxInterruptions,
         now,
-        error: `interrupted: the process delivering it (pid ${holder.pid}) stopped before recording the outcome`,
+        error: `interrupted: the process delivering it (pid ${pid}) stopped before recording the outcome`,
       });
     }
+    if (!expired) return;
     this.stmts.releaseExpired.run({
       maxInterruptions,
       now,
@@ -767,7 +772,7 @@ export class OutboxStore {
   /**
    * Heads of all their ordering keys only, of one destination, read straight from the pending index: the rows
    * waiting behind them are not read at all. Due rows go oldest-due first (fresh rows: in enqueue order). Only what
-   * choosing needs, as raw rows: a claim reads more candidates than it takes, and markSending returns the rest.
+   * choosing needs, as raw rows: a claim reads more candidates than it takes, and claimedRow the rest.
    * The LIMIT is written into the SQL, one statement per value (a handful: up to four per slot): SQLite prepares a
    * statement whose LIMIT is a bound parameter again on every run (about half of this query's cost).
    */
@@ -833,14 +838,16 @@ export class OutboxStore {
           }
           claimed.add(id);
           for (const key of orderingKeys) sending.add(sendingKey(destination.id, key));
-          const row = this.stmts.markSending.get(
-            owner.id,
-            owner.pid,
-            owner.host,
-            now + leaseMs,
-            now,
-            id,
-          ) as ClaimedRow;
+          // The transaction has held the write lock since the candidate was read: it is still pending. Were it not,
+          // the claim rolls back rather than launch a job it does not hold.
+          const marked = this.stmts.markSending.run(owner.id, owner.pid, owner.host, now + leaseMs, now, id);
+          if (marked.changes !== 1) {
+            throw new OutboxError(
+              'outbox_damaged',
+              `claim: job ${id}, read as pending, could not be marked sending; nothing was claimed. The outbox file may be damaged: move it aside (keep it for recovery) and start with a new one.`,
+            );
+          }
+          const row = this.stmts.claimedRow.get(id) as ClaimedRow;
           const [key, payload, attempts, createdAt, firstFailedAt] = row;
           jobs.push({
             id,
