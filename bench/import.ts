@@ -1,16 +1,15 @@
 // `kosmo-vero import` of a users CSV, whole processes of the built CLI against the emulator (another process), for
 // each size in SIZES: the import's peak RSS (flat in the file's size when the file is streamed), the outbox file
 // before and after `outbox purge`, and `outbox drain` of the same rows queued with `--no-wait` against the time
-// the import itself spent delivering after queueing (its total minus the `--no-wait` run's). The import also reports
-// its live heap (the heap in use after each major collection, bench/live-heap.mjs): what it keeps, apart from the
-// garbage V8 lets wait, which moves the peak RSS from run to run.
+// the import itself spent delivering after queueing (its total minus the `--no-wait` run's). Each CLI process runs
+// with `--trace-gc`, and the import's live heap is the largest heap V8 reports right after a mark-compact: what it
+// keeps, apart from the garbage V8 lets wait, which moves the peak RSS from run to run.
 // Run: npm run build && npm run bench:import   (SIZES=25000,100000)
 import { execFile } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { report, resetEmulator, startEmulatorProcess } from './support.js';
 
@@ -34,21 +33,18 @@ async function writeUsers(file: string, rows: number): Promise<void> {
   await finished(out);
 }
 
-const LIVE_HEAP = fileURLToPath(new URL('./live-heap.mjs', import.meta.url));
-
 /** One CLI process under /usr/bin/time: wall seconds, peak RSS and the largest live heap. */
 async function cli(
   args: string[],
   outbox: string,
 ): Promise<{ seconds: number; rssMiB: number; liveHeapMiB: number }> {
-  const { stderr } = await run(
+  const { stdout, stderr } = await run(
     '/usr/bin/time',
     [
       '-f',
       'bench-time %e %M',
       process.execPath,
-      '--import',
-      LIVE_HEAP,
+      '--trace-gc',
       'dist/cli/bin.js',
       ...args,
       '--outbox',
@@ -60,8 +56,14 @@ async function cli(
     },
   );
   const [, seconds, kib] = /bench-time ([\d.]+) (\d+)/.exec(stderr) ?? [];
-  const [, liveHeap] = /live-heap ([\d.]+)/.exec(stderr) ?? [];
-  return { seconds: Number(seconds), rssMiB: Number(kib) / 1024, liveHeapMiB: Number(liveHeap) };
+  // V8's lines on stdout: "Mark-Compact 45.2 (60.1) -> 12.1 (50.0) MB" (or "Mark-Compact (reduce) ..."): heap used
+  // before (reserved) -> after, in MiB.
+  const afterMarkCompact = [
+    ...stdout.matchAll(/Mark-Compact(?: \(reduce\))? [\d.]+ \([\d.]+\) -> ([\d.]+)/g),
+  ].map((match) => Number(match[1]));
+  // NaN when the process never ran a mark-compact: shown as such, not as an empty heap.
+  const liveHeapMiB = afterMarkCompact.length > 0 ? Math.max(...afterMarkCompact) : Number.NaN;
+  return { seconds: Number(seconds), rssMiB: Number(kib) / 1024, liveHeapMiB };
 }
 
 /** The outbox file and its WAL, as the file system holds them. */
