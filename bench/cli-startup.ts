@@ -4,7 +4,7 @@
 // at most 2x `node -e ''`. Three floors, measured alongside: a process that starts an empty worker thread, one that
 // runs an empty Lua chunk on wasmoon in its own thread, and one that does so in a worker thread, as the sandbox does
 // (the worker is what lets a run that hangs inside a C function or a regex be stopped at its time limit): no `run`
-// can start faster than the last, and no design with Lua on wasmoon faster than the second.
+// can start faster than the last, nor plain wasmoon start-up (no snapshot or compile cache) faster than the second.
 // Run: npm run build && npm run bench:cli-startup
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -49,7 +49,7 @@ const LUA_IN_WORKER = [
   '  .then(() => require("node:worker_threads").parentPort.postMessage(0));',
 ].join('\n');
 // The same Lua start-up in the process's own thread: no sandbox worker at all (no hard stop for a run stuck in a C
-// function or a regex), the floor of any design that runs Lua on wasmoon.
+// function or a regex), the floor of plain wasmoon start-up.
 const LUA_IN_THREAD = [
   `const { LuaFactory } = require(${JSON.stringify(require.resolve('wasmoon'))});`,
   'new LuaFactory().createEngine().then((engine) => engine.doString(""));',

@@ -84,8 +84,8 @@ export class Runtime {
   private readonly byName = new Map<string, ResolvedFunction>();
   private readonly functionList: FunctionInfo[];
   private readonly accountsByIntegration = new Map<string, AccountRegistry>();
-  /** By integration, then by account name as the job names it (see queuedSender()). */
-  private readonly queuedSenders = new Map<string, Map<string, QueuedSender>>();
+  /** By `integration/account`, the local account a job names (see queuedSender()). */
+  private readonly queuedSenders = new Map<string, QueuedSender>();
   private readonly clients = new Map<string, unknown>();
   private readonly log: CallLog;
   private readonly options: RuntimeOptions;
@@ -553,20 +553,19 @@ export class Runtime {
    * change during a runtime's life): resolving them again cost a copy of the account's settings per delivery.
    */
   private queuedSender(job: OutboxJob): QueuedSender {
-    const integrationName = job.destination.integration;
-    let byAccount = this.queuedSenders.get(integrationName);
-    const known = byAccount?.get(job.account);
+    const key = `${job.destination.integration}/${job.account}`;
+    const known = this.queuedSenders.get(key);
     if (known) return known;
     try {
-      const integration = this.integrations.find((candidate) => candidate.name === integrationName);
-      if (!integration) throw new UnknownFunctionError(`integration "${integrationName}" is not loaded`);
+      const integration = this.integrations.find(
+        (candidate) => candidate.name === job.destination.integration,
+      );
+      if (!integration) {
+        throw new UnknownFunctionError(`integration "${job.destination.integration}" is not loaded`);
+      }
       const account = this.accountRegistry(integration).resolve(job.account);
       const sender = { integration, client: this.clientFor(integration, account, 'queued') };
-      if (!byAccount) {
-        byAccount = new Map();
-        this.queuedSenders.set(integrationName, byAccount);
-      }
-      byAccount.set(job.account, sender);
+      this.queuedSenders.set(key, sender);
       return sender;
     } catch (error) {
       // Not the write's fault: its destination waits until the configuration is there again.

@@ -139,8 +139,6 @@ export class VeroClient {
   readonly #secret: string;
   /** The start of every request body: `{"auth_token":"…"` (the credential goes first, then the fields). */
   readonly #bodyStart: string;
-  /** Each write operation's URL, made once: a queued delivery sends to one of them over and over. */
-  readonly #urls: Readonly<Record<VeroWriteOperation, string>>;
   readonly #transport: Transport;
   readonly #headers: Record<string, string>;
   readonly #onAttempt: ((info: AttemptInfo) => void) | undefined;
@@ -176,11 +174,6 @@ export class VeroClient {
     }
     this.baseUrl = base;
     this.#bodyStart = `{${JSON.stringify(this.credentialParam)}:${JSON.stringify(this.#secret)}`;
-    const urls: Partial<Record<VeroWriteOperation, string>> = {};
-    for (const operation of Object.keys(BODY_BUILDERS) as VeroWriteOperation[]) {
-      urls[operation] = `${base}${VERO_OPERATIONS[operation].path}`;
-    }
-    this.#urls = urls as Record<VeroWriteOperation, string>;
 
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
@@ -293,7 +286,7 @@ export class VeroClient {
 
   async #send(operation: VeroWriteOperation, fields: WireBody): Promise<VeroResult> {
     const { method, path } = VERO_OPERATIONS[operation];
-    const url = this.#urls[operation];
+    const url = `${this.baseUrl}${path}`;
     // What JSON.stringify({ [credentialParam]: secret, ...fields }) gives (the fields are named properties, never
     // the credential's), without the spread copy of every body.
     const rest = JSON.stringify(fields);
