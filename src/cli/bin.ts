@@ -1,13 +1,6 @@
 #!/usr/bin/env node
 // The `kosmo-vero` binary: main() with this process's arguments, environment and stdio.
-import { setFlagsFromString } from 'node:v8';
 import { main } from './main.js';
-
-// V8 compiles wasm twice: at once with Liftoff, then hot functions again with TurboFan in the background. Lua's VM
-// (wasmoon) gains nothing from the second pass (a Lua loop of several seconds ran no faster), and a worker cannot
-// stop before its pending compile jobs finish: 80-100 ms added to every `run`'s exit. Process-wide, so set here in
-// our own binary, not by the library (src/lua/README.md).
-setFlagsFromString('--liftoff-only');
 
 // `kosmo-vero ... | head -1`: once the reader is gone there is nobody to tell, so end quietly instead of a stack trace.
 for (const stream of [process.stdout, process.stderr]) {

@@ -4,6 +4,7 @@ import type { Integration } from '../integrations/definition.js';
 import type { AccountOverrides } from '../runtime/accounts.js';
 import type { DeliveryMode, Runtime, RuntimeOptions } from '../runtime/runtime.js';
 import type { Cli } from './io.js';
+import { CLI_LUA_OPTIONS } from './lua-options.js';
 import { terminalSafe, UsageError } from './output.js';
 
 export interface RuntimeFlags {
@@ -157,6 +158,7 @@ export async function openRuntime(
       requestTimeoutMs,
       settingNames: CLI_SETTING_NAMES,
       onRetry: retryProgress(cli),
+      lua: CLI_LUA_OPTIONS,
       ...extra,
     });
   } catch (error) {

@@ -157,6 +157,7 @@ export class LuaPool {
   /** Every run's limits unless the run sets its own. */
   readonly limits: LuaLimits;
   private readonly resourceLimits: ResourceLimits;
+  private readonly liftoffOnly: boolean;
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private readonly trimTimer: NodeJS.Timeout;
@@ -179,6 +180,7 @@ export class LuaPool {
     );
     this.now = options.now ?? Date.now;
     this.resourceLimits = options.resourceLimits ?? workerResourceLimits(this.limits);
+    this.liftoffOnly = flag('liftoffOnly', options.liftoffOnly);
     this.trimTimer = setInterval(() => this.trimIdle(), this.idleMs);
     this.trimTimer.unref();
     // One worker up front, so the first script need not wait for it; more only when scripts need them.
@@ -292,7 +294,7 @@ export class LuaPool {
     this.started++;
     const signal = new SharedArrayBuffer(4);
     const { port1, port2 } = new MessageChannel();
-    const init: WorkerInit = { signal, answers: port2 };
+    const init: WorkerInit = { signal, answers: port2, liftoffOnly: this.liftoffOnly };
     const worker = new Worker(WORKER_URL, {
       workerData: init,
       transferList: [port2],
@@ -595,6 +597,13 @@ export class LuaPool {
     if (!this.stalled && this.live().length === 0) this.slots.push(this.spawn());
     this.dispatch();
   }
+}
+
+function flag(name: string, value: boolean | undefined): boolean {
+  if (value === undefined || typeof value === 'boolean') return value === true;
+  throw new LuaRequestError(
+    `Lua pool option ${name}: must be true or false, got ${String(value)}; leave it out for false`,
+  );
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {

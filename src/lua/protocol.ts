@@ -4,10 +4,11 @@ import type { LuaLimitCode, LuaLimits, LuaRunError, LuaRunStats } from './types.
 
 export type BridgeKind = 'call' | 'read_doc' | 'list_docs' | 'search_docs';
 
-/** Handed to each worker at spawn: the flag it waits on and the port its answers arrive on. */
+/** Handed to each worker at spawn: the flag it waits on, the port its answers arrive on, how V8 compiles Lua. */
 export interface WorkerInit {
   signal: SharedArrayBuffer;
   answers: MessagePort;
+  liftoffOnly: boolean;
 }
 
 /** main -> worker (parentPort): run one script on a fresh Lua state; answer a parked run's call; give up on a run. */

@@ -152,4 +152,10 @@ export interface LuaPoolOptions {
    * is capped by `limits.memoryBytes`.
    */
   resourceLimits?: ResourceLimits;
+  /**
+   * Sets V8's `--liftoff-only` for the whole process when a worker is about to compile wasmoon (default false: a
+   * library leaves process-wide flags to its host). Lua runs no slower, and a worker's exit no longer waits for
+   * TurboFan's background compiles (src/lua/README.md, "Wasm tiers"). The `kosmo-vero` binary sets it.
+   */
+  liftoffOnly?: boolean;
 }

@@ -5,6 +5,7 @@
  * thread stores the answer's arrival on the shared flag, the answer itself read synchronously from a MessagePort.
  * The main thread terminates this worker when a run outlives its time limit while executing.
  */
+import { setFlagsFromString } from 'node:v8';
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { requirePackage } from '../require-package.js';
 import { EngineHost, HOOK_EVERY, type LuaState, type LuaString, type Step } from './engine.js';
@@ -143,6 +144,9 @@ function decodeAnswer(r: Run, answer: CallAnswer): [string, string] {
 
 const { LuaFactory } = requirePackage('wasmoon') as typeof import('wasmoon');
 const factory = new LuaFactory();
+// Only now, with this thread booted: once any V8 flag differs from the one Node was built with, Node's code cache
+// no longer matches, and a worker booted after that compiles Node's own modules from source (~25 ms a start).
+if (init.liftoffOnly) setFlagsFromString('--liftoff-only');
 const lua = await factory.getLuaModule();
 const host = new EngineHost(lua, {
   call: bridge,

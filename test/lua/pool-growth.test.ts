@@ -197,5 +197,16 @@ describe('LuaPool sizing', () => {
       message:
         /^Lua pool option maxWorkers: must be a finite number of at least 1, got 0; leave it out for the default/,
     });
+    assert.throws(() => new LuaPool({ liftoffOnly: 'yes' as unknown as boolean }), {
+      code: 'lua_invalid_request',
+      message: /^Lua pool option liftoffOnly: must be true or false, got yes/,
+    });
+  });
+
+  it('runs Lua with wasm compiled by Liftoff only, as the CLI does', async () => {
+    pool = new LuaPool({ maxWorkers: 1, liftoffOnly: true });
+    const run = await pool.run('local t = 0 for i = 1, 200000 do t = t + i end return t', testHost());
+    assert.equal(run.ok, true);
+    assert.equal(run.result, 20000100000);
   });
 });
