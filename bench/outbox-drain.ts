@@ -4,7 +4,8 @@
 // (its cost per request grows with what it holds), interleaved rounds. A third case drains the same number of
 // writes through an Outbox whose delivery is an in-process no-op: the outbox's own CPU per write, whatever the
 // emulator costs.
-// Run: npm run build && npm run bench:outbox-drain   (CALLS=2000 ROUNDS=5)
+// LATENCY_MS=20 adds that much to each of the emulator's answers (the target is for 0: the outbox's own cost).
+// Run: npm run build && npm run bench:outbox-drain   (CALLS=2000 ROUNDS=5 LATENCY_MS=0)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import {
   jsonPoster,
   report,
   resetEmulator,
+  setLatency,
   showSpread,
   spread,
   startEmulatorProcess,
@@ -26,6 +28,7 @@ const CONCURRENCY = 8; // the outbox's default
 const USERS = 50;
 const TOKEN = 'bench-token-0123456789';
 const WARMUP = 1;
+const LATENCY_MS = Number(process.env.LATENCY_MS ?? 0);
 
 const emulator = await startEmulatorProcess(TOKEN);
 const dir = mkdtempSync(join(tmpdir(), 'kosmo-bench-drain-'));
@@ -36,11 +39,16 @@ const cpuSince = (start: NodeJS.CpuUsage) => {
   const used = process.cpuUsage(start);
   return (used.user + used.system) / CALLS;
 };
+/** A fresh emulator for each case, answering after LATENCY_MS. */
+async function resetFor(origin: string): Promise<void> {
+  await resetEmulator(origin);
+  await setLatency(origin, LATENCY_MS);
+}
 const poster = jsonPoster(`${emulator.url}/events/track`);
 
 /** The same track_event requests the runtime sends, `CONCURRENCY` at a time. */
 async function bareMs(): Promise<number> {
-  await resetEmulator(emulator.origin);
+  await resetFor(emulator.origin);
   let next = 0;
   const cpu = process.cpuUsage();
   const started = performance.now();
@@ -72,7 +80,7 @@ async function drainMs(): Promise<number> {
     outbox: join(dir, `drain-${files++}.db`),
     background: false,
   });
-  await resetEmulator(emulator.origin);
+  await resetFor(emulator.origin);
   for (let i = 0; i < CALLS; i++) {
     await runtime.call('vero.track_event', {
       identity: `usr_${i % USERS}`,
@@ -131,7 +139,7 @@ report(
   'outbox-drain',
   [
     {
-      measure: `bare node:http loop, concurrency ${CONCURRENCY}, ${CALLS} writes (ms)`,
+      measure: `bare node:http loop, concurrency ${CONCURRENCY}, ${CALLS} writes, ${LATENCY_MS} ms latency (ms)`,
       value: showSpread(result.cases.bare, 0),
       target: '',
     },
@@ -148,5 +156,13 @@ report(
     // Per round: bare time / drain time = drain rate / bare rate.
     { measure: 'drain rate / bare rate', value: showSpread(result.ratios.bare), target: '>= 0.8' },
   ],
-  { calls: CALLS, rounds: ROUNDS, concurrency: CONCURRENCY, users: USERS, result, cpuPerWrite },
+  {
+    calls: CALLS,
+    rounds: ROUNDS,
+    concurrency: CONCURRENCY,
+    users: USERS,
+    latencyMs: LATENCY_MS,
+    result,
+    cpuPerWrite,
+  },
 );
