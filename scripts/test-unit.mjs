@@ -4,7 +4,8 @@
  * the layer rules, the docs, Lua value conversion and json.lua's corpus. They load into this one process, which pays
  * tsx's start-up and the runtime's import once. Everything else (the CLI, MCP, the sandbox under attack, SIGKILL
  * storms, the browser) runs only in `npm test`, which runs every file, each in a process of its own. Needs no build.
- * Run as the npm script does: node --import tsx --import ./test/support/user-data-guard.mjs scripts/test-unit.mjs
+ * Run as the npm script does: node --import tsx --import ./test/support/user-data-guard.mjs --import ./test/support/temp-dir.mjs
+ *   scripts/test-unit.mjs
  */
 import { pathToFileURL } from 'node:url';
 
