@@ -7,7 +7,7 @@
 // can start faster than the last, nor plain wasmoon start-up (no snapshot or compile cache) faster than the second.
 // Run: npm run build && npm run bench:cli-startup
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,6 +98,7 @@ const result = await interleave<Case>(
   { rounds: ROUNDS, warmup: 2, baseline: "node -e ''" },
 );
 emulator.stop();
+rmSync(dir, { recursive: true, force: true });
 
 // The warm-up runs recorded CPU too: only the measured rounds count.
 const measuredCpu = (name: Case) => cpu[name].slice(-ROUNDS);

@@ -4,7 +4,7 @@
 // third case sends the same requests with a bare node:http client, to tell the server's share from the SDK client's.
 // Run: npm run build && npm run bench:serve
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -153,6 +153,7 @@ const builds = await interleave<'server' | 'validator' | 'specs'>(
   { rounds: ROUNDS, baseline: 'server' },
 );
 await runtime.close();
+rmSync(home, { recursive: true, force: true });
 
 report(
   'serve',
