@@ -40,15 +40,15 @@ const cpuSince = (start: NodeJS.CpuUsage) => {
   return (used.user + used.system) / CALLS;
 };
 /** A fresh emulator for each case, answering after LATENCY_MS. */
-async function resetFor(origin: string): Promise<void> {
-  await resetEmulator(origin);
-  await setLatency(origin, LATENCY_MS);
+async function resetForCase(): Promise<void> {
+  await resetEmulator(emulator.origin);
+  await setLatency(emulator.origin, LATENCY_MS);
 }
 const poster = jsonPoster(`${emulator.url}/events/track`);
 
 /** The same track_event requests the runtime sends, `CONCURRENCY` at a time. */
 async function bareMs(): Promise<number> {
-  await resetFor(emulator.origin);
+  await resetForCase();
   let next = 0;
   const cpu = process.cpuUsage();
   const started = performance.now();
@@ -80,7 +80,7 @@ async function drainMs(): Promise<number> {
     outbox: join(dir, `drain-${files++}.db`),
     background: false,
   });
-  await resetFor(emulator.origin);
+  await resetForCase();
   for (let i = 0; i < CALLS; i++) {
     await runtime.call('vero.track_event', {
       identity: `usr_${i % USERS}`,

@@ -158,8 +158,8 @@ export async function openRuntime(
       requestTimeoutMs,
       settingNames: CLI_SETTING_NAMES,
       onRetry: retryProgress(cli),
-      lua: CLI_LUA_OPTIONS,
       ...extra,
+      lua: { ...CLI_LUA_OPTIONS, ...extra.lua },
     });
   } catch (error) {
     // A bad config must not leave the embedded emulator holding the process open.

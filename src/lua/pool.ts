@@ -180,7 +180,7 @@ export class LuaPool {
     );
     this.now = options.now ?? Date.now;
     this.resourceLimits = options.resourceLimits ?? workerResourceLimits(this.limits);
-    this.liftoffOnly = flag('liftoffOnly', options.liftoffOnly);
+    this.liftoffOnly = optionalBoolean('liftoffOnly', options.liftoffOnly);
     this.trimTimer = setInterval(() => this.trimIdle(), this.idleMs);
     this.trimTimer.unref();
     // One worker up front, so the first script need not wait for it; more only when scripts need them.
@@ -599,7 +599,7 @@ export class LuaPool {
   }
 }
 
-function flag(name: string, value: boolean | undefined): boolean {
+function optionalBoolean(name: string, value: boolean | undefined): boolean {
   if (value === undefined || typeof value === 'boolean') return value === true;
   throw new LuaRequestError(
     `Lua pool option ${name}: must be true or false, got ${String(value)}; leave it out for false`,

@@ -154,8 +154,7 @@ export interface LuaPoolOptions {
   resourceLimits?: ResourceLimits;
   /**
    * Sets V8's `--liftoff-only` for the whole process when a worker is about to compile wasmoon (default false: a
-   * library leaves process-wide flags to its host). Lua runs no slower, and a worker's exit no longer waits for
-   * TurboFan's background compiles (src/lua/README.md, "Wasm tiers"). The `kosmo-vero` binary sets it.
+   * library leaves process-wide flags to its host). What it saves and costs: src/lua/README.md, "Wasm tiers".
    */
   liftoffOnly?: boolean;
 }

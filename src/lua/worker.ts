@@ -143,10 +143,10 @@ function decodeAnswer(r: Run, answer: CallAnswer): [string, string] {
 }
 
 const { LuaFactory } = requirePackage('wasmoon') as typeof import('wasmoon');
-const factory = new LuaFactory();
-// Only now, with this thread booted: once any V8 flag differs from the one Node was built with, Node's code cache
-// no longer matches, and a worker booted after that compiles Node's own modules from source (~25 ms a start).
+// Only now, with this thread booted, and before the factory starts compiling: a V8 flag set earlier would void
+// Node's code cache for this thread's start (src/lua/README.md, "Wasm tiers").
 if (init.liftoffOnly) setFlagsFromString('--liftoff-only');
+const factory = new LuaFactory();
 const lua = await factory.getLuaModule();
 const host = new EngineHost(lua, {
   call: bridge,

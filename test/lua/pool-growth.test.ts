@@ -4,7 +4,9 @@
  * Every wait here is a gate on what happened (host calls arriving, workers exiting), never a timing.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { afterEach, describe, it } from 'node:test';
+import { cachedDataVersionTag } from 'node:v8';
 import type { Worker } from 'node:worker_threads';
 import { DEFAULT_LIMITS, LuaPool, workerResourceLimits } from '../../src/lua/index.js';
 import { until } from '../support/clock.js';
@@ -203,10 +205,24 @@ describe('LuaPool sizing', () => {
     });
   });
 
-  it('runs Lua with wasm compiled by Liftoff only, as the CLI does', async () => {
+  // Last in this file: a V8 flag, once set, stays for the rest of the process.
+  it('sets V8 --liftoff-only for the whole process only when asked, as the CLI does', async () => {
+    const before = cachedDataVersionTag();
+    pool = new LuaPool({ maxWorkers: 1 });
+    assert.equal((await pool.run('return 1', testHost())).result, 1);
+    await pool.close();
+    assert.equal(cachedDataVersionTag(), before, 'a pool without liftoffOnly leaves V8 flags alone');
+
     pool = new LuaPool({ maxWorkers: 1, liftoffOnly: true });
     const run = await pool.run('local t = 0 for i = 1, 200000 do t = t + i end return t', testHost());
-    assert.equal(run.ok, true);
     assert.equal(run.result, 20000100000);
+    // The tag V8 derives from its flags: now the one a process started with --liftoff-only has.
+    const withFlag = execFileSync(process.execPath, [
+      '--liftoff-only',
+      '-p',
+      'require("node:v8").cachedDataVersionTag()',
+    ]);
+    assert.notEqual(cachedDataVersionTag(), before);
+    assert.equal(cachedDataVersionTag(), Number(withFlag.toString()));
   });
 });
