@@ -1,7 +1,8 @@
 import type { LuaPoolOptions } from '../lua/index.js';
 
 /**
- * The sandbox pools of every CLI command: the CLI owns its process, so its workers skip TurboFan, which added
- * 80-100 ms to every `run`'s exit (src/lua/README.md, "Wasm tiers").
+ * The pool of a one-off `run`: Liftoff only, since waiting at exit for TurboFan's background compiles cost more than
+ * it saved for a short script. Long-lived commands (mcp, serve) keep V8's default. Measured: src/lua/README.md,
+ * "Wasm tiers".
  */
-export const CLI_LUA_OPTIONS: LuaPoolOptions = { liftoffOnly: true };
+export const RUN_LUA_OPTIONS: LuaPoolOptions = { liftoffOnly: true };

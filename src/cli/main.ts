@@ -2,7 +2,7 @@ import { toErrorInfo } from '../errors.js';
 import type { LuaPool } from '../lua/index.js';
 import { CLIENT_VERSION } from '../version.js';
 import { Cli, type CliIo } from './io.js';
-import { CLI_LUA_OPTIONS } from './lua-options.js';
+import { RUN_LUA_OPTIONS } from './lua-options.js';
 import { EXIT_USAGE, exitCodeFor } from './output.js';
 
 export type { CliIo, CliOutput } from './io.js';
@@ -37,7 +37,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 /** A pool for `run`, or none when it cannot start yet: the run command then starts its own and reports why not. */
 async function startLuaPool(): Promise<LuaPool | undefined> {
   try {
-    return new (await import('../lua/index.js')).LuaPool(CLI_LUA_OPTIONS);
+    return new (await import('../lua/index.js')).LuaPool(RUN_LUA_OPTIONS);
   } catch {
     return undefined;
   }

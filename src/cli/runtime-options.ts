@@ -4,7 +4,6 @@ import type { Integration } from '../integrations/definition.js';
 import type { AccountOverrides } from '../runtime/accounts.js';
 import type { DeliveryMode, Runtime, RuntimeOptions } from '../runtime/runtime.js';
 import type { Cli } from './io.js';
-import { CLI_LUA_OPTIONS } from './lua-options.js';
 import { terminalSafe, UsageError } from './output.js';
 
 export interface RuntimeFlags {
@@ -159,7 +158,6 @@ export async function openRuntime(
       settingNames: CLI_SETTING_NAMES,
       onRetry: retryProgress(cli),
       ...extra,
-      lua: { ...CLI_LUA_OPTIONS, ...extra.lua },
     });
   } catch (error) {
     // A bad config must not leave the embedded emulator holding the process open.

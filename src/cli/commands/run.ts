@@ -6,7 +6,7 @@ import { notDeliveredError } from '../delivery-report.js';
 import { emulatorSummary } from '../emulator-summary.js';
 import type { Cli } from '../io.js';
 import { snakeCaseKeys } from '../json-keys.js';
-import { CLI_LUA_OPTIONS } from '../lua-options.js';
+import { RUN_LUA_OPTIONS } from '../lua-options.js';
 import { plural, requestLine, terminalSafe, UsageError } from '../output.js';
 import { addDeliveryFlags, addRuntimeFlags, openRuntime, type RuntimeFlags } from '../runtime-options.js';
 import { readAll } from '../stdin.js';
@@ -63,7 +63,7 @@ Examples:
       if (flags.keep && !flags.emulator) throw new UsageError('--keep goes with --emulator');
       // Usually main() started the pool before the command tree loaded; either way the sandbox's worker boots (wasm,
       // Lua state) on another core while this thread reads the script and loads the runtime, which then owns it.
-      const luaPool = started ?? new (await import('../../lua/index.js')).LuaPool(CLI_LUA_OPTIONS);
+      const luaPool = started ?? new (await import('../../lua/index.js')).LuaPool(RUN_LUA_OPTIONS);
       const opening = readScript(file, cli.io.stdin).then(async (code) => ({
         code,
         ...(await openRuntime(cli, flags, { ask: askOnTerminal(cli.io), luaPool })),
