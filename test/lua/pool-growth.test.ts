@@ -206,7 +206,7 @@ describe('LuaPool sizing', () => {
   });
 
   // Last in this file: a V8 flag, once set, stays for the rest of the process.
-  it('sets V8 --liftoff-only for the whole process only when asked, as the CLI does', async () => {
+  it('sets V8 --liftoff-only for the whole process only when asked, as a one-off run does', async () => {
     const before = cachedDataVersionTag();
     pool = new LuaPool({ maxWorkers: 1 });
     assert.equal((await pool.run('return 1', testHost())).result, 1);
