@@ -43,12 +43,6 @@ import { checkArgumentSize, jsonSchemaOf, validateArguments } from './validate-a
 
 export type * from './runtime-types.js';
 
-/** What delivers a queued write: its integration and the queued client of its local account. */
-interface QueuedSender {
-  integration: Integration;
-  client: unknown;
-}
-
 interface ResolvedFunction {
   integration: Integration;
   fn: IntegrationFunction;
@@ -84,8 +78,6 @@ export class Runtime {
   private readonly byName = new Map<string, ResolvedFunction>();
   private readonly functionList: FunctionInfo[];
   private readonly accountsByIntegration = new Map<string, AccountRegistry>();
-  /** By `integration/account`, the local account a job names (see queuedSender()). */
-  private readonly queuedSenders = new Map<string, QueuedSender>();
   private readonly clients = new Map<string, unknown>();
   private readonly log: CallLog;
   private readonly options: RuntimeOptions;
@@ -506,7 +498,6 @@ export class Runtime {
     await (this.luaPool ?? this.options.luaPool)?.close();
     await this.outboxInstance?.close();
     this.clients.clear();
-    this.queuedSenders.clear();
   }
 
   /** The Lua pool's default limits; calls from outside Lua get the same argument bounds. */
@@ -539,37 +530,26 @@ export class Runtime {
    * credential); jobs hold a fingerprint of the credential, never the credential.
    */
   private async deliverQueued(job: OutboxJob): Promise<unknown> {
-    const { integration, client } = this.queuedSender(job);
+    const integration = this.integrations.find((candidate) => candidate.name === job.destination.integration);
+    let client: unknown;
+    try {
+      if (!integration) {
+        throw new UnknownFunctionError(`integration "${job.destination.integration}" is not loaded`);
+      }
+      // The account is resolved (a copy of its settings) only until its queued client exists: accounts do not
+      // change during a runtime's life.
+      client =
+        this.clients.get(clientKey(integration, job.account, 'queued')) ??
+        this.clientFor(integration, this.accountRegistry(integration).resolve(job.account), 'queued');
+    } catch (error) {
+      // Not the write's fault: its destination waits until the configuration is there again.
+      throw new QueuedDeliveryError(error, { pauseDestination: true });
+    }
     try {
       // The payload is a plan this integration made when the write was accepted, stored as JSON.
       return await integration.send(client, job.payload as WritePlan);
     } catch (error) {
       throw new QueuedDeliveryError(error, integration.queuedFailure?.(error) ?? {});
-    }
-  }
-
-  /**
-   * The integration and queued client of a job's destination and local account, kept once found (accounts do not
-   * change during a runtime's life): resolving them again cost a copy of the account's settings per delivery.
-   */
-  private queuedSender(job: OutboxJob): QueuedSender {
-    const key = `${job.destination.integration}/${job.account}`;
-    const known = this.queuedSenders.get(key);
-    if (known) return known;
-    try {
-      const integration = this.integrations.find(
-        (candidate) => candidate.name === job.destination.integration,
-      );
-      if (!integration) {
-        throw new UnknownFunctionError(`integration "${job.destination.integration}" is not loaded`);
-      }
-      const account = this.accountRegistry(integration).resolve(job.account);
-      const sender = { integration, client: this.clientFor(integration, account, 'queued') };
-      this.queuedSenders.set(key, sender);
-      return sender;
-    } catch (error) {
-      // Not the write's fault: its destination waits until the configuration is there again.
-      throw new QueuedDeliveryError(error, { pauseDestination: true });
     }
   }
 
@@ -642,7 +622,7 @@ export class Runtime {
     account: Account,
     use: 'direct' | 'queued' = 'direct',
   ): unknown {
-    const key = `${integration.name}/${account.name}/${use}`;
+    const key = clientKey(integration, account.name, use);
     let client = this.clients.get(key);
     if (!client) {
       const { onRetry } = this.options;
@@ -658,3 +638,7 @@ export class Runtime {
     return client;
   }
 }
+
+/** The client cache's key: one client per integration, local account and use. */
+const clientKey = (integration: Integration, account: string, use: 'direct' | 'queued'): string =>
+  `${integration.name}/${account}/${use}`;
